@@ -1,0 +1,166 @@
+//! Atomic file writes and strict JSON reading.
+//!
+//! Invariant: a file that Aegis writes is either its old content or its complete new content,
+//! never a torn mix. Every writer goes through [`write_atomic`]: temp file in the same folder,
+//! `fsync`, then `rename` over the target.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ModelError, Result};
+
+/// The temp path used while `path` is being written (same folder, so `rename` is atomic).
+pub fn temp_path_for(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".into());
+    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+/// Writes `bytes` to `path` atomically (temp file + fsync + rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, |tmp| {
+        let mut f = fs::File::create(tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    })
+}
+
+/// Runs `write` on a temp path beside `path`, syncs it, then renames it over `path`.
+/// On failure the temp file is removed and `path` is untouched.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&Path) -> std::io::Result<()>,
+) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(|e| ModelError::io(dir, e))?;
+    }
+    let tmp = temp_path_for(path);
+    let result = write(&tmp)
+        .and_then(|()| fs::File::open(&tmp)?.sync_all())
+        .and_then(|()| fs::rename(&tmp, path));
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(ModelError::io(path, e));
+    }
+    Ok(())
+}
+
+/// Serialises `value` as pretty JSON and writes it atomically.
+pub fn write_json<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(value)
+        .map_err(|e| ModelError::format(path, format!("cannot serialise JSON: {e}")))?;
+    text.push('\n');
+    write_atomic(path, text.as_bytes())
+}
+
+/// Reads a JSON file into `T`, rejecting fields that `T` does not know.
+///
+/// Unknown fields are found by serialising the parsed value back and comparing key sets
+/// recursively, so it works for any `Serialize + DeserializeOwned` type, including burn
+/// `#[derive(Config)]` structs whose defaults fill missing fields.
+pub fn read_json_strict<T: Serialize + DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = fs::read_to_string(path).map_err(|e| ModelError::io(path, e))?;
+    parse_json_strict(path, &text)
+}
+
+/// [`read_json_strict`] on text already read from `path`.
+pub fn parse_json_strict<T: Serialize + DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
+    let config_err = |fault: String| ModelError::Config {
+        path: path.to_path_buf(),
+        fault,
+    };
+    let raw: serde_json::Value = serde_json::from_str(text).map_err(|e| config_err(e.to_string()))?;
+    let value: T = serde_json::from_value(raw.clone()).map_err(|e| config_err(e.to_string()))?;
+    let known = serde_json::to_value(&value).map_err(|e| config_err(e.to_string()))?;
+    if let Some(field) = first_unknown_field(&raw, &known, "") {
+        return Err(config_err(format!("unknown field `{field}`")));
+    }
+    Ok(value)
+}
+
+fn first_unknown_field(
+    raw: &serde_json::Value,
+    known: &serde_json::Value,
+    prefix: &str,
+) -> Option<String> {
+    use serde_json::Value;
+    match (raw, known) {
+        (Value::Object(r), Value::Object(k)) => r.iter().find_map(|(key, rv)| {
+            let name = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            match k.get(key) {
+                None => Some(name),
+                Some(kv) => first_unknown_field(rv, kv, &name),
+            }
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize, serde::Deserialize, Debug, PartialEq)]
+    struct Inner {
+        a: u32,
+        #[serde(default)]
+        b: Option<u32>,
+    }
+    #[derive(Serialize, serde::Deserialize, Debug, PartialEq)]
+    struct Outer {
+        inner: Inner,
+        name: String,
+    }
+
+    #[test]
+    fn atomic_write_replaces_whole_file_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub/x.json");
+        write_atomic(&p, b"first").unwrap();
+        write_atomic(&p, b"second").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"second");
+        let names: Vec<_> = fs::read_dir(p.parent().unwrap()).unwrap().collect();
+        assert_eq!(names.len(), 1, "temp file left behind");
+    }
+
+    #[test]
+    fn failed_write_keeps_old_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x");
+        write_atomic(&p, b"old").unwrap();
+        let err = write_atomic_with(&p, |tmp| {
+            fs::write(tmp, b"partial")?;
+            Err(std::io::Error::other("disk full"))
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("disk full"));
+        assert_eq!(fs::read(&p).unwrap(), b"old");
+    }
+
+    #[test]
+    fn strict_json_rejects_unknown_and_wrong_fields() {
+        let p = Path::new("cfg.json");
+        let ok: Outer = parse_json_strict(p, r#"{"inner":{"a":1},"name":"n"}"#).unwrap();
+        assert_eq!(ok.inner.a, 1);
+        let e = parse_json_strict::<Outer>(p, r#"{"inner":{"a":1,"zz":2},"name":"n"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field `inner.zz`") && e.contains("cfg.json"), "{e}");
+        let e = parse_json_strict::<Outer>(p, r#"{"inner":{"a":"x"},"name":"n"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("invalid type"), "{e}");
+        let e = parse_json_strict::<Outer>(p, "{not json").unwrap_err().to_string();
+        assert!(e.starts_with("cfg.json: invalid config"), "{e}");
+    }
+}

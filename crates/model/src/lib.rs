@@ -1,0 +1,45 @@
+//! # aegis-model
+//!
+//! The foundation of Aegis: device selection, models, data, training and run directories.
+//! Every other Aegis crate builds on it.
+//!
+//! - [`device`]: the `--device` flag (`flex`, `ndarray`, `wgpu[:N]`, `cuda[:N]`).
+//! - [`Classifier`]: logits for a flat batch `[N, F]`; [`Model`] wraps the architectures
+//!   ([`Mlp`], [`SmallCnn`], [`MadryCnn`]).
+//! - [`data`]: IDX and CSV readers, bundled MNIST / breast cancer / wine, synthetic sets,
+//!   seeded stratified splits.
+//! - [`train`]: the seeded training loop with checkpoints and a progress bar.
+//! - [`run`]: the run directory format (`model.bpk`, `config.json`, `metrics.json`).
+//! - [`job`]: train / evaluate / predict as single calls (what the binary runs).
+//!
+//! ```no_run
+//! use aegis_model::{DataSource, TrainRequest, train_run};
+//! let mut req = TrainRequest::new(DataSource::Mnist);
+//! req.out = Some("runs/mnist".into());
+//! let outcome = train_run(&req)?;
+//! println!("test accuracy {:.3}", outcome.metrics.test_accuracy);
+//! # Ok::<(), aegis_model::ModelError>(())
+//! ```
+#![warn(missing_docs)]
+
+mod classifier;
+pub mod data;
+pub mod device;
+mod error;
+pub mod io;
+pub mod job;
+pub mod models;
+pub mod run;
+pub mod train;
+
+pub use classifier::{Classifier, accuracy, argmax, batch_tensor, label_tensor, predict, predict_proba};
+pub use data::{DataSource, Dataset, Split};
+pub use device::{DeviceArgs, DeviceSpec};
+pub use error::{ModelError, Result};
+pub use job::{EvalReport, Prediction, TrainOutcome, TrainRequest, evaluate_run, predict_file, train_run};
+pub use models::{Architecture, MadryCnn, Mlp, Model, ModelConfig, SmallCnn};
+pub use run::{Metrics, RunConfig, RunDir};
+pub use train::{LrSchedule, OptimizerKind, TrainConfig};
+
+/// Re-export of burn, so downstream crates use the exact same version.
+pub use burn;

@@ -1,0 +1,245 @@
+//! Model architectures and the [`Model`] enum that wraps them behind [`Classifier`].
+
+mod madry_cnn;
+mod mlp;
+mod normalize;
+mod small_cnn;
+
+pub use madry_cnn::MadryCnn;
+pub use mlp::Mlp;
+pub use normalize::Normalize;
+pub use small_cnn::SmallCnn;
+
+use burn::config::Config;
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::classifier::Classifier;
+use crate::error::{ModelError, Result};
+
+/// Which network to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Architecture {
+    /// [`Mlp`]: fully connected, any input shape.
+    Mlp,
+    /// [`SmallCnn`]: 28×28 single-channel images.
+    #[value(name = "smallcnn")]
+    SmallCnn,
+    /// [`MadryCnn`]: 28×28 single-channel images.
+    #[value(name = "madrycnn")]
+    MadryCnn,
+}
+
+impl Architecture {
+    /// The dropout probability used when none is given: 0.5 for SmallCnn (its reference
+    /// recipe), 0 otherwise.
+    pub fn default_dropout(self) -> f64 {
+        match self {
+            Self::SmallCnn => 0.5,
+            Self::Mlp | Self::MadryCnn => 0.0,
+        }
+    }
+}
+
+impl std::fmt::Display for Architecture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Mlp => "mlp",
+            Self::SmallCnn => "smallcnn",
+            Self::MadryCnn => "madrycnn",
+        })
+    }
+}
+
+/// Everything needed to rebuild a model before loading its weights. Saved in each run's
+/// `config.json` under `model`.
+#[derive(Config, Debug)]
+pub struct ModelConfig {
+    /// The network.
+    pub architecture: Architecture,
+    /// Shape of one sample, e.g. `[1, 28, 28]` or `[30]`.
+    pub input_shape: Vec<usize>,
+    /// Number of classes.
+    pub num_classes: usize,
+    /// Hidden widths of the MLP (ignored by the CNNs).
+    #[config(default = "vec![128, 64]")]
+    pub hidden: Vec<usize>,
+    /// Dropout probability (SmallCnn's and the MLP's dropout layers; MadryCnn has none).
+    #[config(default = 0.0)]
+    pub dropout: f64,
+    /// Input normalisation mean (length 1 or F). Default: none (`[0]`).
+    #[config(default = "vec![0.0]")]
+    pub input_mean: Vec<f32>,
+    /// Input normalisation standard deviation (length 1 or F). Default: none (`[1]`).
+    #[config(default = "vec![1.0]")]
+    pub input_std: Vec<f32>,
+}
+
+impl ModelConfig {
+    /// Checks that the configuration describes a buildable model.
+    pub fn validate(&self) -> Result<()> {
+        let f: usize = self.input_shape.iter().product();
+        if f == 0 {
+            return Err(ModelError::invalid("input_shape", "must be non-empty with no zero"));
+        }
+        if self.num_classes < 2 {
+            return Err(ModelError::invalid("num_classes", "need at least 2 classes"));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(ModelError::invalid("dropout", format!("{} not in [0, 1)", self.dropout)));
+        }
+        if self.input_mean.len() != self.input_std.len()
+            || !(self.input_mean.len() == 1 || self.input_mean.len() == f)
+        {
+            return Err(ModelError::invalid(
+                "input_mean/input_std",
+                format!("lengths must be equal and 1 or {f}"),
+            ));
+        }
+        if matches!(self.architecture, Architecture::SmallCnn | Architecture::MadryCnn)
+            && self.input_shape != [1, 28, 28]
+            && f != 784
+        {
+            return Err(ModelError::Incompatible(format!(
+                "{} needs 28×28 single-channel images, the data has samples of shape {:?}",
+                self.architecture, self.input_shape
+            )));
+        }
+        if self.architecture == Architecture::Mlp && self.hidden.contains(&0) {
+            return Err(ModelError::invalid("hidden", "widths must be positive"));
+        }
+        Ok(())
+    }
+
+    /// Builds the (randomly initialised) model on `device`.
+    pub fn init(&self, device: &Device) -> Result<Model> {
+        self.validate()?;
+        let norm = Normalize::new(&self.input_mean, &self.input_std, device);
+        Ok(match self.architecture {
+            Architecture::Mlp => Model::Mlp(Mlp::new(
+                &self.input_shape,
+                &self.hidden,
+                self.dropout,
+                self.num_classes,
+                norm,
+                device,
+            )),
+            Architecture::SmallCnn => {
+                Model::SmallCnn(SmallCnn::new(self.dropout, self.num_classes, norm, device))
+            }
+            Architecture::MadryCnn => Model::MadryCnn(MadryCnn::new(self.num_classes, norm, device)),
+        })
+    }
+}
+
+/// Any Aegis model. Implements [`Classifier`] by delegation.
+#[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum Model {
+    /// See [`Mlp`].
+    Mlp(Mlp),
+    /// See [`SmallCnn`].
+    SmallCnn(SmallCnn),
+    /// See [`MadryCnn`].
+    MadryCnn(MadryCnn),
+}
+
+impl Classifier for Model {
+    fn logits(&self, x: Tensor<2>) -> Tensor<2> {
+        match self {
+            Self::Mlp(m) => m.logits(x),
+            Self::SmallCnn(m) => m.logits(x),
+            Self::MadryCnn(m) => m.logits(x),
+        }
+    }
+    fn input_shape(&self) -> &[usize] {
+        match self {
+            Self::Mlp(m) => m.input_shape(),
+            Self::SmallCnn(m) => m.input_shape(),
+            Self::MadryCnn(m) => m.input_shape(),
+        }
+    }
+    fn num_classes(&self) -> usize {
+        match self {
+            Self::Mlp(m) => m.num_classes(),
+            Self::SmallCnn(m) => m.num_classes(),
+            Self::MadryCnn(m) => m.num_classes(),
+        }
+    }
+}
+
+/// Sum of |w| over every trainable weight matrix or kernel (rank ≥ 2; biases and the frozen
+/// normalisation statistics are excluded), as a `[1]` tensor for an L1 penalty.
+pub fn l1_norm<M: Module>(module: &M, device: &Device) -> Tensor<1> {
+    struct L1 {
+        total: Option<Tensor<1>>,
+    }
+    impl ModuleVisitor for L1 {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if D >= 2 {
+                let s = param.val().abs().sum();
+                self.total = Some(match self.total.take() {
+                    Some(t) => t + s,
+                    None => s,
+                });
+            }
+        }
+    }
+    let mut v = L1 { total: None };
+    module.visit(&mut v);
+    v.total.unwrap_or_else(|| Tensor::zeros([1], device))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classifier::batch_tensor;
+
+    fn cfg(arch: Architecture, shape: Vec<usize>) -> ModelConfig {
+        ModelConfig::new(arch, shape, 10)
+    }
+
+    #[test]
+    fn every_architecture_gives_logits_of_the_right_shape() {
+        let device = Device::flex();
+        for (arch, shape) in [
+            (Architecture::Mlp, vec![5]),
+            (Architecture::SmallCnn, vec![1, 28, 28]),
+            (Architecture::MadryCnn, vec![1, 28, 28]),
+        ] {
+            let model = cfg(arch, shape.clone()).init(&device).unwrap();
+            let f: usize = shape.iter().product();
+            let x = batch_tensor(vec![0.5; 3 * f], 3, f, &device);
+            assert_eq!(model.logits(x).dims(), [3, 10], "{arch}");
+            assert_eq!(model.input_dim(), f);
+        }
+    }
+
+    #[test]
+    fn parameter_counts_match_the_specification() {
+        let device = Device::flex();
+        let small = cfg(Architecture::SmallCnn, vec![1, 28, 28]).init(&device).unwrap();
+        // conv1 16·9+16, conv2 32·16·9+32, fc1 800·128+128, fc2 128·10+10, + norm mean & std.
+        let expected = (16 * 9 + 16) + (32 * 16 * 9 + 32) + (800 * 128 + 128) + (128 * 10 + 10) + 2;
+        assert_eq!(small.num_params(), expected);
+        let madry = cfg(Architecture::MadryCnn, vec![1, 28, 28]).init(&device).unwrap();
+        let expected = (32 * 25 + 32) + (64 * 32 * 25 + 64) + (3136 * 1024 + 1024) + (1024 * 10 + 10) + 2;
+        assert_eq!(madry.num_params(), expected);
+    }
+
+    #[test]
+    fn cnn_rejects_non_image_data() {
+        let e = cfg(Architecture::SmallCnn, vec![30]).validate().unwrap_err().to_string();
+        assert!(e.contains("28×28"), "{e}");
+    }
+
+    #[test]
+    fn l1_norm_counts_weights_only() {
+        let device = Device::flex();
+        let model = cfg(Architecture::Mlp, vec![3]).with_hidden(vec![4]).init(&device).unwrap();
+        let l1: f32 = l1_norm(&model, &device).into_scalar();
+        assert!(l1 > 0.0 && l1.is_finite());
+    }
+}

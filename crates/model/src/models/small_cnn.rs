@@ -1,0 +1,65 @@
+//! SmallCnn: the reference MNIST network of the Aegis issues and the PyTorch baselines.
+
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::tensor::{Device, Tensor, activation};
+
+use super::normalize::Normalize;
+use crate::classifier::Classifier;
+
+/// `conv(1→16, 3×3) relu maxpool2, conv(16→32, 3×3) relu maxpool2, linear(800→128) relu
+/// dropout(p), linear(128→classes)` on `[N, 1, 28, 28]` images given flat as `[N, 784]`.
+///
+/// Spatial sizes: 28 → 26 → 13 → 11 → 5, so the flattened width is 32·5·5 = 800.
+/// Default dropout p = 0.5 (as in the PyTorch reference).
+#[derive(Module, Debug)]
+pub struct SmallCnn {
+    norm: Normalize,
+    conv1: Conv2d,
+    conv2: Conv2d,
+    pool: MaxPool2d,
+    fc1: Linear,
+    dropout: Dropout,
+    fc2: Linear,
+    #[module(skip)]
+    input_shape: Vec<usize>,
+    #[module(skip)]
+    classes: usize,
+}
+
+impl SmallCnn {
+    /// Builds a SmallCnn for `[1, 28, 28]` inputs.
+    pub fn new(dropout: f64, classes: usize, norm: Normalize, device: &Device) -> Self {
+        Self {
+            norm,
+            conv1: Conv2dConfig::new([1, 16], [3, 3]).init(device),
+            conv2: Conv2dConfig::new([16, 32], [3, 3]).init(device),
+            pool: MaxPool2dConfig::new([2, 2]).init(),
+            fc1: LinearConfig::new(800, 128).init(device),
+            dropout: DropoutConfig::new(dropout).init(),
+            fc2: LinearConfig::new(128, classes).init(device),
+            input_shape: vec![1, 28, 28],
+            classes,
+        }
+    }
+}
+
+impl Classifier for SmallCnn {
+    fn logits(&self, x: Tensor<2>) -> Tensor<2> {
+        let [n, _] = x.dims();
+        let x = self.norm.forward(x).reshape([n, 1, 28, 28]);
+        let x = self.pool.forward(activation::relu(self.conv1.forward(x)));
+        let x = self.pool.forward(activation::relu(self.conv2.forward(x)));
+        let x = x.reshape([n, 800]);
+        let x = self.dropout.forward(activation::relu(self.fc1.forward(x)));
+        self.fc2.forward(x)
+    }
+    fn input_shape(&self) -> &[usize] {
+        &self.input_shape
+    }
+    fn num_classes(&self) -> usize {
+        self.classes
+    }
+}

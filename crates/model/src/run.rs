@@ -1,0 +1,195 @@
+//! Run directories: what `train` writes and every other Aegis command reads.
+//!
+//! ```text
+//! DIR/model.bpk     weights (burnpack, burn's native format)
+//! DIR/config.json   RunConfig: model, training and data settings, to rebuild and reproduce
+//! DIR/metrics.json  Metrics: test accuracy, per-epoch loss/accuracy, seed, device, wall time
+//! ```
+//! All three are written atomically (temp file + rename). `config.json` is read strictly:
+//! unknown fields and wrong types are errors naming the file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+use crate::data::{DataSource, SplitInfo};
+use crate::error::{ModelError, Result};
+use crate::io::{read_json_strict, write_atomic_with, write_json};
+use crate::models::{Model, ModelConfig};
+use crate::train::TrainConfig;
+
+/// Weights file name inside a run directory.
+pub const WEIGHTS_FILE: &str = "model.bpk";
+/// Configuration file name inside a run directory.
+pub const CONFIG_FILE: &str = "config.json";
+/// Metrics file name inside a run directory.
+pub const METRICS_FILE: &str = "metrics.json";
+
+/// Where the data came from and how it was split.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// The `--data` source.
+    pub source: DataSource,
+    /// The split.
+    pub split: SplitInfo,
+    /// Feature names of tabular data, in model input order (empty for images).
+    #[serde(default)]
+    pub feature_names: Vec<String>,
+    /// Class names, by class index.
+    #[serde(default)]
+    pub class_names: Vec<String>,
+}
+
+/// Everything needed to rebuild a run's model and reproduce its training: `config.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Architecture and shapes.
+    pub model: ModelConfig,
+    /// Training hyper-parameters.
+    pub train: TrainConfig,
+    /// Data source and split.
+    pub data: DataConfig,
+    /// Device the run trained on (`flex`, `wgpu:0`, …).
+    pub device: String,
+    /// Version of Aegis that wrote it.
+    pub aegis_version: String,
+    /// Settings of other crates that trained this run (e.g. the adversarial-training recipe),
+    /// keyed by crate. Empty for plain training.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extensions: BTreeMap<String, serde_json::Value>,
+}
+
+/// Loss and accuracy of one epoch.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EpochMetrics {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean training loss over the epoch's batches.
+    pub loss: f64,
+    /// Training accuracy over the epoch's batches (as trained, dropout on).
+    pub train_accuracy: f64,
+    /// Accuracy on the test split after the epoch.
+    pub test_accuracy: f64,
+    /// Learning rate used in the epoch.
+    pub learning_rate: f64,
+    /// Wall-clock seconds of the epoch (training and evaluation).
+    pub seconds: f64,
+}
+
+/// `metrics.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Metrics {
+    /// Final test accuracy (fraction in [0, 1]).
+    pub test_accuracy: f64,
+    /// Per-epoch history.
+    pub epochs: Vec<EpochMetrics>,
+    /// Training seed.
+    pub seed: u64,
+    /// Device.
+    pub device: String,
+    /// Wall-clock seconds of the whole training.
+    pub wall_seconds: f64,
+    /// Training rows.
+    pub n_train: usize,
+    /// Test rows.
+    pub n_test: usize,
+}
+
+/// A run directory on disk.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    root: PathBuf,
+}
+
+impl RunDir {
+    /// Refers to `root` (nothing is read or created yet).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+    /// The folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+    /// Path of the weights file.
+    pub fn weights_path(&self) -> PathBuf {
+        self.root.join(WEIGHTS_FILE)
+    }
+    /// Path of `config.json`.
+    pub fn config_path(&self) -> PathBuf {
+        self.root.join(CONFIG_FILE)
+    }
+    /// Path of `metrics.json`.
+    pub fn metrics_path(&self) -> PathBuf {
+        self.root.join(METRICS_FILE)
+    }
+
+    /// Writes `config.json` atomically.
+    pub fn save_config(&self, config: &RunConfig) -> Result<()> {
+        write_json(&self.config_path(), config)
+    }
+    /// Reads `config.json` strictly and validates the model part.
+    pub fn load_config(&self) -> Result<RunConfig> {
+        let path = self.config_path();
+        let config: RunConfig = read_json_strict(&path)?;
+        config.model.validate().map_err(|e| ModelError::Config {
+            path: path.clone(),
+            fault: e.to_string(),
+        })?;
+        config.train.validate().map_err(|e| ModelError::Config { path, fault: e.to_string() })?;
+        Ok(config)
+    }
+    /// Writes `metrics.json` atomically.
+    pub fn save_metrics(&self, metrics: &Metrics) -> Result<()> {
+        write_json(&self.metrics_path(), metrics)
+    }
+    /// Reads `metrics.json`.
+    pub fn load_metrics(&self) -> Result<Metrics> {
+        read_json_strict(&self.metrics_path())
+    }
+
+    /// Writes the weights atomically (burnpack to a temp file, then rename).
+    pub fn save_weights(&self, model: &Model) -> Result<()> {
+        let model = model.clone();
+        write_atomic_with(&self.weights_path(), move |tmp| {
+            model.save_file(tmp).map_err(|e| std::io::Error::other(e.to_string()))
+        })
+    }
+
+    /// Rebuilds the model from `config.json` and loads its weights on `device`.
+    pub fn load_model(&self, device: &Device) -> Result<(Model, RunConfig)> {
+        let config = self.load_config()?;
+        let model = load_weights(&config.model, &self.weights_path(), device)?;
+        Ok((model, config))
+    }
+}
+
+/// Builds a model from `config` and loads weights from `path`, with clear errors for a missing,
+/// corrupt or mismatching file.
+pub fn load_weights(config: &ModelConfig, path: &Path, device: &Device) -> Result<Model> {
+    let bad = |fault: String| ModelError::Checkpoint {
+        path: path.to_path_buf(),
+        fault,
+    };
+    if !path.is_file() {
+        return Err(bad("file not found".into()));
+    }
+    let model = config.init(device)?;
+    let path_owned = path.to_path_buf();
+    let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        model.try_load_file(&path_owned)
+    }));
+    match loaded {
+        Ok(Ok(m)) => Ok(m),
+        Ok(Err(e)) => Err(bad(first_line(&e.to_string()))),
+        Err(p) => Err(bad(first_line(&crate::device::panic_message(&p)))),
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").trim().to_string()
+}

@@ -1,0 +1,145 @@
+//! Training hyper-parameters.
+
+use burn::config::Config;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ModelError, Result};
+
+/// Optimiser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// Adam (Kingma & Ba 2015) with β = (0.9, 0.999), ε = 1e-8 (PyTorch's defaults).
+    Adam,
+    /// SGD with heavy-ball momentum (no dampening, as PyTorch's `SGD`).
+    Sgd,
+}
+
+/// Learning-rate schedule, applied per epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum LrSchedule {
+    /// The base rate throughout.
+    Constant,
+    /// Multiply by `gamma` every `every` epochs (PyTorch's `StepLR`).
+    Step {
+        /// Epochs between decays.
+        every: usize,
+        /// Multiplicative factor.
+        gamma: f64,
+    },
+    /// Cosine annealing from the base rate to `min_lr` over the run (PyTorch's
+    /// `CosineAnnealingLR` with `T_max = epochs`).
+    Cosine {
+        /// Final learning rate.
+        min_lr: f64,
+    },
+}
+
+impl LrSchedule {
+    /// The learning rate of (0-based) `epoch` out of `epochs`, for base rate `base`.
+    pub fn rate(&self, base: f64, epoch: usize, epochs: usize) -> f64 {
+        match *self {
+            Self::Constant => base,
+            Self::Step { every, gamma } => base * gamma.powi((epoch / every.max(1)) as i32),
+            Self::Cosine { min_lr } => {
+                let t = epoch as f64 / epochs.max(1) as f64;
+                min_lr + 0.5 * (base - min_lr) * (1.0 + (std::f64::consts::PI * t).cos())
+            }
+        }
+    }
+}
+
+/// Hyper-parameters of supervised training. Saved in each run's `config.json` under `train`.
+///
+/// Defaults are the SmallCnn/MNIST reference recipe of the Aegis issues: Adam, learning rate
+/// 1e-3, batch 64, 10 epochs.
+#[derive(Config, Debug, PartialEq)]
+pub struct TrainConfig {
+    /// Passes over the training set.
+    #[config(default = 10)]
+    pub epochs: usize,
+    /// Rows per optimisation step.
+    #[config(default = 64)]
+    pub batch_size: usize,
+    /// Base learning rate.
+    #[config(default = 1e-3)]
+    pub learning_rate: f64,
+    /// Optimiser.
+    #[config(default = "OptimizerKind::Adam")]
+    pub optimizer: OptimizerKind,
+    /// SGD momentum (ignored by Adam).
+    #[config(default = 0.9)]
+    pub momentum: f64,
+    /// L2 regularisation as coupled weight decay (`grad += λ·w`, PyTorch's `weight_decay`).
+    #[config(default = 0.0)]
+    pub weight_decay: f64,
+    /// L1 regularisation: `λ · Σ|w|` over weight matrices and kernels is added to the loss.
+    #[config(default = 0.0)]
+    pub l1: f64,
+    /// Learning-rate schedule.
+    #[config(default = "LrSchedule::Constant")]
+    pub lr_schedule: LrSchedule,
+    /// Seed of weight initialisation, dropout and batch order.
+    #[config(default = 1)]
+    pub seed: u64,
+    /// Batch size for evaluation passes (no gradients).
+    #[config(default = 500)]
+    pub eval_batch_size: usize,
+}
+
+impl TrainConfig {
+    /// Checks ranges; called before training starts.
+    pub fn validate(&self) -> Result<()> {
+        let positive = |name: &str, v: usize| {
+            if v == 0 {
+                Err(ModelError::invalid(name, "must be at least 1"))
+            } else {
+                Ok(())
+            }
+        };
+        positive("epochs", self.epochs)?;
+        positive("batch_size", self.batch_size)?;
+        positive("eval_batch_size", self.eval_batch_size)?;
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return Err(ModelError::invalid("learning_rate", format!("{} must be positive", self.learning_rate)));
+        }
+        for (name, v) in [("weight_decay", self.weight_decay), ("l1", self.l1)] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(ModelError::invalid(name, format!("{v} must be ≥ 0")));
+            }
+        }
+        if !(0.0..1.0).contains(&self.momentum) {
+            return Err(ModelError::invalid("momentum", format!("{} not in [0, 1)", self.momentum)));
+        }
+        if let LrSchedule::Step { every: 0, .. } = self.lr_schedule {
+            return Err(ModelError::invalid("lr_schedule.every", "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules_follow_their_formulas() {
+        assert_eq!(LrSchedule::Constant.rate(0.1, 5, 10), 0.1);
+        let step = LrSchedule::Step { every: 2, gamma: 0.5 };
+        assert_eq!([0, 1, 2, 3, 4].map(|e| step.rate(1.0, e, 10)), [1.0, 1.0, 0.5, 0.5, 0.25]);
+        let cos = LrSchedule::Cosine { min_lr: 0.0 };
+        assert!((cos.rate(1.0, 0, 10) - 1.0).abs() < 1e-12);
+        assert!((cos.rate(1.0, 5, 10) - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn config_round_trips_through_json_and_validates() {
+        let c = TrainConfig::new().with_lr_schedule(LrSchedule::Step { every: 3, gamma: 0.1 });
+        let back: TrainConfig = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
+        assert!(TrainConfig::new().with_epochs(0).validate().is_err());
+        assert!(TrainConfig::new().with_learning_rate(f64::NAN).validate().is_err());
+        TrainConfig::new().validate().unwrap();
+    }
+}

@@ -1,0 +1,269 @@
+//! The supervised training loop: seeded, batched, checkpointed every epoch, with a live
+//! progress bar and a hard stop on a non-finite loss.
+
+use std::io::IsTerminal;
+use std::time::Instant;
+
+use burn::module::{AutodiffModule, Module};
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::{AdamConfig, GradientsParams, SgdConfig};
+use burn::tensor::{Device, Int, Tensor};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use super::config::{OptimizerKind, TrainConfig};
+use crate::classifier::{Classifier, accuracy, batch_tensor, label_tensor};
+use crate::data::Split;
+use crate::error::{ModelError, Result};
+use crate::models::{Model, l1_norm};
+use crate::run::{EpochMetrics, Metrics, RunDir};
+
+/// A training batch as handed to a [`LossFn`].
+pub struct Batch {
+    /// Flat inputs `[B, F]` on the autodiff device.
+    pub x: Tensor<2>,
+    /// Labels `[B]`.
+    pub y: Tensor<1, Int>,
+    /// 0-based epoch.
+    pub epoch: usize,
+}
+
+/// What a loss function returns: the scalar loss to minimise and the logits used for the
+/// running training accuracy.
+pub struct LossOutput {
+    /// Loss `[1]`, on the autodiff device.
+    pub loss: Tensor<1>,
+    /// Logits `[B, C]` of the inputs the accuracy should be reported on.
+    pub logits: Tensor<2>,
+}
+
+/// A training objective. Plain training uses [`cross_entropy_loss`]; adversarial training
+/// supplies one that perturbs the batch first.
+pub trait LossFn {
+    /// Computes the loss of `model` on `batch`.
+    fn loss(&mut self, model: &Model, batch: Batch) -> LossOutput;
+}
+
+impl<F: FnMut(&Model, Batch) -> LossOutput> LossFn for F {
+    fn loss(&mut self, model: &Model, batch: Batch) -> LossOutput {
+        self(model, batch)
+    }
+}
+
+/// Mean cross-entropy of logits `[B, C]` against labels `[B]`.
+pub fn cross_entropy(logits: Tensor<2>, y: Tensor<1, Int>) -> Tensor<1> {
+    CrossEntropyLossConfig::new().init(&logits.device()).forward(logits, y)
+}
+
+/// Plain supervised objective: cross-entropy plus `l1 · Σ|w|` when `l1 > 0`.
+pub fn cross_entropy_loss(l1: f64) -> impl FnMut(&Model, Batch) -> LossOutput {
+    move |model: &Model, batch: Batch| {
+        let logits = model.logits(batch.x);
+        let mut loss = cross_entropy(logits.clone(), batch.y);
+        if l1 > 0.0 {
+            loss = loss + l1_norm(model, &logits.device()) * l1;
+        }
+        LossOutput { loss, logits }
+    }
+}
+
+/// Options that do not change the result (so they are not part of [`TrainConfig`]).
+#[derive(Debug, Clone, Default)]
+pub struct TrainOptions {
+    /// Show a progress bar on stderr (only drawn when stderr is a terminal).
+    pub progress: bool,
+    /// Write the weights here after every epoch (the last good checkpoint) and
+    /// `metrics.json` at the end.
+    pub run_dir: Option<RunDir>,
+    /// Device name recorded in the metrics.
+    pub device_name: String,
+}
+
+/// Trains `model` on `split.train` with cross-entropy (plus L1 when configured), evaluating on
+/// `split.test` after every epoch. See [`fit_with`].
+pub fn fit(model: Model, cfg: &TrainConfig, split: &Split, device: &Device, opts: &TrainOptions) -> Result<(Model, Metrics)> {
+    fit_with(model, cfg, split, device, opts, cross_entropy_loss(cfg.l1))
+}
+
+/// The training loop with a custom objective.
+///
+/// `device` is the plain device; the loop trains on `device.autodiff()` and evaluates the
+/// model's inference snapshot (`valid()`, dropout off) on `device`. Determinism: the device is
+/// seeded with `cfg.seed` before the caller should have built `model` (see [`seed_device`]),
+/// and batch order comes from `ChaCha8Rng(cfg.seed)`.
+///
+/// After each epoch the weights are saved atomically to the run directory, if any. A NaN or
+/// infinite loss stops training with [`ModelError::NonFiniteLoss`], leaving the checkpoint of
+/// the last completed epoch in place.
+pub fn fit_with(
+    model: Model,
+    cfg: &TrainConfig,
+    split: &Split,
+    device: &Device,
+    opts: &TrainOptions,
+    mut loss_fn: impl LossFn,
+) -> Result<(Model, Metrics)> {
+    cfg.validate()?;
+    let train = &split.train;
+    let f = model.input_dim();
+    if train.dim() != f || split.test.dim() != f {
+        return Err(ModelError::Incompatible(format!(
+            "the model takes {f} features per sample, the data has {}",
+            train.dim()
+        )));
+    }
+    if train.num_classes > model.num_classes() {
+        return Err(ModelError::Incompatible(format!(
+            "the data has {} classes, the model {}",
+            train.num_classes,
+            model.num_classes()
+        )));
+    }
+    if train.is_empty() {
+        return Err(ModelError::invalid("data", "the training split is empty"));
+    }
+    let ad_device = device.clone().autodiff();
+    let mut model = model.fork(&ad_device).train();
+    let mut optim = match cfg.optimizer {
+        OptimizerKind::Adam => {
+            let mut c = AdamConfig::new().with_epsilon(1e-8);
+            if cfg.weight_decay > 0.0 {
+                c = c.with_weight_decay(Some(WeightDecayConfig::new(cfg.weight_decay as f32)));
+            }
+            c.init()
+        }
+        OptimizerKind::Sgd => {
+            let mut c = SgdConfig::new();
+            if cfg.momentum > 0.0 {
+                c = c.with_momentum(Some(
+                    MomentumConfig::new().with_momentum(cfg.momentum).with_dampening(0.0),
+                ));
+            }
+            if cfg.weight_decay > 0.0 {
+                c = c.with_weight_decay(Some(WeightDecayConfig::new(cfg.weight_decay as f32)));
+            }
+            c.init()
+        }
+    };
+
+    let n = train.len();
+    let batches_per_epoch = n.div_ceil(cfg.batch_size);
+    let bar = progress_bar(opts.progress, (cfg.epochs * batches_per_epoch) as u64);
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut history = Vec::with_capacity(cfg.epochs);
+    let mut last_checkpoint = None;
+    let started = Instant::now();
+
+    for epoch in 0..cfg.epochs {
+        let epoch_start = Instant::now();
+        let lr = cfg.lr_schedule.rate(cfg.learning_rate, epoch, cfg.epochs);
+        order.shuffle(&mut rng);
+        let (mut loss_sum, mut correct, mut seen) = (0f64, 0usize, 0usize);
+        for (b, chunk) in order.chunks(cfg.batch_size).enumerate() {
+            let mut xs = Vec::with_capacity(chunk.len() * f);
+            let mut ys = Vec::with_capacity(chunk.len());
+            for &i in chunk {
+                xs.extend_from_slice(train.row(i));
+                ys.push(train.labels[i]);
+            }
+            let batch = Batch {
+                x: batch_tensor(xs, chunk.len(), f, &ad_device),
+                y: label_tensor(&ys, &ad_device),
+                epoch,
+            };
+            let y = batch.y.clone();
+            let out = loss_fn.loss(&model, batch);
+            let hits = out.logits.detach().argmax(1).squeeze_dim::<1>(1).equal(y).int().sum();
+            let loss_value: f32 = out.loss.clone().detach().into_scalar();
+            if !loss_value.is_finite() {
+                bar.abandon();
+                return Err(ModelError::NonFiniteLoss {
+                    epoch: epoch + 1,
+                    batch: b + 1,
+                    loss: loss_value,
+                    checkpoint: last_checkpoint,
+                });
+            }
+            let grads = GradientsParams::from_grads(out.loss.backward(), &model);
+            model = optim.step(lr, model, grads);
+            loss_sum += loss_value as f64 * chunk.len() as f64;
+            correct += hits.into_scalar::<i64>() as usize;
+            seen += chunk.len();
+            bar.set_message(format!(
+                "epoch {}/{} loss {:.4} acc {:.3}",
+                epoch + 1,
+                cfg.epochs,
+                loss_sum / seen as f64,
+                correct as f64 / seen as f64
+            ));
+            bar.inc(1);
+        }
+        let snapshot = model.valid();
+        let test_accuracy = accuracy(&snapshot, &split.test.features, &split.test.labels, cfg.eval_batch_size, device);
+        if let Some(run) = &opts.run_dir {
+            run.save_weights(&snapshot)?;
+            last_checkpoint = Some(run.weights_path());
+        }
+        history.push(EpochMetrics {
+            epoch: epoch + 1,
+            loss: loss_sum / seen as f64,
+            train_accuracy: correct as f64 / seen as f64,
+            test_accuracy,
+            learning_rate: lr,
+            seconds: epoch_start.elapsed().as_secs_f64(),
+        });
+        bar.println(format!(
+            "epoch {:>3}/{}: loss {:.4}  train acc {:.4}  test acc {:.4}  ({:.1}s)",
+            epoch + 1,
+            cfg.epochs,
+            loss_sum / seen as f64,
+            correct as f64 / seen as f64,
+            test_accuracy,
+            epoch_start.elapsed().as_secs_f64()
+        ));
+    }
+    bar.finish_and_clear();
+    let model = model.valid();
+    let metrics = Metrics {
+        test_accuracy: history.last().map_or(0.0, |e| e.test_accuracy),
+        epochs: history,
+        seed: cfg.seed,
+        device: opts.device_name.clone(),
+        wall_seconds: started.elapsed().as_secs_f64(),
+        n_train: n,
+        n_test: split.test.len(),
+    };
+    if let Some(run) = &opts.run_dir {
+        run.save_metrics(&metrics)?;
+    }
+    Ok((model, metrics))
+}
+
+/// Seeds the device's random generator (weight initialisation, dropout). Call it before
+/// building the model so that a seed reproduces a run.
+pub fn seed_device(device: &Device, seed: u64) {
+    device.seed(seed);
+    device.clone().autodiff().seed(seed);
+}
+
+fn progress_bar(show: bool, total: u64) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(
+        Some(total),
+        if show && std::io::stderr().is_terminal() {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
+    );
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30.cyan/blue} batch {pos}/{len} {msg} [{elapsed_precise} < {eta_precise}]")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar
+}

@@ -1,0 +1,10 @@
+//! # Aegis
+//!
+//! A pure-Rust toolkit for AI safety on [Burn](https://burn.dev): train a model, attack and
+//! harden it, measure its uncertainty, explain it, and defer its doubtful cases to a human.
+//!
+//! This facade re-exports the member crates:
+//! - [`model`]: devices, models, data, training, run directories.
+#![warn(missing_docs)]
+
+pub use aegis_model as model;

@@ -1,0 +1,130 @@
+//! `cargo xtask bench`: throughput of training and inference on every available device,
+//! measured side by side in one run. Writes `target/bench/report.json` and `report.md`.
+
+use std::path::Path;
+use std::time::Instant;
+
+use aegis_model::data::{DataSource, Split};
+use aegis_model::models::{Architecture, ModelConfig};
+use aegis_model::train::{TrainConfig, TrainOptions, fit, seed_device};
+use aegis_model::{DeviceSpec, predict};
+use anyhow::Result;
+use serde::Serialize;
+
+/// One measurement.
+#[derive(Debug, Serialize)]
+pub struct BenchResult {
+    /// Device.
+    pub device: String,
+    /// What was measured.
+    pub task: String,
+    /// Samples processed in the timed part.
+    pub samples: usize,
+    /// Seconds of the timed part (median of the repeats).
+    pub seconds: f64,
+    /// samples / seconds.
+    pub samples_per_second: f64,
+}
+
+/// The whole report.
+#[derive(Debug, Serialize)]
+pub struct BenchReport {
+    /// Logical CPU cores.
+    pub cpu_cores: usize,
+    /// `CUBECL_AUTOTUNE_LEVEL` in effect.
+    pub autotune_level: String,
+    /// Repeats per measurement (the median is reported).
+    pub repeats: usize,
+    /// Results.
+    pub results: Vec<BenchResult>,
+    /// Devices that could not be opened, with the reason.
+    pub unavailable: Vec<(String, String)>,
+}
+
+fn subset(split: &Split, n_train: usize, n_test: usize) -> Split {
+    let idx: Vec<usize> = (0..n_train).collect();
+    let tidx: Vec<usize> = (0..n_test).collect();
+    Split { train: split.train.select(&idx), test: split.test.select(&tidx) }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Runs the benchmarks on `devices` and writes the report into `out_dir`.
+pub fn run(devices: &[DeviceSpec], repeats: usize, train_rows: usize, out_dir: &Path) -> Result<BenchReport> {
+    let (mnist, _) = DataSource::Mnist.load_split(0, 0.2)?;
+    let timed = subset(&mnist, train_rows, 10);
+    let warm = subset(&mnist, 128, 10);
+    let mut results = Vec::new();
+    let mut unavailable = Vec::new();
+    for spec in devices {
+        let device = match spec.open() {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("skipping {spec}: {e}");
+                unavailable.push((spec.to_string(), e.to_string()));
+                continue;
+            }
+        };
+        for (arch, name) in [(Architecture::SmallCnn, "train SmallCnn (batch 64, Adam)"), (Architecture::Mlp, "train MLP 784-128-64-10 (batch 64, Adam)")] {
+            let model_cfg = ModelConfig::new(arch, vec![1, 28, 28], 10).with_dropout(arch.default_dropout());
+            let cfg = TrainConfig::new().with_epochs(1);
+            let opts = TrainOptions::default();
+            seed_device(&device, 1);
+            // Warm-up: kernel compilation / autotune on GPUs, allocator on CPUs.
+            fit(model_cfg.init(&device)?, &cfg, &warm, &device, &opts)?;
+            let mut secs = Vec::new();
+            for _ in 0..repeats {
+                let model = model_cfg.init(&device)?;
+                let t = Instant::now();
+                fit(model, &cfg, &timed, &device, &opts)?;
+                secs.push(t.elapsed().as_secs_f64());
+            }
+            let s = median(secs);
+            eprintln!("{spec:>8}  {name}: {:.0} samples/s", train_rows as f64 / s);
+            results.push(BenchResult { device: spec.to_string(), task: name.into(), samples: train_rows, seconds: s, samples_per_second: train_rows as f64 / s });
+        }
+        let model = ModelConfig::new(Architecture::SmallCnn, vec![1, 28, 28], 10).init(&device)?;
+        let test = &mnist.test;
+        predict(&model, &test.features[..500 * 784], 500, &device);
+        let mut secs = Vec::new();
+        for _ in 0..repeats {
+            let t = Instant::now();
+            predict(&model, &test.features, 500, &device);
+            secs.push(t.elapsed().as_secs_f64());
+        }
+        let s = median(secs);
+        let name = "inference SmallCnn (1,000 images, batch 500)";
+        eprintln!("{spec:>8}  {name}: {:.0} samples/s", test.len() as f64 / s);
+        results.push(BenchResult { device: spec.to_string(), task: name.into(), samples: test.len(), seconds: s, samples_per_second: test.len() as f64 / s });
+    }
+    let report = BenchReport {
+        cpu_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        autotune_level: std::env::var("CUBECL_AUTOTUNE_LEVEL").unwrap_or_else(|_| "default".into()),
+        repeats,
+        results,
+        unavailable,
+    };
+    std::fs::create_dir_all(out_dir)?;
+    aegis_model::io::write_json(&out_dir.join("report.json"), &report)?;
+    aegis_model::io::write_atomic(&out_dir.join("report.md"), markdown(&report).as_bytes())?;
+    Ok(report)
+}
+
+fn markdown(r: &BenchReport) -> String {
+    let mut s = format!(
+        "# Aegis benchmark\n\n{} CPU cores, autotune level `{}`, median of {} repeats. Ratios are against flex on the same task, measured in the same run.\n\n| task | device | samples | seconds | samples/s | vs flex |\n|---|---|---:|---:|---:|---:|\n",
+        r.cpu_cores, r.autotune_level, r.repeats
+    );
+    for x in &r.results {
+        let flex = r.results.iter().find(|y| y.device == "flex" && y.task == x.task);
+        let ratio = flex.map_or("–".to_string(), |f| format!("{:.2}×", x.samples_per_second / f.samples_per_second));
+        s += &format!("| {} | {} | {} | {:.3} | {:.0} | {} |\n", x.task, x.device, x.samples, x.seconds, x.samples_per_second, ratio);
+    }
+    for (d, why) in &r.unavailable {
+        s += &format!("\n{d}: not measured ({why})\n");
+    }
+    s
+}

@@ -1,0 +1,76 @@
+//! Maintenance tasks: `cargo xtask bench | fetch-mnist | bundle-assets`.
+
+mod assets;
+mod bench;
+mod fetch;
+
+use std::path::PathBuf;
+
+use aegis_model::DeviceSpec;
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "xtask", about = "Aegis maintenance tasks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Measure training and inference throughput on each device; writes target/bench/.
+    Bench {
+        /// Devices to measure, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "flex,ndarray,wgpu", value_parser = parse_device)]
+        devices: Vec<DeviceSpec>,
+        /// Repeats per measurement (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        repeats: usize,
+        /// Training rows per timed epoch.
+        #[arg(long, default_value_t = 1280)]
+        train_rows: usize,
+        /// Output folder.
+        #[arg(long, default_value = "target/bench")]
+        out: PathBuf,
+    },
+    /// Download the full MNIST (SHA-256 checked) into an IDX folder for `--data DIR`.
+    FetchMnist {
+        /// Mirror base URL.
+        #[arg(long, default_value = fetch::DEFAULT_BASE_URL)]
+        base_url: String,
+        /// Output folder.
+        #[arg(long, default_value = "data/mnist")]
+        out: PathBuf,
+    },
+    /// Rebuild assets/mnist from ../shared/data/mnist_5k.csv.gz (deterministic).
+    BundleAssets {
+        /// Source CSV (gzip).
+        #[arg(long, default_value = "../shared/data/mnist_5k.csv.gz")]
+        source: PathBuf,
+        /// Output folder.
+        #[arg(long, default_value = "assets/mnist")]
+        out: PathBuf,
+    },
+}
+
+fn parse_device(s: &str) -> Result<DeviceSpec, String> {
+    s.parse().map_err(|e: aegis_model::ModelError| e.to_string())
+}
+
+fn main() -> Result<()> {
+    // Run from the workspace root whatever the caller's folder.
+    std::env::set_current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))?;
+    match Cli::parse().command {
+        Command::Bench { devices, repeats, train_rows, out } => {
+            let report = bench::run(&devices, repeats.max(1), train_rows, &out)?;
+            println!("{} measurements written to {}/report.json and report.md", report.results.len(), out.display());
+        }
+        Command::FetchMnist { base_url, out } => {
+            fetch::fetch(&base_url, &out, &fetch::MNIST_FILES)?;
+            println!("MNIST ready: train with `cargo run --release -p aegis-model -- train --data {}`", out.display());
+        }
+        Command::BundleAssets { source, out } => assets::bundle_mnist(&source, &out)?,
+    }
+    Ok(())
+}
