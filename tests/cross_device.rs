@@ -21,10 +21,10 @@ fn data() -> Split {
 
 /// One set of weights, created on flex and saved, so every device starts from the same model.
 fn reference_weights(dir: &std::path::Path) -> ModelConfig {
-    let cfg = ModelConfig::new(Architecture::SmallCnn, vec![1, 28, 28], 10).with_dropout(0.0);
+    let cfg = ModelConfig::new(Architecture::SmallCnn, vec![1, 28, 28], 10).with_dropout(0.5);
     let flex = Device::flex();
     seed_device(&flex, 3);
-    RunDir::new(dir).save_weights(&cfg.init(&flex).unwrap()).unwrap();
+    RunDir::new(dir).save_weights(&cfg.init(&flex, 3).unwrap()).unwrap();
     cfg
 }
 
@@ -37,7 +37,7 @@ fn open(spec: DeviceSpec) -> Device {
 }
 
 fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().into_vec::<f32>().unwrap()
+    t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
 }
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {

@@ -74,10 +74,10 @@ pub fn run(devices: &[DeviceSpec], repeats: usize, train_rows: usize, out_dir: &
             let opts = TrainOptions::default();
             seed_device(&device, 1);
             // Warm-up: kernel compilation / autotune on GPUs, allocator on CPUs.
-            fit(model_cfg.init(&device)?, &cfg, &warm, &device, &opts)?;
+            fit(model_cfg.init(&device, 1)?, &cfg, &warm, &device, &opts)?;
             let mut secs = Vec::new();
             for _ in 0..repeats {
-                let model = model_cfg.init(&device)?;
+                let model = model_cfg.init(&device, 1)?;
                 let t = Instant::now();
                 fit(model, &cfg, &timed, &device, &opts)?;
                 secs.push(t.elapsed().as_secs_f64());
@@ -86,7 +86,7 @@ pub fn run(devices: &[DeviceSpec], repeats: usize, train_rows: usize, out_dir: &
             eprintln!("{spec:>8}  {name}: {:.0} samples/s", train_rows as f64 / s);
             results.push(BenchResult { device: spec.to_string(), task: name.into(), samples: train_rows, seconds: s, samples_per_second: train_rows as f64 / s });
         }
-        let model = ModelConfig::new(Architecture::SmallCnn, vec![1, 28, 28], 10).init(&device)?;
+        let model = ModelConfig::new(Architecture::SmallCnn, vec![1, 28, 28], 10).init(&device, 1)?;
         let test = &mnist.test;
         predict(&model, &test.features[..500 * 784], 500, &device);
         let mut secs = Vec::new();

@@ -59,8 +59,12 @@ fn parse_device(s: &str) -> Result<DeviceSpec, String> {
 }
 
 fn main() -> Result<()> {
-    // Run from the workspace root whatever the caller's folder.
-    std::env::set_current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))?;
+    // Run from the workspace root whatever the caller's folder (when the sources are there; a
+    // copied binary runs where it is started).
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    if root.join("Cargo.toml").is_file() {
+        std::env::set_current_dir(root)?;
+    }
     match Cli::parse().command {
         Command::Bench { devices, repeats, train_rows, out } => {
             let report = bench::run(&devices, repeats.max(1), train_rows, &out)?;

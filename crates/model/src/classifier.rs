@@ -46,7 +46,7 @@ pub fn predict_proba<M: Classifier>(
         let end = (start + batch_size).min(n);
         let x = batch_tensor(features[start * f..end * f].to_vec(), end - start, f, device);
         let p = activation::softmax(model.logits(x), 1);
-        out.extend(p.into_data().convert::<f32>().into_vec::<f32>().unwrap_or_default());
+        out.extend(p.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default());
     }
     out
 }

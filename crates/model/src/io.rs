@@ -84,6 +84,32 @@ pub fn parse_json_strict<T: Serialize + DeserializeOwned>(path: &Path, text: &st
     Ok(value)
 }
 
+/// Reads a JSON object from `path` whose fields override those of `defaults`: fields left out
+/// keep their default, unknown fields and wrong types are errors naming the file. For
+/// settings files written by hand (e.g. `train --config`).
+pub fn read_json_over_defaults<T: Serialize + DeserializeOwned>(path: &Path, defaults: &T) -> Result<T> {
+    let text = fs::read_to_string(path).map_err(|e| ModelError::io(path, e))?;
+    let config_err = |fault: String| ModelError::Config {
+        path: path.to_path_buf(),
+        fault,
+    };
+    let user: serde_json::Value = serde_json::from_str(&text).map_err(|e| config_err(e.to_string()))?;
+    let serde_json::Value::Object(user) = user else {
+        return Err(config_err("expected a JSON object".into()));
+    };
+    let mut merged = serde_json::to_value(defaults).map_err(|e| config_err(e.to_string()))?;
+    let Some(fields) = merged.as_object_mut() else {
+        return Err(config_err("defaults are not an object".into()));
+    };
+    for (key, value) in user {
+        if !fields.contains_key(&key) {
+            return Err(config_err(format!("unknown field `{key}`")));
+        }
+        fields.insert(key, value);
+    }
+    parse_json_strict(path, &merged.to_string())
+}
+
 fn first_unknown_field(
     raw: &serde_json::Value,
     known: &serde_json::Value,
@@ -145,6 +171,23 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().contains("disk full"));
         assert_eq!(fs::read(&p).unwrap(), b"old");
+    }
+
+    #[test]
+    fn partial_json_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.json");
+        let defaults = Outer { inner: Inner { a: 1, b: Some(2) }, name: "d".into() };
+        fs::write(&p, r#"{"name": "x"}"#).unwrap();
+        let v: Outer = read_json_over_defaults(&p, &defaults).unwrap();
+        assert_eq!(v, Outer { inner: Inner { a: 1, b: Some(2) }, name: "x".into() });
+        fs::write(&p, r#"{"nam": "x"}"#).unwrap();
+        let e = read_json_over_defaults(&p, &defaults).unwrap_err().to_string();
+        assert!(e.contains("unknown field `nam`") && e.contains("c.json"), "{e}");
+        fs::write(&p, r#"{"name": 3}"#).unwrap();
+        assert!(read_json_over_defaults(&p, &defaults).unwrap_err().to_string().contains("invalid type"));
+        fs::write(&p, "[1]").unwrap();
+        assert!(read_json_over_defaults(&p, &defaults).unwrap_err().to_string().contains("expected a JSON object"));
     }
 
     #[test]

@@ -112,7 +112,7 @@ pub fn train_run(req: &TrainRequest) -> Result<TrainOutcome> {
         run.save_config(&config)?;
     }
     seed_device(&device, req.train.seed);
-    let model = config.model.init(&device)?;
+    let model = config.model.init(&device, req.train.seed)?;
     let opts = TrainOptions {
         progress: req.progress,
         run_dir,

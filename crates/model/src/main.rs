@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use aegis_model::data::DataSource;
-use aegis_model::io::read_json_strict;
 use aegis_model::{Architecture, DeviceArgs, LrSchedule, OptimizerKind, TrainConfig, TrainRequest};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use aegis_model::io::read_json_over_defaults;
 
 #[derive(Parser)]
 #[command(name = "aegis-model", version, about = "Train, evaluate and run Aegis classifiers")]
@@ -114,7 +114,16 @@ fn parse_schedule(s: &str) -> Result<LrSchedule, String> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            // One line, like every other error of this tool.
+            let text = e.to_string();
+            eprintln!("{}", text.lines().next().unwrap_or("error: invalid arguments"));
+            return ExitCode::from(2);
+        }
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -129,7 +138,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Train(args) => {
             let mut cfg: TrainConfig = match &args.config {
-                Some(p) => read_json_strict(p)?,
+                Some(p) => read_json_over_defaults(p, &TrainConfig::new())?,
                 None => TrainConfig::new(),
             };
             if let Some(v) = args.epochs { cfg.epochs = v; }
@@ -155,7 +164,7 @@ fn run(cli: Cli) -> Result<()> {
             req.device = device;
             req.out = Some(out.clone());
             req.progress = true;
-            eprintln!("training {} on {} ({} epochs, device {device}) -> {}", req.architecture.map_or("auto".into(), |a| a.to_string()), req.data, req.train.epochs, out.display());
+            println!("training {} on {} ({} epochs, device {device}) -> {}", req.architecture.map_or("auto".into(), |a| a.to_string()), req.data, req.train.epochs, out.display());
             let outcome = aegis_model::train_run(&req)?;
             let m = &outcome.metrics;
             for e in &m.epochs {

@@ -4,9 +4,10 @@
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::{Linear, PaddingConfig2d};
 use burn::tensor::{Device, Tensor, activation};
 
+use super::init::SeededInit;
 use super::normalize::Normalize;
 use crate::classifier::Classifier;
 
@@ -29,18 +30,16 @@ pub struct MadryCnn {
 }
 
 impl MadryCnn {
-    /// Builds a MadryCnn for `[1, 28, 28]` inputs.
-    pub fn new(classes: usize, norm: Normalize, device: &Device) -> Self {
+    /// Builds a MadryCnn for `[1, 28, 28]` inputs, drawing weights from `init`.
+    pub fn new(classes: usize, norm: Normalize, init: &mut SeededInit, device: &Device) -> Self {
         let pad = PaddingConfig2d::Explicit(2, 2, 2, 2);
         Self {
             norm,
-            conv1: Conv2dConfig::new([1, 32], [5, 5])
-                .with_padding(pad.clone())
-                .init(device),
-            conv2: Conv2dConfig::new([32, 64], [5, 5]).with_padding(pad).init(device),
+            conv1: init.conv2d(Conv2dConfig::new([1, 32], [5, 5]).with_padding(pad.clone()), device),
+            conv2: init.conv2d(Conv2dConfig::new([32, 64], [5, 5]).with_padding(pad), device),
             pool: MaxPool2dConfig::new([2, 2]).init(),
-            fc1: LinearConfig::new(3136, 1024).init(device),
-            fc2: LinearConfig::new(1024, classes).init(device),
+            fc1: init.linear(3136, 1024, device),
+            fc2: init.linear(1024, classes, device),
             input_shape: vec![1, 28, 28],
             classes,
         }

@@ -1,17 +1,18 @@
 //! Multi-layer perceptron: `Linear → ReLU → Dropout` per hidden width, then a linear head.
 
 use burn::module::Module;
-use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::nn::Linear;
 use burn::tensor::{Device, Tensor, activation};
 
+use super::dropout::Dropout;
+use super::init::SeededInit;
 use super::normalize::Normalize;
 use crate::classifier::Classifier;
 
 /// A fully connected classifier on flat inputs `[N, F]`.
 ///
 /// Layers: for each hidden width `h`: `Linear(prev → h)`, ReLU, Dropout(p); then
-/// `Linear(last → classes)`. Weights use burn's default Kaiming-uniform initialisation, the
-/// same rule as PyTorch's `nn.Linear`.
+/// `Linear(last → classes)`. Weights are drawn by [`SeededInit`] (PyTorch's `nn.Linear` rule).
 #[derive(Module, Debug)]
 pub struct Mlp {
     norm: Normalize,
@@ -26,26 +27,28 @@ pub struct Mlp {
 
 impl Mlp {
     /// Builds an MLP for samples of `input_shape`, with the given hidden widths, dropout
-    /// probability and normaliser.
+    /// probability and normaliser, drawing weights from `init`.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         input_shape: &[usize],
         widths: &[usize],
         dropout: f64,
         classes: usize,
         norm: Normalize,
+        init: &mut SeededInit,
         device: &Device,
     ) -> Self {
         let mut prev: usize = input_shape.iter().product();
         let mut hidden = Vec::with_capacity(widths.len());
         for &w in widths {
-            hidden.push(LinearConfig::new(prev, w).init(device));
+            hidden.push(init.linear(prev, w, device));
             prev = w;
         }
         Self {
             norm,
             hidden,
-            dropout: DropoutConfig::new(dropout).init(),
-            head: LinearConfig::new(prev, classes).init(device),
+            head: init.linear(prev, classes, device),
+            dropout: Dropout::new(dropout, init.fork_seed()),
             input_shape: input_shape.to_vec(),
             classes,
         }

@@ -1,10 +1,14 @@
 //! Model architectures and the [`Model`] enum that wraps them behind [`Classifier`].
 
+mod dropout;
+mod init;
 mod madry_cnn;
 mod mlp;
 mod normalize;
 mod small_cnn;
 
+pub use dropout::Dropout;
+pub use init::SeededInit;
 pub use madry_cnn::MadryCnn;
 pub use mlp::Mlp;
 pub use normalize::Normalize;
@@ -113,10 +117,13 @@ impl ModelConfig {
         Ok(())
     }
 
-    /// Builds the (randomly initialised) model on `device`.
-    pub fn init(&self, device: &Device) -> Result<Model> {
+    /// Builds the model on `device` with initial weights and dropout masks drawn from
+    /// `ChaCha8Rng(seed)` (see [`SeededInit`]): the same seed gives the same model and the
+    /// same training run on every device.
+    pub fn init(&self, device: &Device, seed: u64) -> Result<Model> {
         self.validate()?;
         let norm = Normalize::new(&self.input_mean, &self.input_std, device);
+        let init = &mut SeededInit::new(seed);
         Ok(match self.architecture {
             Architecture::Mlp => Model::Mlp(Mlp::new(
                 &self.input_shape,
@@ -124,12 +131,13 @@ impl ModelConfig {
                 self.dropout,
                 self.num_classes,
                 norm,
+                init,
                 device,
             )),
             Architecture::SmallCnn => {
-                Model::SmallCnn(SmallCnn::new(self.dropout, self.num_classes, norm, device))
+                Model::SmallCnn(SmallCnn::new(self.dropout, self.num_classes, norm, init, device))
             }
-            Architecture::MadryCnn => Model::MadryCnn(MadryCnn::new(self.num_classes, norm, device)),
+            Architecture::MadryCnn => Model::MadryCnn(MadryCnn::new(self.num_classes, norm, init, device)),
         })
     }
 }
@@ -209,7 +217,7 @@ mod tests {
             (Architecture::SmallCnn, vec![1, 28, 28]),
             (Architecture::MadryCnn, vec![1, 28, 28]),
         ] {
-            let model = cfg(arch, shape.clone()).init(&device).unwrap();
+            let model = cfg(arch, shape.clone()).init(&device, 0).unwrap();
             let f: usize = shape.iter().product();
             let x = batch_tensor(vec![0.5; 3 * f], 3, f, &device);
             assert_eq!(model.logits(x).dims(), [3, 10], "{arch}");
@@ -220,13 +228,41 @@ mod tests {
     #[test]
     fn parameter_counts_match_the_specification() {
         let device = Device::flex();
-        let small = cfg(Architecture::SmallCnn, vec![1, 28, 28]).init(&device).unwrap();
+        let small = cfg(Architecture::SmallCnn, vec![1, 28, 28]).init(&device, 0).unwrap();
         // conv1 16·9+16, conv2 32·16·9+32, fc1 800·128+128, fc2 128·10+10, + norm mean & std.
         let expected = (16 * 9 + 16) + (32 * 16 * 9 + 32) + (800 * 128 + 128) + (128 * 10 + 10) + 2;
         assert_eq!(small.num_params(), expected);
-        let madry = cfg(Architecture::MadryCnn, vec![1, 28, 28]).init(&device).unwrap();
+        let madry = cfg(Architecture::MadryCnn, vec![1, 28, 28]).init(&device, 0).unwrap();
         let expected = (32 * 25 + 32) + (64 * 32 * 25 + 64) + (3136 * 1024 + 1024) + (1024 * 10 + 10) + 2;
         assert_eq!(madry.num_params(), expected);
+    }
+
+    #[test]
+    fn same_seed_same_weights_other_seed_other_weights() {
+        let device = Device::flex();
+        let c = cfg(Architecture::SmallCnn, vec![1, 28, 28]);
+        let x = || batch_tensor(vec![0.3; 784], 1, 784, &device);
+        let out = |seed| c.init(&device, seed).unwrap().logits(x()).into_data().to_vec::<f32>().unwrap();
+        assert_eq!(out(7), out(7));
+        assert_ne!(out(7), out(8));
+    }
+
+    #[test]
+    fn dropout_is_seeded_active_in_training_and_off_in_inference() {
+        let ad = Device::flex().autodiff();
+        let x = || Tensor::<2>::ones([4, 1000], &ad);
+        let d = Dropout::new(0.5, 3);
+        let a = d.forward(x()).into_data().to_vec::<f32>().unwrap();
+        let zeros = a.iter().filter(|&&v| v == 0.0).count();
+        assert!((1700..2300).contains(&zeros), "{zeros} of 4000 dropped");
+        assert!(a.iter().all(|&v| v == 0.0 || v == 2.0), "survivors scaled by 2");
+        d.reseed(3);
+        assert_eq!(d.forward(x()).into_data().to_vec::<f32>().unwrap(), a);
+        let v = d.valid();
+        assert!(v.forward(Tensor::<2>::ones([4, 1000], &Device::flex())).into_data().to_vec::<f32>().unwrap().iter().all(|&v| v == 1.0));
+        let mc = Dropout::new(0.5, 3).with_always_on(true).valid();
+        let y = mc.forward(Tensor::<2>::ones([4, 1000], &Device::flex())).into_data().to_vec::<f32>().unwrap();
+        assert!(y.iter().any(|&v| v == 0.0), "MC dropout stays on in inference");
     }
 
     #[test]
@@ -238,7 +274,7 @@ mod tests {
     #[test]
     fn l1_norm_counts_weights_only() {
         let device = Device::flex();
-        let model = cfg(Architecture::Mlp, vec![3]).with_hidden(vec![4]).init(&device).unwrap();
+        let model = cfg(Architecture::Mlp, vec![3]).with_hidden(vec![4]).init(&device, 0).unwrap();
         let l1: f32 = l1_norm(&model, &device).into_scalar();
         assert!(l1 > 0.0 && l1.is_finite());
     }

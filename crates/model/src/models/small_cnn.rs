@@ -3,9 +3,11 @@
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::nn::Linear;
 use burn::tensor::{Device, Tensor, activation};
 
+use super::dropout::Dropout;
+use super::init::SeededInit;
 use super::normalize::Normalize;
 use crate::classifier::Classifier;
 
@@ -30,16 +32,16 @@ pub struct SmallCnn {
 }
 
 impl SmallCnn {
-    /// Builds a SmallCnn for `[1, 28, 28]` inputs.
-    pub fn new(dropout: f64, classes: usize, norm: Normalize, device: &Device) -> Self {
+    /// Builds a SmallCnn for `[1, 28, 28]` inputs, drawing weights from `init`.
+    pub fn new(dropout: f64, classes: usize, norm: Normalize, init: &mut SeededInit, device: &Device) -> Self {
         Self {
             norm,
-            conv1: Conv2dConfig::new([1, 16], [3, 3]).init(device),
-            conv2: Conv2dConfig::new([16, 32], [3, 3]).init(device),
+            conv1: init.conv2d(Conv2dConfig::new([1, 16], [3, 3]), device),
+            conv2: init.conv2d(Conv2dConfig::new([16, 32], [3, 3]), device),
             pool: MaxPool2dConfig::new([2, 2]).init(),
-            fc1: LinearConfig::new(800, 128).init(device),
-            dropout: DropoutConfig::new(dropout).init(),
-            fc2: LinearConfig::new(128, classes).init(device),
+            fc1: init.linear(800, 128, device),
+            fc2: init.linear(128, classes, device),
+            dropout: Dropout::new(dropout, init.fork_seed()),
             input_shape: vec![1, 28, 28],
             classes,
         }
