@@ -12,11 +12,18 @@ use aegis::model::run::RunDir;
 use aegis::model::train::{TrainConfig, TrainOptions, cross_entropy, fit, seed_device};
 use aegis::model::{Classifier, DeviceSpec, Model, batch_tensor, label_tensor};
 
-const DEVICES: [DeviceSpec; 3] = [DeviceSpec::Flex, DeviceSpec::NdArray, DeviceSpec::Wgpu(None)];
+const DEVICES: [DeviceSpec; 3] = [
+    DeviceSpec::Flex,
+    DeviceSpec::NdArray,
+    DeviceSpec::Wgpu(None),
+];
 
 fn data() -> Split {
     let (s, _) = DataSource::Mnist.load_split(0, 0.2).unwrap();
-    Split { train: s.train.select(&(0..256).collect::<Vec<_>>()), test: s.test.select(&(0..64).collect::<Vec<_>>()) }
+    Split {
+        train: s.train.select(&(0..256).collect::<Vec<_>>()),
+        test: s.test.select(&(0..64).collect::<Vec<_>>()),
+    }
 }
 
 /// One set of weights, created on flex and saved, so every device starts from the same model.
@@ -24,7 +31,9 @@ fn reference_weights(dir: &std::path::Path) -> ModelConfig {
     let cfg = ModelConfig::new(Architecture::SmallCnn, vec![1, 28, 28], 10).with_dropout(0.5);
     let flex = Device::flex();
     seed_device(&flex, 3);
-    RunDir::new(dir).save_weights(&cfg.init(&flex, 3).unwrap()).unwrap();
+    RunDir::new(dir)
+        .save_weights(&cfg.init(&flex, 3).unwrap())
+        .unwrap();
     cfg
 }
 
@@ -33,16 +42,23 @@ fn load(cfg: &ModelConfig, dir: &std::path::Path, device: &Device) -> Model {
 }
 
 fn open(spec: DeviceSpec) -> Device {
-    spec.open().unwrap_or_else(|e| panic!("device {spec} unavailable: {e}"))
+    spec.open()
+        .unwrap_or_else(|e| panic!("device {spec} unavailable: {e}"))
 }
 
 fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
+    t.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap()
 }
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 /// Logits and the input gradient of the cross-entropy on 32 images.
@@ -53,7 +69,10 @@ fn forward_and_input_grad(model: &Model, device: &Device, split: &Split) -> (Vec
     let ad = device.clone().autodiff();
     let model_ad = model.clone().fork(&ad);
     let x = batch_tensor(xs, n, 784, &ad).require_grad();
-    let loss = cross_entropy(model_ad.logits(x.clone()), label_tensor(&split.test.labels[..n], &ad));
+    let loss = cross_entropy(
+        model_ad.logits(x.clone()),
+        label_tensor(&split.test.labels[..n], &ad),
+    );
     let grads = loss.backward();
     let g = x.grad(&grads).expect("input gradient exists");
     (to_vec(logits), to_vec(g))
@@ -69,13 +88,31 @@ fn forward_input_gradient_and_one_epoch_agree_across_devices() {
         let device = open(spec);
         let model = load(&cfg, tmp.path(), &device);
         let (logits, grad) = forward_and_input_grad(&model, &device, &split);
-        assert!(logits.iter().chain(&grad).all(|v| v.is_finite()), "{spec}: non-finite values");
-        assert!(grad.iter().any(|&g| g != 0.0), "{spec}: input gradient is all zero");
+        assert!(
+            logits.iter().chain(&grad).all(|v| v.is_finite()),
+            "{spec}: non-finite values"
+        );
+        assert!(
+            grad.iter().any(|&g| g != 0.0),
+            "{spec}: input gradient is all zero"
+        );
         // One training epoch (4 batches of 64, Adam), then the logits after training.
         let train = TrainConfig::new().with_epochs(1).with_seed(9);
         seed_device(&device, 9);
-        let (trained, metrics) = fit(load(&cfg, tmp.path(), &device), &train, &split, &device, &TrainOptions::default()).unwrap();
-        let after = to_vec(trained.logits(batch_tensor(split.test.features[..32 * 784].to_vec(), 32, 784, &device)));
+        let (trained, metrics) = fit(
+            load(&cfg, tmp.path(), &device),
+            &train,
+            &split,
+            &device,
+            &TrainOptions::default(),
+        )
+        .unwrap();
+        let after = to_vec(trained.logits(batch_tensor(
+            split.test.features[..32 * 784].to_vec(),
+            32,
+            784,
+            &device,
+        )));
         let loss = metrics.epochs[0].loss;
         match &reference {
             None => reference = Some((logits, grad, after, loss)),
@@ -84,10 +121,19 @@ fn forward_input_gradient_and_one_epoch_agree_across_devices() {
                 assert!(dl < 1e-3, "{spec}: logits differ from flex by {dl}");
                 let scale = g0.iter().fold(0f32, |m, v| m.max(v.abs()));
                 let dg = max_abs_diff(&grad, g0);
-                assert!(dg < 1e-3 * scale.max(1e-3), "{spec}: input gradient differs from flex by {dg} (max |g| {scale})");
+                assert!(
+                    dg < 1e-3 * scale.max(1e-3),
+                    "{spec}: input gradient differs from flex by {dg} (max |g| {scale})"
+                );
                 let da = max_abs_diff(&after, a0);
-                assert!(da < 2e-2, "{spec}: logits after one epoch differ from flex by {da}");
-                assert!((loss - loss0).abs() < 1e-3, "{spec}: epoch loss {loss} vs flex {loss0}");
+                assert!(
+                    da < 2e-2,
+                    "{spec}: logits after one epoch differ from flex by {da}"
+                );
+                assert!(
+                    (loss - loss0).abs() < 1e-3,
+                    "{spec}: epoch loss {loss} vs flex {loss0}"
+                );
             }
         }
     }

@@ -10,8 +10,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
-use aegis_model::data::{Dataset, stratified_split};
 use aegis_model::data::idx::encode_idx_u8;
+use aegis_model::data::{Dataset, stratified_split};
 
 /// Split seed of the bundled MNIST subset.
 pub const MNIST_SPLIT_SEED: u64 = 0;
@@ -19,21 +19,34 @@ pub const MNIST_SPLIT_SEED: u64 = 0;
 /// Reads the CSV (gzip) and writes the four IDX gzip files into `out_dir`.
 pub fn bundle_mnist(src: &Path, out_dir: &Path) -> Result<()> {
     let mut text = String::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(src).with_context(|| format!("{}", src.display()))?)
-        .read_to_string(&mut text)
-        .with_context(|| format!("{}: not a gzip text file", src.display()))?;
+    flate2::read::GzDecoder::new(
+        std::fs::File::open(src).with_context(|| format!("{}", src.display()))?,
+    )
+    .read_to_string(&mut text)
+    .with_context(|| format!("{}: not a gzip text file", src.display()))?;
     let mut features = Vec::new();
     let mut labels = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let cells: Vec<&str> = line.trim().split(',').collect();
         if cells.len() != 785 {
-            bail!("{}: line {}: expected 785 fields, found {}", src.display(), i + 1, cells.len());
+            bail!(
+                "{}: line {}: expected 785 fields, found {}",
+                src.display(),
+                i + 1,
+                cells.len()
+            );
         }
         for c in &cells[..784] {
-            let v: u8 = c.parse().with_context(|| format!("{}: line {}: bad pixel `{c}`", src.display(), i + 1))?;
+            let v: u8 = c
+                .parse()
+                .with_context(|| format!("{}: line {}: bad pixel `{c}`", src.display(), i + 1))?;
             features.push(v as f32);
         }
-        labels.push(cells[784].parse::<usize>().with_context(|| format!("{}: line {}: bad label", src.display(), i + 1))?);
+        labels.push(
+            cells[784]
+                .parse::<usize>()
+                .with_context(|| format!("{}: line {}: bad label", src.display(), i + 1))?,
+        );
     }
     let data = Dataset {
         features,
@@ -48,16 +61,29 @@ pub fn bundle_mnist(src: &Path, out_dir: &Path) -> Result<()> {
     for (prefix, part) in [("train", &split.train), ("t10k", &split.test)] {
         let pixels: Vec<u8> = part.features.iter().map(|&v| v as u8).collect();
         let labels: Vec<u8> = part.labels.iter().map(|&l| l as u8).collect();
-        write_gz(&out_dir.join(format!("{prefix}-images-idx3-ubyte.gz")), &encode_idx_u8(&[part.len(), 28, 28], &pixels))?;
-        write_gz(&out_dir.join(format!("{prefix}-labels-idx1-ubyte.gz")), &encode_idx_u8(&[part.len()], &labels))?;
+        write_gz(
+            &out_dir.join(format!("{prefix}-images-idx3-ubyte.gz")),
+            &encode_idx_u8(&[part.len(), 28, 28], &pixels),
+        )?;
+        write_gz(
+            &out_dir.join(format!("{prefix}-labels-idx1-ubyte.gz")),
+            &encode_idx_u8(&[part.len()], &labels),
+        )?;
     }
-    println!("wrote {} train / {} test images to {}", split.train.len(), split.test.len(), out_dir.display());
+    println!(
+        "wrote {} train / {} test images to {}",
+        split.train.len(),
+        split.test.len(),
+        out_dir.display()
+    );
     Ok(())
 }
 
 fn write_gz(path: &Path, bytes: &[u8]) -> Result<()> {
     // Fixed header (mtime 0, no name) so the output is byte-for-byte reproducible.
-    let mut gz = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
+    let mut gz = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), flate2::Compression::best());
     gz.write_all(bytes)?;
     let data = gz.finish()?;
     let tmp = path.with_extension("tmp");

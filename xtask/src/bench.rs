@@ -44,7 +44,10 @@ pub struct BenchReport {
 fn subset(split: &Split, n_train: usize, n_test: usize) -> Split {
     let idx: Vec<usize> = (0..n_train).collect();
     let tidx: Vec<usize> = (0..n_test).collect();
-    Split { train: split.train.select(&idx), test: split.test.select(&tidx) }
+    Split {
+        train: split.train.select(&idx),
+        test: split.test.select(&tidx),
+    }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -53,7 +56,12 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 /// Runs the benchmarks on `devices` and writes the report into `out_dir`.
-pub fn run(devices: &[DeviceSpec], repeats: usize, train_rows: usize, out_dir: &Path) -> Result<BenchReport> {
+pub fn run(
+    devices: &[DeviceSpec],
+    repeats: usize,
+    train_rows: usize,
+    out_dir: &Path,
+) -> Result<BenchReport> {
     let (mnist, _) = DataSource::Mnist.load_split(0, 0.2)?;
     let timed = subset(&mnist, train_rows, 10);
     let warm = subset(&mnist, 128, 10);
@@ -68,8 +76,15 @@ pub fn run(devices: &[DeviceSpec], repeats: usize, train_rows: usize, out_dir: &
                 continue;
             }
         };
-        for (arch, name) in [(Architecture::SmallCnn, "train SmallCnn (batch 64, Adam)"), (Architecture::Mlp, "train MLP 784-128-64-10 (batch 64, Adam)")] {
-            let model_cfg = ModelConfig::new(arch, vec![1, 28, 28], 10).with_dropout(arch.default_dropout());
+        for (arch, name) in [
+            (Architecture::SmallCnn, "train SmallCnn (batch 64, Adam)"),
+            (
+                Architecture::Mlp,
+                "train MLP 784-128-64-10 (batch 64, Adam)",
+            ),
+        ] {
+            let model_cfg =
+                ModelConfig::new(arch, vec![1, 28, 28], 10).with_dropout(arch.default_dropout());
             let cfg = TrainConfig::new().with_epochs(1);
             let opts = TrainOptions::default();
             seed_device(&device, 1);
@@ -84,9 +99,16 @@ pub fn run(devices: &[DeviceSpec], repeats: usize, train_rows: usize, out_dir: &
             }
             let s = median(secs);
             eprintln!("{spec:>8}  {name}: {:.0} samples/s", train_rows as f64 / s);
-            results.push(BenchResult { device: spec.to_string(), task: name.into(), samples: train_rows, seconds: s, samples_per_second: train_rows as f64 / s });
+            results.push(BenchResult {
+                device: spec.to_string(),
+                task: name.into(),
+                samples: train_rows,
+                seconds: s,
+                samples_per_second: train_rows as f64 / s,
+            });
         }
-        let model = ModelConfig::new(Architecture::SmallCnn, vec![1, 28, 28], 10).init(&device, 1)?;
+        let model =
+            ModelConfig::new(Architecture::SmallCnn, vec![1, 28, 28], 10).init(&device, 1)?;
         let test = &mnist.test;
         predict(&model, &test.features[..500 * 784], 500, &device);
         let mut secs = Vec::new();
@@ -98,7 +120,13 @@ pub fn run(devices: &[DeviceSpec], repeats: usize, train_rows: usize, out_dir: &
         let s = median(secs);
         let name = "inference SmallCnn (1,000 images, batch 500)";
         eprintln!("{spec:>8}  {name}: {:.0} samples/s", test.len() as f64 / s);
-        results.push(BenchResult { device: spec.to_string(), task: name.into(), samples: test.len(), seconds: s, samples_per_second: test.len() as f64 / s });
+        results.push(BenchResult {
+            device: spec.to_string(),
+            task: name.into(),
+            samples: test.len(),
+            seconds: s,
+            samples_per_second: test.len() as f64 / s,
+        });
     }
     let report = BenchReport {
         cpu_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -119,9 +147,17 @@ fn markdown(r: &BenchReport) -> String {
         r.cpu_cores, r.autotune_level, r.repeats
     );
     for x in &r.results {
-        let flex = r.results.iter().find(|y| y.device == "flex" && y.task == x.task);
-        let ratio = flex.map_or("–".to_string(), |f| format!("{:.2}×", x.samples_per_second / f.samples_per_second));
-        s += &format!("| {} | {} | {} | {:.3} | {:.0} | {} |\n", x.task, x.device, x.samples, x.seconds, x.samples_per_second, ratio);
+        let flex = r
+            .results
+            .iter()
+            .find(|y| y.device == "flex" && y.task == x.task);
+        let ratio = flex.map_or("–".to_string(), |f| {
+            format!("{:.2}×", x.samples_per_second / f.samples_per_second)
+        });
+        s += &format!(
+            "| {} | {} | {} | {:.3} | {:.0} | {} |\n",
+            x.task, x.device, x.samples, x.seconds, x.samples_per_second, ratio
+        );
     }
     for (d, why) in &r.unavailable {
         s += &format!("\n{d}: not measured ({why})\n");

@@ -16,21 +16,41 @@ pub const DEFAULT_BASE_URL: &str = "https://ossci-datasets.s3.amazonaws.com/mnis
 
 /// The four MNIST files and their published SHA-256 (as listed by TensorFlow Datasets).
 pub const MNIST_FILES: [(&str, &str); 4] = [
-    ("train-images-idx3-ubyte.gz", "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"),
-    ("train-labels-idx1-ubyte.gz", "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c"),
-    ("t10k-images-idx3-ubyte.gz", "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"),
-    ("t10k-labels-idx1-ubyte.gz", "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"),
+    (
+        "train-images-idx3-ubyte.gz",
+        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    ),
+    (
+        "train-labels-idx1-ubyte.gz",
+        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+    ),
+    (
+        "t10k-images-idx3-ubyte.gz",
+        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    ),
+    (
+        "t10k-labels-idx1-ubyte.gz",
+        "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+    ),
 ];
 
 /// Hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Downloads each `(name, sha256)` from `base_url` into `out_dir`, verifying the hashes.
 pub fn fetch(base_url: &str, out_dir: &Path, files: &[(&str, &str)]) -> Result<()> {
-    std::fs::create_dir_all(out_dir).with_context(|| format!("{}: cannot create", out_dir.display()))?;
-    let base = if base_url.ends_with('/') { base_url.to_string() } else { format!("{base_url}/") };
+    std::fs::create_dir_all(out_dir)
+        .with_context(|| format!("{}: cannot create", out_dir.display()))?;
+    let base = if base_url.ends_with('/') {
+        base_url.to_string()
+    } else {
+        format!("{base_url}/")
+    };
     for (name, expected) in files {
         let dest = out_dir.join(name);
         if let Ok(existing) = std::fs::read(&dest) {
@@ -51,11 +71,14 @@ pub fn fetch(base_url: &str, out_dir: &Path, files: &[(&str, &str)]) -> Result<(
             .with_context(|| format!("{url}: download interrupted"))?;
         let actual = sha256_hex(&body);
         if actual != *expected {
-            bail!("{url}: SHA-256 mismatch (expected {expected}, got {actual}); nothing was written");
+            bail!(
+                "{url}: SHA-256 mismatch (expected {expected}, got {actual}); nothing was written"
+            );
         }
         let tmp = out_dir.join(format!(".{name}.part"));
         std::fs::write(&tmp, &body).with_context(|| format!("{}: cannot write", tmp.display()))?;
-        std::fs::rename(&tmp, &dest).with_context(|| format!("{}: cannot rename", dest.display()))?;
+        std::fs::rename(&tmp, &dest)
+            .with_context(|| format!("{}: cannot rename", dest.display()))?;
         println!("{}: {} bytes, SHA-256 ok", dest.display(), body.len());
     }
     Ok(())
@@ -84,10 +107,20 @@ mod tests {
                         break;
                     }
                 }
-                let path = request_line.split_whitespace().nth(1).unwrap_or("/").trim_start_matches('/').to_string();
+                let path = request_line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("/")
+                    .trim_start_matches('/')
+                    .to_string();
                 match files.iter().find(|(n, _)| *n == path) {
                     Some((_, body)) => {
-                        write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).unwrap();
+                        write!(
+                            stream,
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            body.len()
+                        )
+                        .unwrap();
                         stream.write_all(body).unwrap();
                     }
                     None => {
@@ -104,7 +137,10 @@ mod tests {
         let a = b"first file".to_vec();
         let b = b"second file".to_vec();
         let (ha, hb) = (sha256_hex(&a), sha256_hex(&b));
-        let url = serve(vec![("a.gz".into(), a.clone()), ("b.gz".into(), b.clone())], 2);
+        let url = serve(
+            vec![("a.gz".into(), a.clone()), ("b.gz".into(), b.clone())],
+            2,
+        );
         let dir = tempfile::tempdir().unwrap();
         let table = [("a.gz", ha.as_str()), ("b.gz", hb.as_str())];
         fetch(&url, dir.path(), &table).unwrap();
@@ -119,7 +155,9 @@ mod tests {
         let url = serve(vec![("a.gz".into(), b"tampered".to_vec())], 1);
         let dir = tempfile::tempdir().unwrap();
         let wrong = sha256_hex(b"original");
-        let e = fetch(&url, dir.path(), &[("a.gz", wrong.as_str())]).unwrap_err().to_string();
+        let e = fetch(&url, dir.path(), &[("a.gz", wrong.as_str())])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("SHA-256 mismatch"), "{e}");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
@@ -128,12 +166,18 @@ mod tests {
     fn a_missing_file_is_an_error() {
         let url = serve(vec![], 1);
         let dir = tempfile::tempdir().unwrap();
-        let e = format!("{:#}", fetch(&url, dir.path(), &[("x.gz", "00")]).unwrap_err());
+        let e = format!(
+            "{:#}",
+            fetch(&url, dir.path(), &[("x.gz", "00")]).unwrap_err()
+        );
         assert!(e.contains("x.gz") && e.contains("404"), "{e}");
     }
 
     #[test]
     fn sha256_of_known_input() {
-        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

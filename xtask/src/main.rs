@@ -55,7 +55,8 @@ enum Command {
 }
 
 fn parse_device(s: &str) -> Result<DeviceSpec, String> {
-    s.parse().map_err(|e: aegis_model::ModelError| e.to_string())
+    s.parse()
+        .map_err(|e: aegis_model::ModelError| e.to_string())
 }
 
 fn main() -> Result<()> {
@@ -66,13 +67,25 @@ fn main() -> Result<()> {
         std::env::set_current_dir(root)?;
     }
     match Cli::parse().command {
-        Command::Bench { devices, repeats, train_rows, out } => {
+        Command::Bench {
+            devices,
+            repeats,
+            train_rows,
+            out,
+        } => {
             let report = bench::run(&devices, repeats.max(1), train_rows, &out)?;
-            println!("{} measurements written to {}/report.json and report.md", report.results.len(), out.display());
+            println!(
+                "{} measurements written to {}/report.json and report.md",
+                report.results.len(),
+                out.display()
+            );
         }
         Command::FetchMnist { base_url, out } => {
             fetch::fetch(&base_url, &out, &fetch::MNIST_FILES)?;
-            println!("MNIST ready: train with `cargo run --release -p aegis-model -- train --data {}`", out.display());
+            println!(
+                "MNIST ready: train with `cargo run --release -p aegis-model -- train --data {}`",
+                out.display()
+            );
         }
         Command::BundleAssets { source, out } => assets::bundle_mnist(&source, &out)?,
     }

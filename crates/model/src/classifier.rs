@@ -44,9 +44,19 @@ pub fn predict_proba<M: Classifier>(
     let mut out = Vec::with_capacity(n * model.num_classes());
     for start in (0..n).step_by(batch_size.max(1)) {
         let end = (start + batch_size).min(n);
-        let x = batch_tensor(features[start * f..end * f].to_vec(), end - start, f, device);
+        let x = batch_tensor(
+            features[start * f..end * f].to_vec(),
+            end - start,
+            f,
+            device,
+        );
         let p = activation::softmax(model.logits(x), 1);
-        out.extend(p.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default());
+        out.extend(
+            p.into_data()
+                .convert::<f32>()
+                .try_into_vec::<f32>()
+                .unwrap_or_default(),
+        );
     }
     out
 }

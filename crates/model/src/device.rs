@@ -63,14 +63,17 @@ impl FromStr for DeviceSpec {
             ("wgpu", i) => Ok(Self::Wgpu(i)),
             ("cuda", i) => Ok(Self::Cuda(i.unwrap_or(0))),
             ("flex" | "ndarray", Some(_)) => Err(bad("CPU devices take no index")),
-            _ => Err(bad("unknown device; expected flex, ndarray, wgpu[:N] or cuda[:N]")),
+            _ => Err(bad(
+                "unknown device; expected flex, ndarray, wgpu[:N] or cuda[:N]",
+            )),
         }
     }
 }
 
 impl DeviceSpec {
     /// Every spelling that [`FromStr`] accepts, for help texts.
-    pub const HELP: &'static str = "flex (default), ndarray, wgpu, wgpu:N, cuda[:N] (feature `cuda`)";
+    pub const HELP: &'static str =
+        "flex (default), ndarray, wgpu, wgpu:N, cuda[:N] (feature `cuda`)";
 
     /// Opens the device (without autodiff). Checks that it really runs a kernel, so an
     /// unavailable GPU gives an error here rather than a panic deep inside a model.
@@ -110,10 +113,13 @@ impl DeviceSpec {
                 if n == 0 {
                     return Err(no_wgpu(self));
                 }
-                adapters.into_iter().nth(*i).ok_or_else(|| ModelError::Device {
-                    spec: self.to_string(),
-                    reason: format!("only {n} wgpu adapter(s) found (indices 0..{})", n - 1),
-                })
+                adapters
+                    .into_iter()
+                    .nth(*i)
+                    .ok_or_else(|| ModelError::Device {
+                        spec: self.to_string(),
+                        reason: format!("only {n} wgpu adapter(s) found (indices 0..{})", n - 1),
+                    })
             }
             Self::Cuda(i) => cuda_device(self, *i),
         }
@@ -156,10 +162,7 @@ fn wgpu_devices() -> Result<Vec<Device>> {
 
 /// Names of the wgpu adapters this machine offers, in `wgpu:N` order.
 pub fn list_wgpu_adapters() -> Result<Vec<String>> {
-    Ok(wgpu_devices()?
-        .iter()
-        .map(|d| format!("{d:?}"))
-        .collect())
+    Ok(wgpu_devices()?.iter().map(|d| format!("{d:?}")).collect())
 }
 
 /// Runs a tiny computation and reads it back; a panic (driver missing, adapter lost) becomes
@@ -206,9 +209,18 @@ mod tests {
     #[test]
     fn parses_every_spelling() {
         assert_eq!("flex".parse::<DeviceSpec>().unwrap(), DeviceSpec::Flex);
-        assert_eq!("NdArray".parse::<DeviceSpec>().unwrap(), DeviceSpec::NdArray);
-        assert_eq!("wgpu".parse::<DeviceSpec>().unwrap(), DeviceSpec::Wgpu(None));
-        assert_eq!("wgpu:1".parse::<DeviceSpec>().unwrap(), DeviceSpec::Wgpu(Some(1)));
+        assert_eq!(
+            "NdArray".parse::<DeviceSpec>().unwrap(),
+            DeviceSpec::NdArray
+        );
+        assert_eq!(
+            "wgpu".parse::<DeviceSpec>().unwrap(),
+            DeviceSpec::Wgpu(None)
+        );
+        assert_eq!(
+            "wgpu:1".parse::<DeviceSpec>().unwrap(),
+            DeviceSpec::Wgpu(Some(1))
+        );
         assert_eq!("cuda".parse::<DeviceSpec>().unwrap(), DeviceSpec::Cuda(0));
         for spec in ["flex", "ndarray", "wgpu", "wgpu:3", "cuda:0"] {
             let d: DeviceSpec = spec.parse().unwrap();

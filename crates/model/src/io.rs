@@ -75,7 +75,8 @@ pub fn parse_json_strict<T: Serialize + DeserializeOwned>(path: &Path, text: &st
         path: path.to_path_buf(),
         fault,
     };
-    let raw: serde_json::Value = serde_json::from_str(text).map_err(|e| config_err(e.to_string()))?;
+    let raw: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| config_err(e.to_string()))?;
     let value: T = serde_json::from_value(raw.clone()).map_err(|e| config_err(e.to_string()))?;
     let known = serde_json::to_value(&value).map_err(|e| config_err(e.to_string()))?;
     if let Some(field) = first_unknown_field(&raw, &known, "") {
@@ -87,13 +88,17 @@ pub fn parse_json_strict<T: Serialize + DeserializeOwned>(path: &Path, text: &st
 /// Reads a JSON object from `path` whose fields override those of `defaults`: fields left out
 /// keep their default, unknown fields and wrong types are errors naming the file. For
 /// settings files written by hand (e.g. `train --config`).
-pub fn read_json_over_defaults<T: Serialize + DeserializeOwned>(path: &Path, defaults: &T) -> Result<T> {
+pub fn read_json_over_defaults<T: Serialize + DeserializeOwned>(
+    path: &Path,
+    defaults: &T,
+) -> Result<T> {
     let text = fs::read_to_string(path).map_err(|e| ModelError::io(path, e))?;
     let config_err = |fault: String| ModelError::Config {
         path: path.to_path_buf(),
         fault,
     };
-    let user: serde_json::Value = serde_json::from_str(&text).map_err(|e| config_err(e.to_string()))?;
+    let user: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| config_err(e.to_string()))?;
     let serde_json::Value::Object(user) = user else {
         return Err(config_err("expected a JSON object".into()));
     };
@@ -177,17 +182,41 @@ mod tests {
     fn partial_json_overrides_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.json");
-        let defaults = Outer { inner: Inner { a: 1, b: Some(2) }, name: "d".into() };
+        let defaults = Outer {
+            inner: Inner { a: 1, b: Some(2) },
+            name: "d".into(),
+        };
         fs::write(&p, r#"{"name": "x"}"#).unwrap();
         let v: Outer = read_json_over_defaults(&p, &defaults).unwrap();
-        assert_eq!(v, Outer { inner: Inner { a: 1, b: Some(2) }, name: "x".into() });
+        assert_eq!(
+            v,
+            Outer {
+                inner: Inner { a: 1, b: Some(2) },
+                name: "x".into()
+            }
+        );
         fs::write(&p, r#"{"nam": "x"}"#).unwrap();
-        let e = read_json_over_defaults(&p, &defaults).unwrap_err().to_string();
-        assert!(e.contains("unknown field `nam`") && e.contains("c.json"), "{e}");
+        let e = read_json_over_defaults(&p, &defaults)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unknown field `nam`") && e.contains("c.json"),
+            "{e}"
+        );
         fs::write(&p, r#"{"name": 3}"#).unwrap();
-        assert!(read_json_over_defaults(&p, &defaults).unwrap_err().to_string().contains("invalid type"));
+        assert!(
+            read_json_over_defaults(&p, &defaults)
+                .unwrap_err()
+                .to_string()
+                .contains("invalid type")
+        );
         fs::write(&p, "[1]").unwrap();
-        assert!(read_json_over_defaults(&p, &defaults).unwrap_err().to_string().contains("expected a JSON object"));
+        assert!(
+            read_json_over_defaults(&p, &defaults)
+                .unwrap_err()
+                .to_string()
+                .contains("expected a JSON object")
+        );
     }
 
     #[test]
@@ -198,12 +227,17 @@ mod tests {
         let e = parse_json_strict::<Outer>(p, r#"{"inner":{"a":1,"zz":2},"name":"n"}"#)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("unknown field `inner.zz`") && e.contains("cfg.json"), "{e}");
+        assert!(
+            e.contains("unknown field `inner.zz`") && e.contains("cfg.json"),
+            "{e}"
+        );
         let e = parse_json_strict::<Outer>(p, r#"{"inner":{"a":"x"},"name":"n"}"#)
             .unwrap_err()
             .to_string();
         assert!(e.contains("invalid type"), "{e}");
-        let e = parse_json_strict::<Outer>(p, "{not json").unwrap_err().to_string();
+        let e = parse_json_strict::<Outer>(p, "{not json")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("cfg.json: invalid config"), "{e}");
     }
 }

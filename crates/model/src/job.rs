@@ -69,7 +69,12 @@ pub struct TrainOutcome {
 
 /// Model settings that fit `train`: images keep raw `[0, 1]` pixels; tabular features are
 /// standardised with statistics of the **training** rows only, stored in the model.
-pub fn model_config_for(arch: Architecture, train: &Dataset, hidden: Option<Vec<usize>>, dropout: Option<f64>) -> ModelConfig {
+pub fn model_config_for(
+    arch: Architecture,
+    train: &Dataset,
+    hidden: Option<Vec<usize>>,
+    dropout: Option<f64>,
+) -> ModelConfig {
     let mut cfg = ModelConfig::new(arch, train.sample_shape.clone(), train.num_classes)
         .with_dropout(dropout.unwrap_or(arch.default_dropout()));
     if let Some(h) = hidden {
@@ -87,11 +92,13 @@ pub fn train_run(req: &TrainRequest) -> Result<TrainOutcome> {
     req.train.validate()?;
     let device = req.device.open()?;
     let (split, split_info) = req.data.load_split(req.split_seed, DEFAULT_TEST_FRACTION)?;
-    let arch = req.architecture.unwrap_or(if split.train.sample_shape.len() == 3 {
-        Architecture::SmallCnn
-    } else {
-        Architecture::Mlp
-    });
+    let arch = req
+        .architecture
+        .unwrap_or(if split.train.sample_shape.len() == 3 {
+            Architecture::SmallCnn
+        } else {
+            Architecture::Mlp
+        });
     let model_cfg = model_config_for(arch, &split.train, req.hidden.clone(), req.dropout);
     model_cfg.validate()?;
     let config = RunConfig {
@@ -119,7 +126,11 @@ pub fn train_run(req: &TrainRequest) -> Result<TrainOutcome> {
         device_name: req.device.to_string(),
     };
     let (model, metrics) = fit(model, &req.train, &split, &device, &opts)?;
-    Ok(TrainOutcome { model, config, metrics })
+    Ok(TrainOutcome {
+        model,
+        config,
+        metrics,
+    })
 }
 
 /// `eval.json`: accuracy of a run on a data set's test split.
@@ -139,15 +150,28 @@ pub struct EvalReport {
 
 /// Evaluates a run on the test split of `data` (default: the run's own data and split) and
 /// writes `DIR/eval.json`.
-pub fn evaluate_run(dir: &Path, data: Option<DataSource>, device_spec: DeviceSpec) -> Result<EvalReport> {
+pub fn evaluate_run(
+    dir: &Path,
+    data: Option<DataSource>,
+    device_spec: DeviceSpec,
+) -> Result<EvalReport> {
     let device = device_spec.open()?;
     let run = RunDir::new(dir);
     let (model, config) = run.load_model(&device)?;
     let source = data.unwrap_or_else(|| config.data.source.clone());
-    let (split, _) = source.load_split(config.data.split.seed, config.data.split.test_fraction.clamp(0.01, 0.99))?;
+    let (split, _) = source.load_split(
+        config.data.split.seed,
+        config.data.split.test_fraction.clamp(0.01, 0.99),
+    )?;
     check_fits(&model, &split.test)?;
     let start = Instant::now();
-    let acc = accuracy(&model, &split.test.features, &split.test.labels, config.train.eval_batch_size, &device);
+    let acc = accuracy(
+        &model,
+        &split.test.features,
+        &split.test.labels,
+        config.train.eval_batch_size,
+        &device,
+    );
     let report = EvalReport {
         test_accuracy: acc,
         n: split.test.len(),
@@ -194,7 +218,12 @@ pub fn predict_file(dir: &Path, input: &Path, device_spec: DeviceSpec) -> Result
     Ok(classify(&model, &config, &features, &device))
 }
 
-fn classify(model: &Model, config: &RunConfig, features: &[f32], device: &Device) -> Vec<Prediction> {
+fn classify(
+    model: &Model,
+    config: &RunConfig,
+    features: &[f32],
+    device: &Device,
+) -> Vec<Prediction> {
     let c = model.num_classes();
     predict_proba(model, features, config.train.eval_batch_size, device)
         .chunks(c)
@@ -204,7 +233,12 @@ fn classify(model: &Model, config: &RunConfig, features: &[f32], device: &Device
             Prediction {
                 index,
                 class,
-                class_name: config.data.class_names.get(class).cloned().unwrap_or_else(|| class.to_string()),
+                class_name: config
+                    .data
+                    .class_names
+                    .get(class)
+                    .cloned()
+                    .unwrap_or_else(|| class.to_string()),
                 confidence: p[class],
                 probabilities: p.to_vec(),
             }
@@ -213,7 +247,11 @@ fn classify(model: &Model, config: &RunConfig, features: &[f32], device: &Device
 }
 
 fn read_inputs(input: &Path, model: &Model, config: &RunConfig) -> Result<Vec<f32>> {
-    let ext = input.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = input
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     let shape = model.input_shape().to_vec();
     match ext.as_str() {
         "png" => read_png(input, &shape),
@@ -251,10 +289,15 @@ fn read_png(path: &Path, shape: &[usize]) -> Result<Vec<f32>> {
             )));
         }
     };
-    let img = image::open(path).map_err(|e| ModelError::format(path, format!("cannot decode PNG: {e}")))?;
+    let img = image::open(path)
+        .map_err(|e| ModelError::format(path, format!("cannot decode PNG: {e}")))?;
     let mut grey = img.to_luma8();
     if grey.dimensions() != (w, h) {
         grey = image::imageops::resize(&grey, w, h, image::imageops::FilterType::Triangle);
     }
-    Ok(grey.into_raw().into_iter().map(|p| p as f32 / 255.0).collect())
+    Ok(grey
+        .into_raw()
+        .into_iter()
+        .map(|p| p as f32 / 255.0)
+        .collect())
 }

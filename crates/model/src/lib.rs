@@ -32,11 +32,15 @@ pub mod models;
 pub mod run;
 pub mod train;
 
-pub use classifier::{Classifier, accuracy, argmax, batch_tensor, label_tensor, predict, predict_proba};
+pub use classifier::{
+    Classifier, accuracy, argmax, batch_tensor, label_tensor, predict, predict_proba,
+};
 pub use data::{DataSource, Dataset, Split};
 pub use device::{DeviceArgs, DeviceSpec};
 pub use error::{ModelError, Result};
-pub use job::{EvalReport, Prediction, TrainOutcome, TrainRequest, evaluate_run, predict_file, train_run};
+pub use job::{
+    EvalReport, Prediction, TrainOutcome, TrainRequest, evaluate_run, predict_file, train_run,
+};
 pub use models::{Architecture, MadryCnn, Mlp, Model, ModelConfig, SmallCnn};
 pub use run::{Metrics, RunConfig, RunDir};
 pub use train::{LrSchedule, OptimizerKind, TrainConfig};

@@ -7,13 +7,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use aegis_model::data::DataSource;
+use aegis_model::io::read_json_over_defaults;
 use aegis_model::{Architecture, DeviceArgs, LrSchedule, OptimizerKind, TrainConfig, TrainRequest};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use aegis_model::io::read_json_over_defaults;
 
 #[derive(Parser)]
-#[command(name = "aegis-model", version, about = "Train, evaluate and run Aegis classifiers")]
+#[command(
+    name = "aegis-model",
+    version,
+    about = "Train, evaluate and run Aegis classifiers"
+)]
 struct Cli {
     #[command(flatten)]
     device: DeviceArgs,
@@ -93,18 +97,23 @@ struct TrainArgs {
     /// Seed of the train/test split for sources without their own split.
     #[arg(long, default_value_t = 0)]
     split_seed: u64,
-    /// Run directory [default: runs/<data>-<model>-seed<S>].
+    /// Run directory [default: runs/<data>[-<model>]-seed<S>].
     #[arg(long)]
     out: Option<PathBuf>,
 }
 
 fn parse_schedule(s: &str) -> Result<LrSchedule, String> {
     let parts: Vec<&str> = s.split(':').collect();
-    let num = |p: &str| p.parse::<f64>().map_err(|_| format!("`{p}` is not a number"));
+    let num = |p: &str| {
+        p.parse::<f64>()
+            .map_err(|_| format!("`{p}` is not a number"))
+    };
     match parts.as_slice() {
         ["constant"] => Ok(LrSchedule::Constant),
         ["step", every, gamma] => Ok(LrSchedule::Step {
-            every: every.parse().map_err(|_| format!("`{every}` is not an epoch count"))?,
+            every: every
+                .parse()
+                .map_err(|_| format!("`{every}` is not an epoch count"))?,
             gamma: num(gamma)?,
         }),
         ["cosine"] => Ok(LrSchedule::Cosine { min_lr: 0.0 }),
@@ -120,7 +129,10 @@ fn main() -> ExitCode {
         Err(e) => {
             // One line, like every other error of this tool.
             let text = e.to_string();
-            eprintln!("{}", text.lines().next().unwrap_or("error: invalid arguments"));
+            eprintln!(
+                "{}",
+                text.lines().next().unwrap_or("error: invalid arguments")
+            );
             return ExitCode::from(2);
         }
     };
@@ -141,19 +153,37 @@ fn run(cli: Cli) -> Result<()> {
                 Some(p) => read_json_over_defaults(p, &TrainConfig::new())?,
                 None => TrainConfig::new(),
             };
-            if let Some(v) = args.epochs { cfg.epochs = v; }
-            if let Some(v) = args.seed { cfg.seed = v; }
-            if let Some(v) = args.batch_size { cfg.batch_size = v; }
-            if let Some(v) = args.lr { cfg.learning_rate = v; }
-            if let Some(v) = args.optimizer { cfg.optimizer = v; }
-            if let Some(v) = args.momentum { cfg.momentum = v; }
-            if let Some(v) = args.weight_decay { cfg.weight_decay = v; }
-            if let Some(v) = args.l1 { cfg.l1 = v; }
-            if let Some(v) = args.lr_schedule { cfg.lr_schedule = v; }
-            let model_name = args.model.map_or("auto".to_string(), |m| m.to_string());
+            if let Some(v) = args.epochs {
+                cfg.epochs = v;
+            }
+            if let Some(v) = args.seed {
+                cfg.seed = v;
+            }
+            if let Some(v) = args.batch_size {
+                cfg.batch_size = v;
+            }
+            if let Some(v) = args.lr {
+                cfg.learning_rate = v;
+            }
+            if let Some(v) = args.optimizer {
+                cfg.optimizer = v;
+            }
+            if let Some(v) = args.momentum {
+                cfg.momentum = v;
+            }
+            if let Some(v) = args.weight_decay {
+                cfg.weight_decay = v;
+            }
+            if let Some(v) = args.l1 {
+                cfg.l1 = v;
+            }
+            if let Some(v) = args.lr_schedule {
+                cfg.lr_schedule = v;
+            }
             let out = args.out.unwrap_or_else(|| {
                 let data = args.data.to_string().replace(['/', '\\', '.'], "_");
-                PathBuf::from(format!("runs/{data}-{model_name}-seed{}", cfg.seed))
+                let model = args.model.map_or(String::new(), |m| format!("-{m}"));
+                PathBuf::from(format!("runs/{data}{model}-seed{}", cfg.seed))
             });
             let mut req = TrainRequest::new(args.data);
             req.architecture = args.model;
@@ -164,7 +194,13 @@ fn run(cli: Cli) -> Result<()> {
             req.device = device;
             req.out = Some(out.clone());
             req.progress = true;
-            println!("training {} on {} ({} epochs, device {device}) -> {}", req.architecture.map_or("auto".into(), |a| a.to_string()), req.data, req.train.epochs, out.display());
+            println!(
+                "training {} on {} ({} epochs, device {device}) -> {}",
+                req.architecture.map_or("auto".into(), |a| a.to_string()),
+                req.data,
+                req.train.epochs,
+                out.display()
+            );
             let outcome = aegis_model::train_run(&req)?;
             let m = &outcome.metrics;
             for e in &m.epochs {
@@ -197,7 +233,10 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Predict { run, input } => {
             for p in aegis_model::predict_file(&run, &input, device)? {
-                println!("{}", serde_json::to_string(&p).context("serialising a prediction")?);
+                println!(
+                    "{}",
+                    serde_json::to_string(&p).context("serialising a prediction")?
+                );
             }
         }
         Command::Devices => {

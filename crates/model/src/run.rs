@@ -140,7 +140,10 @@ impl RunDir {
             path: path.clone(),
             fault: e.to_string(),
         })?;
-        config.train.validate().map_err(|e| ModelError::Config { path, fault: e.to_string() })?;
+        config.train.validate().map_err(|e| ModelError::Config {
+            path,
+            fault: e.to_string(),
+        })?;
         Ok(config)
     }
     /// Writes `metrics.json` atomically.
@@ -156,7 +159,9 @@ impl RunDir {
     pub fn save_weights(&self, model: &Model) -> Result<()> {
         let model = model.clone();
         write_atomic_with(&self.weights_path(), move |tmp| {
-            model.save_file(tmp).map_err(|e| std::io::Error::other(e.to_string()))
+            model
+                .save_file(tmp)
+                .map_err(|e| std::io::Error::other(e.to_string()))
         })
     }
 

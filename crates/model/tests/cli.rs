@@ -29,8 +29,22 @@ fn assert_clean_error(out: &Output, needles: &[&str]) {
 }
 
 fn train_moons(dir: &Path) {
-    let out = run(&["train", "--data", "moons", "--epochs", "3", "--seed", "4", "--out", dir.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&[
+        "train",
+        "--data",
+        "moons",
+        "--epochs",
+        "3",
+        "--seed",
+        "4",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -38,7 +52,8 @@ fn train_eval_predict_contract_on_tabular_data() {
     let tmp = tempfile::tempdir().unwrap();
     let run_dir = tmp.path().join("run");
     train_moons(&run_dir);
-    let metrics: serde_json::Value = serde_json::from_slice(&std::fs::read(run_dir.join("metrics.json")).unwrap()).unwrap();
+    let metrics: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run_dir.join("metrics.json")).unwrap()).unwrap();
     let acc = metrics["test_accuracy"].as_f64().unwrap();
     assert!(acc > 0.8, "moons accuracy {acc}");
     assert_eq!(metrics["epochs"].as_array().unwrap().len(), 3);
@@ -48,18 +63,44 @@ fn train_eval_predict_contract_on_tabular_data() {
     assert!(run_dir.join("model.bpk").is_file() && run_dir.join("config.json").is_file());
 
     let out = run(&["eval", "--run", run_dir.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let eval: serde_json::Value = serde_json::from_slice(&std::fs::read(run_dir.join("eval.json")).unwrap()).unwrap();
-    assert_eq!(eval["test_accuracy"].as_f64().unwrap(), acc, "eval reproduces the training accuracy");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let eval: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run_dir.join("eval.json")).unwrap()).unwrap();
+    assert_eq!(
+        eval["test_accuracy"].as_f64().unwrap(),
+        acc,
+        "eval reproduces the training accuracy"
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("{:.2}%", 100.0 * acc)));
 
     let csv = tmp.path().join("rows.csv");
     std::fs::write(&csv, "x1,x0,extra\n0.5,1.0,7\n-0.3,0.0,7\n").unwrap();
-    let out = run(&["predict", "--run", run_dir.to_str().unwrap(), csv.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let out = run(&[
+        "predict",
+        "--run",
+        run_dir.to_str().unwrap(),
+        csv.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 2);
-    let p: f64 = lines[0]["probabilities"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).sum();
+    let p: f64 = lines[0]["probabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .sum();
     assert!((p - 1.0).abs() < 1e-4);
 }
 
@@ -67,27 +108,71 @@ fn train_eval_predict_contract_on_tabular_data() {
 fn predict_reads_idx_and_png_images() {
     let tmp = tempfile::tempdir().unwrap();
     let run_dir = tmp.path().join("cnn");
-    let out = run(&["train", "--model", "mlp", "--hidden", "32", "--epochs", "1", "--out", run_dir.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&[
+        "train",
+        "--model",
+        "mlp",
+        "--hidden",
+        "32",
+        "--epochs",
+        "1",
+        "--out",
+        run_dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut idx = vec![0u8, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 28, 0, 0, 0, 28];
     idx.extend(std::iter::repeat_n(200u8, 2 * 784));
     let idx_path = tmp.path().join("imgs-idx3-ubyte");
     std::fs::write(&idx_path, &idx).unwrap();
-    let out = run(&["predict", "--run", run_dir.to_str().unwrap(), idx_path.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&[
+        "predict",
+        "--run",
+        run_dir.to_str().unwrap(),
+        idx_path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
     let png = tmp.path().join("digit.png");
-    image::GrayImage::from_pixel(56, 56, image::Luma([255])).save(&png).unwrap();
-    let out = run(&["predict", "--run", run_dir.to_str().unwrap(), png.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    image::GrayImage::from_pixel(56, 56, image::Luma([255]))
+        .save(&png)
+        .unwrap();
+    let out = run(&[
+        "predict",
+        "--run",
+        run_dir.to_str().unwrap(),
+        png.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
     // Truncated IDX input.
     std::fs::write(&idx_path, &idx[..idx.len() - 5]).unwrap();
-    let out = run(&["predict", "--run", run_dir.to_str().unwrap(), idx_path.to_str().unwrap()]);
+    let out = run(&[
+        "predict",
+        "--run",
+        run_dir.to_str().unwrap(),
+        idx_path.to_str().unwrap(),
+    ]);
     assert_clean_error(&out, &["imgs-idx3-ubyte", "truncated"]);
     // Corrupt PNG.
     std::fs::write(&png, b"\x89PNG\r\n\x1a\nnot really").unwrap();
-    let out = run(&["predict", "--run", run_dir.to_str().unwrap(), png.to_str().unwrap()]);
+    let out = run(&[
+        "predict",
+        "--run",
+        run_dir.to_str().unwrap(),
+        png.to_str().unwrap(),
+    ]);
     assert_clean_error(&out, &["digit.png", "cannot decode PNG"]);
 }
 
@@ -95,13 +180,29 @@ fn predict_reads_idx_and_png_images() {
 fn corrupt_idx_folder_is_a_clean_error() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    let img = [vec![0u8, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 28, 0, 0, 0, 28], vec![0u8; 784]].concat();
+    let img = [
+        vec![0u8, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 28, 0, 0, 0, 28],
+        vec![0u8; 784],
+    ]
+    .concat();
     for p in ["train", "t10k"] {
         std::fs::write(d.join(format!("{p}-images-idx3-ubyte")), &img).unwrap();
-        std::fs::write(d.join(format!("{p}-labels-idx1-ubyte")), [0u8, 0, 8, 1, 0, 0, 0, 1, 3]).unwrap();
+        std::fs::write(
+            d.join(format!("{p}-labels-idx1-ubyte")),
+            [0u8, 0, 8, 1, 0, 0, 0, 1, 3],
+        )
+        .unwrap();
     }
     std::fs::write(d.join("t10k-images-idx3-ubyte"), [9u8, 9, 9, 9, 9]).unwrap();
-    let out = run(&["train", "--data", d.to_str().unwrap(), "--epochs", "1", "--out", d.join("r").to_str().unwrap()]);
+    let out = run(&[
+        "train",
+        "--data",
+        d.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--out",
+        d.join("r").to_str().unwrap(),
+    ]);
     assert_clean_error(&out, &["t10k-images-idx3-ubyte", "bad magic"]);
 }
 
@@ -109,16 +210,36 @@ fn corrupt_idx_folder_is_a_clean_error() {
 fn bad_csv_files_are_clean_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let cases = [
-        ("ragged.csv", "a,b,target\n1,2,0\n3,1\n4,5,1\n", "line 3: expected 3 fields"),
-        ("text.csv", "a,b,target\n1,2,0\n3,abc,1\n", "column `b`: `abc` is not a number"),
+        (
+            "ragged.csv",
+            "a,b,target\n1,2,0\n3,1\n4,5,1\n",
+            "line 3: expected 3 fields",
+        ),
+        (
+            "text.csv",
+            "a,b,target\n1,2,0\n3,abc,1\n",
+            "column `b`: `abc` is not a number",
+        ),
     ];
     for (name, text, fault) in cases {
         let p = tmp.path().join(name);
         std::fs::write(&p, text).unwrap();
-        let out = run(&["train", "--data", p.to_str().unwrap(), "--epochs", "1", "--out", tmp.path().join("r").to_str().unwrap()]);
+        let out = run(&[
+            "train",
+            "--data",
+            p.to_str().unwrap(),
+            "--epochs",
+            "1",
+            "--out",
+            tmp.path().join("r").to_str().unwrap(),
+        ]);
         assert_clean_error(&out, &[name, fault]);
     }
-    let out = run(&["train", "--data", tmp.path().join("absent.csv").to_str().unwrap()]);
+    let out = run(&[
+        "train",
+        "--data",
+        tmp.path().join("absent.csv").to_str().unwrap(),
+    ]);
     assert_clean_error(&out, &["absent.csv", "no such file"]);
 }
 
@@ -133,9 +254,15 @@ fn bad_checkpoints_and_configs_are_clean_errors() {
 
     // Corrupt checkpoint: garbage, then truncated.
     std::fs::write(run_dir.join("model.bpk"), b"definitely not a burnpack").unwrap();
-    assert_clean_error(&run(&["eval", "--run", r]), &["model.bpk", "bad checkpoint"]);
+    assert_clean_error(
+        &run(&["eval", "--run", r]),
+        &["model.bpk", "bad checkpoint"],
+    );
     std::fs::write(run_dir.join("model.bpk"), &weights[..weights.len() / 2]).unwrap();
-    assert_clean_error(&run(&["eval", "--run", r]), &["model.bpk", "bad checkpoint"]);
+    assert_clean_error(
+        &run(&["eval", "--run", r]),
+        &["model.bpk", "bad checkpoint"],
+    );
     // Missing checkpoint.
     std::fs::remove_file(run_dir.join("model.bpk")).unwrap();
     assert_clean_error(&run(&["eval", "--run", r]), &["model.bpk", "not found"]);
@@ -145,29 +272,48 @@ fn bad_checkpoints_and_configs_are_clean_errors() {
     let mut v: serde_json::Value = serde_json::from_str(&config).unwrap();
     v["train"]["learning_rat"] = serde_json::json!(0.1);
     std::fs::write(run_dir.join("config.json"), v.to_string()).unwrap();
-    assert_clean_error(&run(&["eval", "--run", r]), &["config.json", "unknown field `train.learning_rat`"]);
+    assert_clean_error(
+        &run(&["eval", "--run", r]),
+        &["config.json", "unknown field `train.learning_rat`"],
+    );
     let mut v: serde_json::Value = serde_json::from_str(&config).unwrap();
     v["model"]["num_classes"] = serde_json::json!("two");
     std::fs::write(run_dir.join("config.json"), v.to_string()).unwrap();
-    assert_clean_error(&run(&["eval", "--run", r]), &["config.json", "invalid type"]);
+    assert_clean_error(
+        &run(&["eval", "--run", r]),
+        &["config.json", "invalid type"],
+    );
     std::fs::remove_file(run_dir.join("config.json")).unwrap();
     assert_clean_error(&run(&["eval", "--run", r]), &["config.json"]);
 
     // --config file for train with an unknown field.
     let cfg = tmp.path().join("train.json");
     std::fs::write(&cfg, r#"{"epochs": 1, "batchsize": 3}"#).unwrap();
-    assert_clean_error(&run(&["train", "--data", "moons", "--config", cfg.to_str().unwrap()]), &["train.json", "unknown field `batchsize`"]);
+    assert_clean_error(
+        &run(&[
+            "train",
+            "--data",
+            "moons",
+            "--config",
+            cfg.to_str().unwrap(),
+        ]),
+        &["train.json", "unknown field `batchsize`"],
+    );
 }
 
 #[test]
 fn bad_devices_and_arguments_are_clean_errors() {
     assert_clean_error(&run(&["--device", "tpu", "devices"]), &["tpu"]);
     if !cfg!(feature = "cuda") {
-        let out = run(&["train", "--data", "moons", "--device", "cuda", "--epochs", "1"]);
+        let out = run(&[
+            "train", "--data", "moons", "--device", "cuda", "--epochs", "1",
+        ]);
         assert_clean_error(&out, &["cuda", "rebuild with"]);
     }
     let out = run(&["train", "--data", "moons", "--epochs", "0"]);
     assert_clean_error(&out, &["epochs"]);
-    let out = run(&["train", "--data", "moons", "--model", "smallcnn", "--epochs", "1"]);
+    let out = run(&[
+        "train", "--data", "moons", "--model", "smallcnn", "--epochs", "1",
+    ]);
     assert_clean_error(&out, &["28×28"]);
 }

@@ -156,7 +156,13 @@ mod tests {
         let s = stratified_split(&d, 0.2, 7);
         assert_eq!(s.train.class_counts(), vec![8, 8, 8]);
         assert_eq!(s.test.class_counts(), vec![2, 2, 2]);
-        let mut all: Vec<f32> = s.train.features.iter().chain(&s.test.features).copied().collect();
+        let mut all: Vec<f32> = s
+            .train
+            .features
+            .iter()
+            .chain(&s.test.features)
+            .copied()
+            .collect();
         all.sort_by(f32::total_cmp);
         assert_eq!(all, d.features, "rows lost or duplicated");
         let again = stratified_split(&d, 0.2, 7);

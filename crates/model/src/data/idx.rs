@@ -41,7 +41,10 @@ pub fn parse_idx(path: &Path, raw: &[u8]) -> Result<IdxArray> {
     };
     let fault = |msg: String| ModelError::format(path, msg);
     if data.len() < 4 {
-        return Err(fault(format!("not an IDX file: {} bytes, header needs 4", data.len())));
+        return Err(fault(format!(
+            "not an IDX file: {} bytes, header needs 4",
+            data.len()
+        )));
     }
     if data[0] != 0 || data[1] != 0 {
         return Err(fault(format!(
@@ -81,7 +84,11 @@ pub fn parse_idx(path: &Path, raw: &[u8]) -> Result<IdxArray> {
         .ok_or_else(|| fault(format!("dimensions {dims:?} overflow")))?;
     let body = &data[header..];
     if body.len() != expected {
-        let what = if body.len() < expected { "truncated" } else { "too long" };
+        let what = if body.len() < expected {
+            "truncated"
+        } else {
+            "too long"
+        };
         return Err(fault(format!(
             "{what}: dimensions {dims:?} of {kind} need {expected} data bytes, found {}",
             body.len()

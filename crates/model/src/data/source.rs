@@ -11,10 +11,14 @@ use super::tabular::{parse_csv, read_csv};
 use crate::error::{ModelError, Result};
 
 /// Bundled MNIST subset: 4,000 training / 1,000 test images (see `assets/README.md`).
-const MNIST_TRAIN_IMAGES: &[u8] = include_bytes!("../../../../assets/mnist/train-images-idx3-ubyte.gz");
-const MNIST_TRAIN_LABELS: &[u8] = include_bytes!("../../../../assets/mnist/train-labels-idx1-ubyte.gz");
-const MNIST_TEST_IMAGES: &[u8] = include_bytes!("../../../../assets/mnist/t10k-images-idx3-ubyte.gz");
-const MNIST_TEST_LABELS: &[u8] = include_bytes!("../../../../assets/mnist/t10k-labels-idx1-ubyte.gz");
+const MNIST_TRAIN_IMAGES: &[u8] =
+    include_bytes!("../../../../assets/mnist/train-images-idx3-ubyte.gz");
+const MNIST_TRAIN_LABELS: &[u8] =
+    include_bytes!("../../../../assets/mnist/train-labels-idx1-ubyte.gz");
+const MNIST_TEST_IMAGES: &[u8] =
+    include_bytes!("../../../../assets/mnist/t10k-images-idx3-ubyte.gz");
+const MNIST_TEST_LABELS: &[u8] =
+    include_bytes!("../../../../assets/mnist/t10k-labels-idx1-ubyte.gz");
 const BREAST_CANCER_CSV: &[u8] = include_bytes!("../../../../assets/breast_cancer.csv");
 const WINE_CSV: &[u8] = include_bytes!("../../../../assets/wine.csv");
 
@@ -97,7 +101,10 @@ impl DataSource {
     /// the others get a seeded stratified split with `test_fraction` held out.
     pub fn load_split(&self, split_seed: u64, test_fraction: f64) -> Result<(Split, SplitInfo)> {
         if !(0.0..1.0).contains(&test_fraction) || test_fraction == 0.0 {
-            return Err(ModelError::invalid("test fraction", format!("{test_fraction} not in (0, 1)")));
+            return Err(ModelError::invalid(
+                "test fraction",
+                format!("{test_fraction} not in (0, 1)"),
+            ));
         }
         let split = match self {
             Self::Mnist => Split {
@@ -130,14 +137,24 @@ impl DataSource {
     /// train and test concatenated).
     pub fn load_all(&self, seed: u64) -> Result<Dataset> {
         Ok(match self {
-            Self::BreastCancer => parse_csv(Path::new("<bundled>/breast_cancer.csv"), BREAST_CANCER_CSV, None)?,
+            Self::BreastCancer => parse_csv(
+                Path::new("<bundled>/breast_cancer.csv"),
+                BREAST_CANCER_CSV,
+                None,
+            )?,
             Self::Wine => parse_csv(Path::new("<bundled>/wine.csv"), WINE_CSV, None)?,
             Self::Moons => synthetic::two_moons(1000, 0.2, seed),
             Self::Blobs => synthetic::gaussian_blobs(1000, 3, 2, 1.5, seed),
             Self::Informative => synthetic::informative_features(2000, 10, 3, seed).data,
             Self::Path(p) if !p.is_dir() => {
                 if !p.exists() {
-                    return Err(ModelError::io(p, std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory")));
+                    return Err(ModelError::io(
+                        p,
+                        std::io::Error::new(
+                            std::io::ErrorKind::NotFound,
+                            "no such file or directory",
+                        ),
+                    ));
                 }
                 read_csv(p, None)?
             }
@@ -175,7 +192,10 @@ fn find_idx(dir: &Path, stem: &str) -> Result<PathBuf> {
 
 /// Loads a folder of MNIST-format IDX files (train and t10k parts).
 pub fn load_idx_dir(dir: &Path) -> Result<Split> {
-    let paths: Vec<PathBuf> = IDX_FILES.iter().map(|s| find_idx(dir, s)).collect::<Result<_>>()?;
+    let paths: Vec<PathBuf> = IDX_FILES
+        .iter()
+        .map(|s| find_idx(dir, s))
+        .collect::<Result<_>>()?;
     let read = |p: &PathBuf| std::fs::read(p).map_err(|e| ModelError::io(p, e));
     Ok(Split {
         train: idx_pair(&paths[0], &read(&paths[0])?, &paths[1], &read(&paths[1])?)?,
@@ -190,30 +210,49 @@ pub fn load_idx_images(path: &Path) -> Result<(Vec<f32>, Vec<usize>)> {
     images_from_idx(path, a.dims, a.values)
 }
 
-fn images_from_idx(path: &Path, dims: Vec<usize>, values: Vec<f32>) -> Result<(Vec<f32>, Vec<usize>)> {
+fn images_from_idx(
+    path: &Path,
+    dims: Vec<usize>,
+    values: Vec<f32>,
+) -> Result<(Vec<f32>, Vec<usize>)> {
     let shape = match dims.len() {
         3 => vec![1, dims[1], dims[2]],
         4 => dims[1..].to_vec(),
         _ => {
-            return Err(ModelError::format(path, format!("image file must have 3 or 4 dimensions, has {dims:?}")));
+            return Err(ModelError::format(
+                path,
+                format!("image file must have 3 or 4 dimensions, has {dims:?}"),
+            ));
         }
     };
     Ok((values.into_iter().map(|v| v / 255.0).collect(), shape))
 }
 
 /// Decodes an images file and a labels file into one data set (pixels scaled to `[0, 1]`).
-fn idx_pair(img_path: &Path, img_bytes: &[u8], lab_path: &Path, lab_bytes: &[u8]) -> Result<Dataset> {
+fn idx_pair(
+    img_path: &Path,
+    img_bytes: &[u8],
+    lab_path: &Path,
+    lab_bytes: &[u8],
+) -> Result<Dataset> {
     let img = parse_idx(img_path, img_bytes)?;
     let lab = parse_idx(lab_path, lab_bytes)?;
     let n = img.dims[0];
     let (features, sample_shape) = images_from_idx(img_path, img.dims, img.values)?;
     if lab.dims.len() != 1 {
-        return Err(ModelError::format(lab_path, format!("labels must be 1-D, found dimensions {:?}", lab.dims)));
+        return Err(ModelError::format(
+            lab_path,
+            format!("labels must be 1-D, found dimensions {:?}", lab.dims),
+        ));
     }
     if lab.dims[0] != n {
         return Err(ModelError::format(
             lab_path,
-            format!("{} labels for {n} images in {}", lab.dims[0], img_path.display()),
+            format!(
+                "{} labels for {n} images in {}",
+                lab.dims[0],
+                img_path.display()
+            ),
         ));
     }
     let labels: Vec<usize> = lab.values.iter().map(|&v| v as usize).collect();
@@ -239,7 +278,11 @@ mod tests {
         assert_eq!(s.train.class_counts(), vec![400; 10]);
         assert_eq!(s.test.class_counts(), vec![100; 10]);
         assert_eq!(s.train.sample_shape, vec![1, 28, 28]);
-        let (lo, hi) = s.train.features.iter().fold((1f32, 0f32), |(a, b), &v| (a.min(v), b.max(v)));
+        let (lo, hi) = s
+            .train
+            .features
+            .iter()
+            .fold((1f32, 0f32), |(a, b), &v| (a.min(v), b.max(v)));
         assert_eq!((lo, hi), (0.0, 1.0));
         // Not sorted by label (the source file is).
         assert_ne!(&s.test.labels[..10], &[0; 10]);
@@ -263,16 +306,31 @@ mod tests {
         let img = encode_idx_u8(&[2, 28, 28], &[7u8; 2 * 784]);
         std::fs::write(dir.path().join("train-images-idx3-ubyte"), &img).unwrap();
         std::fs::write(dir.path().join("t10k-images-idx3-ubyte"), &img).unwrap();
-        std::fs::write(dir.path().join("train-labels-idx1-ubyte"), encode_idx_u8(&[2], &[1, 3])).unwrap();
-        std::fs::write(dir.path().join("t10k-labels-idx1-ubyte"), encode_idx_u8(&[3], &[1, 3, 4])).unwrap();
+        std::fs::write(
+            dir.path().join("train-labels-idx1-ubyte"),
+            encode_idx_u8(&[2], &[1, 3]),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("t10k-labels-idx1-ubyte"),
+            encode_idx_u8(&[3], &[1, 3, 4]),
+        )
+        .unwrap();
         let e = load_idx_dir(dir.path()).unwrap_err().to_string();
         assert!(e.contains("3 labels for 2 images"), "{e}");
-        std::fs::write(dir.path().join("t10k-labels-idx1-ubyte"), encode_idx_u8(&[2], &[0, 9])).unwrap();
+        std::fs::write(
+            dir.path().join("t10k-labels-idx1-ubyte"),
+            encode_idx_u8(&[2], &[0, 9]),
+        )
+        .unwrap();
         let s = load_idx_dir(dir.path()).unwrap();
         assert_eq!(s.train.labels, vec![1, 3]);
         assert!((s.test.features[0] - 7.0 / 255.0).abs() < 1e-7);
         std::fs::remove_file(dir.path().join("t10k-labels-idx1-ubyte")).unwrap();
         let e = load_idx_dir(dir.path()).unwrap_err().to_string();
-        assert!(e.contains("t10k-labels-idx1-ubyte") && e.contains("missing"), "{e}");
+        assert!(
+            e.contains("t10k-labels-idx1-ubyte") && e.contains("missing"),
+            "{e}"
+        );
     }
 }

@@ -106,7 +106,11 @@ pub fn informative_features(
     let mut labels = Vec::with_capacity(n);
     for _ in 0..n {
         let row: Vec<f32> = (0..n_features).map(|_| normal.sample(&mut rng)).collect();
-        let score: f32 = informative.iter().zip(&weights).map(|(&i, w)| w * row[i]).sum();
+        let score: f32 = informative
+            .iter()
+            .zip(&weights)
+            .map(|(&i, w)| w * row[i])
+            .sum();
         labels.push(usize::from(score > 0.0));
         features.extend(row);
     }
@@ -164,7 +168,10 @@ mod tests {
         let corr = |j: usize| {
             let xs: Vec<f64> = (0..d.len()).map(|i| d.row(i)[j] as f64).collect();
             let ys: Vec<f64> = d.labels.iter().map(|&l| l as f64).collect();
-            let (mx, my) = (xs.iter().sum::<f64>() / 500.0, ys.iter().sum::<f64>() / 500.0);
+            let (mx, my) = (
+                xs.iter().sum::<f64>() / 500.0,
+                ys.iter().sum::<f64>() / 500.0,
+            );
             let cov: f64 = xs.iter().zip(&ys).map(|(x, y)| (x - mx) * (y - my)).sum();
             let vx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
             let vy: f64 = ys.iter().map(|y| (y - my).powi(2)).sum();

@@ -25,13 +25,21 @@ pub fn parse_csv(path: &Path, bytes: &[u8], target: Option<&str>) -> Result<Data
     let fault = |msg: String| ModelError::format(path, msg);
     let (header, rows) = read_rows(path, bytes)?;
     if header.len() < 2 {
-        return Err(fault("the header must name at least one feature and a target".into()));
+        return Err(fault(
+            "the header must name at least one feature and a target".into(),
+        ));
     }
     let target_col = match target {
         Some(name) => header.iter().position(|h| h == name).ok_or_else(|| {
-            fault(format!("no target column `{name}` in the header ({})", header.join(", ")))
+            fault(format!(
+                "no target column `{name}` in the header ({})",
+                header.join(", ")
+            ))
         })?,
-        None => header.iter().position(|h| h == "target").unwrap_or(header.len() - 1),
+        None => header
+            .iter()
+            .position(|h| h == "target")
+            .unwrap_or(header.len() - 1),
     };
     let feature_cols: Vec<usize> = (0..header.len()).filter(|&i| i != target_col).collect();
     let features = numeric_cells(path, &header, &rows, &feature_cols)?;
@@ -39,7 +47,10 @@ pub fn parse_csv(path: &Path, bytes: &[u8], target: Option<&str>) -> Result<Data
     for (line, record) in &rows {
         let cell = &record[target_col];
         if cell.is_empty() {
-            return Err(fault(format!("line {line}: empty target `{}`", header[target_col])));
+            return Err(fault(format!(
+                "line {line}: empty target `{}`",
+                header[target_col]
+            )));
         }
         raw_targets.push(cell.clone());
     }
@@ -69,7 +80,13 @@ pub fn read_csv_columns(path: &Path, names: &[String]) -> Result<(Vec<f32>, usiz
         .iter()
         .map(|n| {
             header.iter().position(|h| h == n).ok_or_else(|| {
-                ModelError::format(path, format!("missing feature column `{n}` (the model was trained on: {})", names.join(", ")))
+                ModelError::format(
+                    path,
+                    format!(
+                        "missing feature column `{n}` (the model was trained on: {})",
+                        names.join(", ")
+                    ),
+                )
             })
         })
         .collect::<Result<_>>()?;
@@ -125,10 +142,22 @@ fn numeric_cells(path: &Path, header: &[String], rows: &Rows, cols: &[usize]) ->
         for &c in cols {
             let cell = &record[c];
             let v: f32 = cell.parse().map_err(|_| {
-                ModelError::format(path, format!("line {line}, column `{}`: `{cell}` is not a number", header[c]))
+                ModelError::format(
+                    path,
+                    format!(
+                        "line {line}, column `{}`: `{cell}` is not a number",
+                        header[c]
+                    ),
+                )
             })?;
             if !v.is_finite() {
-                return Err(ModelError::format(path, format!("line {line}, column `{}`: `{cell}` is not finite", header[c])));
+                return Err(ModelError::format(
+                    path,
+                    format!(
+                        "line {line}, column `{}`: `{cell}` is not finite",
+                        header[c]
+                    ),
+                ));
             }
             out.push(v);
         }
@@ -146,9 +175,18 @@ fn encode_targets(raw: &[String]) -> (Vec<usize>, Vec<String>) {
             return (ints, (0..k).map(|i| i.to_string()).collect());
         }
     }
-    let mut names: Vec<String> = raw.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+    let mut names: Vec<String> = raw
+        .iter()
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     if names.iter().all(|n| n.parse::<f64>().is_ok()) {
-        names.sort_by(|a, b| a.parse::<f64>().unwrap().total_cmp(&b.parse::<f64>().unwrap()));
+        names.sort_by(|a, b| {
+            a.parse::<f64>()
+                .unwrap()
+                .total_cmp(&b.parse::<f64>().unwrap())
+        });
     }
     let labels = raw
         .iter()
@@ -187,7 +225,10 @@ mod tests {
     fn errors_name_file_line_and_column() {
         let cases = [
             ("a,b,target\n1,2,0\n3,1\n", "line 3: expected 3 fields"),
-            ("a,b,target\n1,x,0\n2,2,1\n", "line 2, column `b`: `x` is not a number"),
+            (
+                "a,b,target\n1,x,0\n2,2,1\n",
+                "line 2, column `b`: `x` is not a number",
+            ),
             ("a,b,target\n1,inf,0\n2,2,1\n", "not finite"),
             ("a,b,target\n", "no data rows"),
             ("a,b,target\n1,2,0\n1,2,0\n", "single class"),
@@ -197,7 +238,9 @@ mod tests {
             let e = parse(text).unwrap_err().to_string();
             assert!(e.starts_with("t.csv: ") && e.contains(want), "{want}: {e}");
         }
-        let e = parse_csv(Path::new("t.csv"), b"a,b\n1,0\n", Some("y")).unwrap_err().to_string();
+        let e = parse_csv(Path::new("t.csv"), b"a,b\n1,0\n", Some("y"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no target column `y`"), "{e}");
     }
 }

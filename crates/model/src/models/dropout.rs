@@ -30,7 +30,10 @@ pub struct Dropout {
 impl Dropout {
     /// A dropout layer with its own mask stream seeded by `seed`.
     pub fn new(prob: f64, seed: u64) -> Self {
-        assert!((0.0..1.0).contains(&prob), "dropout probability {prob} not in [0, 1)");
+        assert!(
+            (0.0..1.0).contains(&prob),
+            "dropout probability {prob} not in [0, 1)"
+        );
         Self {
             prob,
             training: Param::from_bool(true),
@@ -62,7 +65,9 @@ impl Dropout {
         let scale = (1.0 / keep) as f32;
         let mask: Vec<f32> = {
             let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
-            (0..n).map(|_| if rng.random_bool(keep) { scale } else { 0.0 }).collect()
+            (0..n)
+                .map(|_| if rng.random_bool(keep) { scale } else { 0.0 })
+                .collect()
         };
         let mask = Tensor::<D>::from_data(TensorData::new(mask, shape), &input.device());
         input * mask

@@ -24,12 +24,21 @@ pub struct SeededInit {
 impl SeededInit {
     /// Starts the stream for `seed`.
     pub fn new(seed: u64) -> Self {
-        Self { rng: ChaCha8Rng::seed_from_u64(seed) }
+        Self {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+        }
     }
 
-    fn uniform<const D: usize>(&mut self, shape: [usize; D], bound: f32, device: &Device) -> Param<Tensor<D>> {
+    fn uniform<const D: usize>(
+        &mut self,
+        shape: [usize; D],
+        bound: f32,
+        device: &Device,
+    ) -> Param<Tensor<D>> {
         let n = shape.iter().product();
-        let v: Vec<f32> = (0..n).map(|_| self.rng.random_range(-bound..=bound)).collect();
+        let v: Vec<f32> = (0..n)
+            .map(|_| self.rng.random_range(-bound..=bound))
+            .collect();
         Param::from_tensor(Tensor::from_data(TensorData::new(v, shape), device))
     }
 

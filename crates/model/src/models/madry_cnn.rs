@@ -35,8 +35,14 @@ impl MadryCnn {
         let pad = PaddingConfig2d::Explicit(2, 2, 2, 2);
         Self {
             norm,
-            conv1: init.conv2d(Conv2dConfig::new([1, 32], [5, 5]).with_padding(pad.clone()), device),
-            conv2: init.conv2d(Conv2dConfig::new([32, 64], [5, 5]).with_padding(pad), device),
+            conv1: init.conv2d(
+                Conv2dConfig::new([1, 32], [5, 5]).with_padding(pad.clone()),
+                device,
+            ),
+            conv2: init.conv2d(
+                Conv2dConfig::new([32, 64], [5, 5]).with_padding(pad),
+                device,
+            ),
             pool: MaxPool2dConfig::new([2, 2]).init(),
             fc1: init.linear(3136, 1024, device),
             fc2: init.linear(1024, classes, device),

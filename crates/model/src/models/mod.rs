@@ -86,13 +86,22 @@ impl ModelConfig {
     pub fn validate(&self) -> Result<()> {
         let f: usize = self.input_shape.iter().product();
         if f == 0 {
-            return Err(ModelError::invalid("input_shape", "must be non-empty with no zero"));
+            return Err(ModelError::invalid(
+                "input_shape",
+                "must be non-empty with no zero",
+            ));
         }
         if self.num_classes < 2 {
-            return Err(ModelError::invalid("num_classes", "need at least 2 classes"));
+            return Err(ModelError::invalid(
+                "num_classes",
+                "need at least 2 classes",
+            ));
         }
         if !(0.0..1.0).contains(&self.dropout) {
-            return Err(ModelError::invalid("dropout", format!("{} not in [0, 1)", self.dropout)));
+            return Err(ModelError::invalid(
+                "dropout",
+                format!("{} not in [0, 1)", self.dropout),
+            ));
         }
         if self.input_mean.len() != self.input_std.len()
             || !(self.input_mean.len() == 1 || self.input_mean.len() == f)
@@ -102,8 +111,10 @@ impl ModelConfig {
                 format!("lengths must be equal and 1 or {f}"),
             ));
         }
-        if matches!(self.architecture, Architecture::SmallCnn | Architecture::MadryCnn)
-            && self.input_shape != [1, 28, 28]
+        if matches!(
+            self.architecture,
+            Architecture::SmallCnn | Architecture::MadryCnn
+        ) && self.input_shape != [1, 28, 28]
             && f != 784
         {
             return Err(ModelError::Incompatible(format!(
@@ -134,10 +145,16 @@ impl ModelConfig {
                 init,
                 device,
             )),
-            Architecture::SmallCnn => {
-                Model::SmallCnn(SmallCnn::new(self.dropout, self.num_classes, norm, init, device))
+            Architecture::SmallCnn => Model::SmallCnn(SmallCnn::new(
+                self.dropout,
+                self.num_classes,
+                norm,
+                init,
+                device,
+            )),
+            Architecture::MadryCnn => {
+                Model::MadryCnn(MadryCnn::new(self.num_classes, norm, init, device))
             }
-            Architecture::MadryCnn => Model::MadryCnn(MadryCnn::new(self.num_classes, norm, init, device)),
         })
     }
 }
@@ -228,12 +245,17 @@ mod tests {
     #[test]
     fn parameter_counts_match_the_specification() {
         let device = Device::flex();
-        let small = cfg(Architecture::SmallCnn, vec![1, 28, 28]).init(&device, 0).unwrap();
+        let small = cfg(Architecture::SmallCnn, vec![1, 28, 28])
+            .init(&device, 0)
+            .unwrap();
         // conv1 16·9+16, conv2 32·16·9+32, fc1 800·128+128, fc2 128·10+10, + norm mean & std.
         let expected = (16 * 9 + 16) + (32 * 16 * 9 + 32) + (800 * 128 + 128) + (128 * 10 + 10) + 2;
         assert_eq!(small.num_params(), expected);
-        let madry = cfg(Architecture::MadryCnn, vec![1, 28, 28]).init(&device, 0).unwrap();
-        let expected = (32 * 25 + 32) + (64 * 32 * 25 + 64) + (3136 * 1024 + 1024) + (1024 * 10 + 10) + 2;
+        let madry = cfg(Architecture::MadryCnn, vec![1, 28, 28])
+            .init(&device, 0)
+            .unwrap();
+        let expected =
+            (32 * 25 + 32) + (64 * 32 * 25 + 64) + (3136 * 1024 + 1024) + (1024 * 10 + 10) + 2;
         assert_eq!(madry.num_params(), expected);
     }
 
@@ -242,7 +264,14 @@ mod tests {
         let device = Device::flex();
         let c = cfg(Architecture::SmallCnn, vec![1, 28, 28]);
         let x = || batch_tensor(vec![0.3; 784], 1, 784, &device);
-        let out = |seed| c.init(&device, seed).unwrap().logits(x()).into_data().to_vec::<f32>().unwrap();
+        let out = |seed| {
+            c.init(&device, seed)
+                .unwrap()
+                .logits(x())
+                .into_data()
+                .to_vec::<f32>()
+                .unwrap()
+        };
         assert_eq!(out(7), out(7));
         assert_ne!(out(7), out(8));
     }
@@ -255,26 +284,49 @@ mod tests {
         let a = d.forward(x()).into_data().to_vec::<f32>().unwrap();
         let zeros = a.iter().filter(|&&v| v == 0.0).count();
         assert!((1700..2300).contains(&zeros), "{zeros} of 4000 dropped");
-        assert!(a.iter().all(|&v| v == 0.0 || v == 2.0), "survivors scaled by 2");
+        assert!(
+            a.iter().all(|&v| v == 0.0 || v == 2.0),
+            "survivors scaled by 2"
+        );
         d.reseed(3);
         assert_eq!(d.forward(x()).into_data().to_vec::<f32>().unwrap(), a);
         let v = d.valid();
-        assert!(v.forward(Tensor::<2>::ones([4, 1000], &Device::flex())).into_data().to_vec::<f32>().unwrap().iter().all(|&v| v == 1.0));
+        assert!(
+            v.forward(Tensor::<2>::ones([4, 1000], &Device::flex()))
+                .into_data()
+                .to_vec::<f32>()
+                .unwrap()
+                .iter()
+                .all(|&v| v == 1.0)
+        );
         let mc = Dropout::new(0.5, 3).with_always_on(true).valid();
-        let y = mc.forward(Tensor::<2>::ones([4, 1000], &Device::flex())).into_data().to_vec::<f32>().unwrap();
-        assert!(y.iter().any(|&v| v == 0.0), "MC dropout stays on in inference");
+        let y = mc
+            .forward(Tensor::<2>::ones([4, 1000], &Device::flex()))
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap();
+        assert!(
+            y.iter().any(|&v| v == 0.0),
+            "MC dropout stays on in inference"
+        );
     }
 
     #[test]
     fn cnn_rejects_non_image_data() {
-        let e = cfg(Architecture::SmallCnn, vec![30]).validate().unwrap_err().to_string();
+        let e = cfg(Architecture::SmallCnn, vec![30])
+            .validate()
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("28×28"), "{e}");
     }
 
     #[test]
     fn l1_norm_counts_weights_only() {
         let device = Device::flex();
-        let model = cfg(Architecture::Mlp, vec![3]).with_hidden(vec![4]).init(&device, 0).unwrap();
+        let model = cfg(Architecture::Mlp, vec![3])
+            .with_hidden(vec![4])
+            .init(&device, 0)
+            .unwrap();
         let l1: f32 = l1_norm(&model, &device).into_scalar();
         assert!(l1 > 0.0 && l1.is_finite());
     }

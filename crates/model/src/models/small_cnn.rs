@@ -1,9 +1,9 @@
 //! SmallCnn: the reference MNIST network of the Aegis issues and the PyTorch baselines.
 
 use burn::module::Module;
+use burn::nn::Linear;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::nn::Linear;
 use burn::tensor::{Device, Tensor, activation};
 
 use super::dropout::Dropout;
@@ -33,7 +33,13 @@ pub struct SmallCnn {
 
 impl SmallCnn {
     /// Builds a SmallCnn for `[1, 28, 28]` inputs, drawing weights from `init`.
-    pub fn new(dropout: f64, classes: usize, norm: Normalize, init: &mut SeededInit, device: &Device) -> Self {
+    pub fn new(
+        dropout: f64,
+        classes: usize,
+        norm: Normalize,
+        init: &mut SeededInit,
+        device: &Device,
+    ) -> Self {
         Self {
             norm,
             conv1: init.conv2d(Conv2dConfig::new([1, 16], [3, 3]), device),

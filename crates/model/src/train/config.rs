@@ -102,7 +102,10 @@ impl TrainConfig {
         positive("batch_size", self.batch_size)?;
         positive("eval_batch_size", self.eval_batch_size)?;
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return Err(ModelError::invalid("learning_rate", format!("{} must be positive", self.learning_rate)));
+            return Err(ModelError::invalid(
+                "learning_rate",
+                format!("{} must be positive", self.learning_rate),
+            ));
         }
         for (name, v) in [("weight_decay", self.weight_decay), ("l1", self.l1)] {
             if !(v.is_finite() && v >= 0.0) {
@@ -110,10 +113,16 @@ impl TrainConfig {
             }
         }
         if !(0.0..1.0).contains(&self.momentum) {
-            return Err(ModelError::invalid("momentum", format!("{} not in [0, 1)", self.momentum)));
+            return Err(ModelError::invalid(
+                "momentum",
+                format!("{} not in [0, 1)", self.momentum),
+            ));
         }
         if let LrSchedule::Step { every: 0, .. } = self.lr_schedule {
-            return Err(ModelError::invalid("lr_schedule.every", "must be at least 1"));
+            return Err(ModelError::invalid(
+                "lr_schedule.every",
+                "must be at least 1",
+            ));
         }
         Ok(())
     }
@@ -126,8 +135,14 @@ mod tests {
     #[test]
     fn schedules_follow_their_formulas() {
         assert_eq!(LrSchedule::Constant.rate(0.1, 5, 10), 0.1);
-        let step = LrSchedule::Step { every: 2, gamma: 0.5 };
-        assert_eq!([0, 1, 2, 3, 4].map(|e| step.rate(1.0, e, 10)), [1.0, 1.0, 0.5, 0.5, 0.25]);
+        let step = LrSchedule::Step {
+            every: 2,
+            gamma: 0.5,
+        };
+        assert_eq!(
+            [0, 1, 2, 3, 4].map(|e| step.rate(1.0, e, 10)),
+            [1.0, 1.0, 0.5, 0.5, 0.25]
+        );
         let cos = LrSchedule::Cosine { min_lr: 0.0 };
         assert!((cos.rate(1.0, 0, 10) - 1.0).abs() < 1e-12);
         assert!((cos.rate(1.0, 5, 10) - 0.5).abs() < 1e-12);
@@ -135,11 +150,19 @@ mod tests {
 
     #[test]
     fn config_round_trips_through_json_and_validates() {
-        let c = TrainConfig::new().with_lr_schedule(LrSchedule::Step { every: 3, gamma: 0.1 });
+        let c = TrainConfig::new().with_lr_schedule(LrSchedule::Step {
+            every: 3,
+            gamma: 0.1,
+        });
         let back: TrainConfig = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
         assert_eq!(back, c);
         assert!(TrainConfig::new().with_epochs(0).validate().is_err());
-        assert!(TrainConfig::new().with_learning_rate(f64::NAN).validate().is_err());
+        assert!(
+            TrainConfig::new()
+                .with_learning_rate(f64::NAN)
+                .validate()
+                .is_err()
+        );
         TrainConfig::new().validate().unwrap();
     }
 }

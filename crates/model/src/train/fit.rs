@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
-use burn::optim::momentum::MomentumConfig;
 use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, GradientsParams, SgdConfig};
 use burn::tensor::{Device, Int, Tensor};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -56,7 +56,9 @@ impl<F: FnMut(&Model, Batch) -> LossOutput> LossFn for F {
 
 /// Mean cross-entropy of logits `[B, C]` against labels `[B]`.
 pub fn cross_entropy(logits: Tensor<2>, y: Tensor<1, Int>) -> Tensor<1> {
-    CrossEntropyLossConfig::new().init(&logits.device()).forward(logits, y)
+    CrossEntropyLossConfig::new()
+        .init(&logits.device())
+        .forward(logits, y)
 }
 
 /// Plain supervised objective: cross-entropy plus `l1 · Σ|w|` when `l1 > 0`.
@@ -85,7 +87,13 @@ pub struct TrainOptions {
 
 /// Trains `model` on `split.train` with cross-entropy (plus L1 when configured), evaluating on
 /// `split.test` after every epoch. See [`fit_with`].
-pub fn fit(model: Model, cfg: &TrainConfig, split: &Split, device: &Device, opts: &TrainOptions) -> Result<(Model, Metrics)> {
+pub fn fit(
+    model: Model,
+    cfg: &TrainConfig,
+    split: &Split,
+    device: &Device,
+    opts: &TrainOptions,
+) -> Result<(Model, Metrics)> {
     fit_with(model, cfg, split, device, opts, cross_entropy_loss(cfg.l1))
 }
 
@@ -140,7 +148,9 @@ pub fn fit_with(
             let mut c = SgdConfig::new();
             if cfg.momentum > 0.0 {
                 c = c.with_momentum(Some(
-                    MomentumConfig::new().with_momentum(cfg.momentum).with_dampening(0.0),
+                    MomentumConfig::new()
+                        .with_momentum(cfg.momentum)
+                        .with_dampening(0.0),
                 ));
             }
             if cfg.weight_decay > 0.0 {
@@ -178,7 +188,14 @@ pub fn fit_with(
             };
             let y = batch.y.clone();
             let out = loss_fn.loss(&model, batch);
-            let hits = out.logits.detach().argmax(1).squeeze_dim::<1>(1).equal(y).int().sum();
+            let hits = out
+                .logits
+                .detach()
+                .argmax(1)
+                .squeeze_dim::<1>(1)
+                .equal(y)
+                .int()
+                .sum();
             let loss_value: f32 = out.loss.clone().detach().into_scalar();
             if !loss_value.is_finite() {
                 bar.abandon();
@@ -204,7 +221,13 @@ pub fn fit_with(
             bar.inc(1);
         }
         let snapshot = model.valid();
-        let test_accuracy = accuracy(&snapshot, &split.test.features, &split.test.labels, cfg.eval_batch_size, device);
+        let test_accuracy = accuracy(
+            &snapshot,
+            &split.test.features,
+            &split.test.labels,
+            cfg.eval_batch_size,
+            device,
+        );
         if let Some(run) = &opts.run_dir {
             run.save_weights(&snapshot)?;
             last_checkpoint = Some(run.weights_path());
@@ -261,9 +284,11 @@ fn progress_bar(show: bool, total: u64) -> ProgressBar {
         },
     );
     bar.set_style(
-        ProgressStyle::with_template("{bar:30.cyan/blue} batch {pos}/{len} {msg} [{elapsed_precise} < {eta_precise}]")
-            .expect("valid template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{bar:30.cyan/blue} batch {pos}/{len} {msg} [{elapsed_precise} < {eta_precise}]",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
     );
     bar
 }
