@@ -196,14 +196,17 @@ fn run(cli: Cli) -> Result<()> {
             req.progress = true;
             println!(
                 "training {} on {} ({} epochs, device {device}) -> {}",
-                req.architecture.map_or("auto".into(), |a| a.to_string()),
+                req.architecture
+                    .map_or("the default model".into(), |a| a.to_string()),
                 req.data,
                 req.train.epochs,
                 out.display()
             );
             let outcome = aegis_model::train_run(&req)?;
             let m = &outcome.metrics;
-            for e in &m.epochs {
+            // In a terminal the progress bar already printed one line per epoch.
+            let shown = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            for e in m.epochs.iter().filter(|_| !shown) {
                 println!(
                     "epoch {:>3}: loss {:.4}  train acc {:.4}  test acc {:.4}  ({:.1}s)",
                     e.epoch, e.loss, e.train_accuracy, e.test_accuracy, e.seconds
