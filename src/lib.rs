@@ -5,6 +5,8 @@
 //!
 //! This facade re-exports the member crates:
 //! - [`model`]: devices, models, data, training, run directories.
+//! - [`adversarial`]: attacks (FGSM, PGD L∞/L2, MI-FGSM) and robustness reports.
 #![warn(missing_docs)]
 
+pub use aegis_adversarial_trainer as adversarial;
 pub use aegis_model as model;

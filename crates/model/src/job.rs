@@ -14,7 +14,7 @@ use crate::error::{ModelError, Result};
 use crate::io::write_json;
 use crate::models::{Architecture, Model, ModelConfig};
 use crate::run::{DataConfig, Metrics, RunConfig, RunDir};
-use crate::train::{TrainConfig, TrainOptions, fit, seed_device};
+use crate::train::{LossFn, TrainConfig, TrainOptions, cross_entropy_loss, fit_with, seed_device};
 
 /// Everything `train` needs.
 #[derive(Debug, Clone)]
@@ -87,8 +87,19 @@ pub fn model_config_for(
     cfg
 }
 
-/// Loads the data, builds and trains the model, and writes the run directory.
+/// Loads the data, builds and trains the model with cross-entropy (plus L1 when configured),
+/// and writes the run directory.
 pub fn train_run(req: &TrainRequest) -> Result<TrainOutcome> {
+    train_run_with(req, cross_entropy_loss(req.train.l1), Default::default())
+}
+
+/// [`train_run`] with a custom objective (e.g. adversarial training). `extensions` are saved
+/// in `config.json` under `extensions` so the run can be reproduced.
+pub fn train_run_with(
+    req: &TrainRequest,
+    loss_fn: impl LossFn,
+    extensions: std::collections::BTreeMap<String, serde_json::Value>,
+) -> Result<TrainOutcome> {
     req.train.validate()?;
     let device = req.device.open()?;
     let (split, split_info) = req.data.load_split(req.split_seed, DEFAULT_TEST_FRACTION)?;
@@ -112,7 +123,7 @@ pub fn train_run(req: &TrainRequest) -> Result<TrainOutcome> {
         },
         device: req.device.to_string(),
         aegis_version: env!("CARGO_PKG_VERSION").to_string(),
-        extensions: Default::default(),
+        extensions,
     };
     let run_dir = req.out.as_ref().map(RunDir::new);
     if let Some(run) = &run_dir {
@@ -125,7 +136,7 @@ pub fn train_run(req: &TrainRequest) -> Result<TrainOutcome> {
         run_dir,
         device_name: req.device.to_string(),
     };
-    let (model, metrics) = fit(model, &req.train, &split, &device, &opts)?;
+    let (model, metrics) = fit_with(model, &req.train, &split, &device, &opts, loss_fn)?;
     Ok(TrainOutcome {
         model,
         config,

@@ -269,7 +269,7 @@ mod tests {
                 .unwrap()
                 .logits(x())
                 .into_data()
-                .to_vec::<f32>()
+                .try_to_vec::<f32>()
                 .unwrap()
         };
         assert_eq!(out(7), out(7));
@@ -281,7 +281,7 @@ mod tests {
         let ad = Device::flex().autodiff();
         let x = || Tensor::<2>::ones([4, 1000], &ad);
         let d = Dropout::new(0.5, 3);
-        let a = d.forward(x()).into_data().to_vec::<f32>().unwrap();
+        let a = d.forward(x()).into_data().try_to_vec::<f32>().unwrap();
         let zeros = a.iter().filter(|&&v| v == 0.0).count();
         assert!((1700..2300).contains(&zeros), "{zeros} of 4000 dropped");
         assert!(
@@ -289,12 +289,12 @@ mod tests {
             "survivors scaled by 2"
         );
         d.reseed(3);
-        assert_eq!(d.forward(x()).into_data().to_vec::<f32>().unwrap(), a);
+        assert_eq!(d.forward(x()).into_data().try_to_vec::<f32>().unwrap(), a);
         let v = d.valid();
         assert!(
             v.forward(Tensor::<2>::ones([4, 1000], &Device::flex()))
                 .into_data()
-                .to_vec::<f32>()
+                .try_to_vec::<f32>()
                 .unwrap()
                 .iter()
                 .all(|&v| v == 1.0)
@@ -303,7 +303,7 @@ mod tests {
         let y = mc
             .forward(Tensor::<2>::ones([4, 1000], &Device::flex()))
             .into_data()
-            .to_vec::<f32>()
+            .try_to_vec::<f32>()
             .unwrap();
         assert!(
             y.iter().any(|&v| v == 0.0),

@@ -30,6 +30,18 @@ pub struct Batch {
     pub y: Tensor<1, Int>,
     /// 0-based epoch.
     pub epoch: usize,
+    /// 0-based batch index within the epoch.
+    pub batch_index: usize,
+    /// Batches per epoch.
+    pub batches_per_epoch: usize,
+}
+
+impl Batch {
+    /// Fraction of training completed before this batch, in epochs (e.g. 2.5 = half-way
+    /// through the third epoch). Used by schedules such as an ε warm-up.
+    pub fn progress_epochs(&self) -> f64 {
+        self.epoch as f64 + self.batch_index as f64 / self.batches_per_epoch.max(1) as f64
+    }
 }
 
 /// What a loss function returns: the scalar loss to minimise and the logits used for the
@@ -185,6 +197,8 @@ pub fn fit_with(
                 x: batch_tensor(xs, chunk.len(), f, &ad_device),
                 y: label_tensor(&ys, &ad_device),
                 epoch,
+                batch_index: b,
+                batches_per_epoch,
             };
             let y = batch.y.clone();
             let out = loss_fn.loss(&model, batch);

@@ -1,0 +1,219 @@
+//! The [`Attack`] trait and the pieces every attack shares: goals, input bounds, the loss
+//! gradient with respect to the input, and projections onto ε-balls.
+//!
+//! Conventions (the same as torchattacks): inputs are flat `[N, F]` in the model's raw input
+//! space (pixels in `[0, 1]`); an untargeted attack *increases* the cross-entropy of the true
+//! label, a targeted one *decreases* the cross-entropy of the target label. Every iterate is
+//! projected onto the ε-ball around the clean input and then clipped to the input bounds.
+//! Attacks evaluate the model in inference mode (`Module::valid()`: dropout off) on a copy, so
+//! the caller's model and its training mode are untouched.
+
+use aegis_model::burn::module::Module;
+use aegis_model::burn::tensor::{Device, Int, Tensor, TensorData};
+use aegis_model::{Classifier, label_tensor};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal, Uniform};
+
+use crate::error::{AdversarialError, Result};
+
+/// What the attacker wants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Goal {
+    /// Any wrong class; holds the true label of each row.
+    Untargeted(Vec<usize>),
+    /// A chosen class per row.
+    Targeted(Vec<usize>),
+}
+
+impl Goal {
+    /// The labels the loss is computed against (true labels or targets).
+    pub fn labels(&self) -> &[usize] {
+        match self {
+            Self::Untargeted(l) | Self::Targeted(l) => l,
+        }
+    }
+    /// True for [`Goal::Targeted`].
+    pub fn is_targeted(&self) -> bool {
+        matches!(self, Self::Targeted(_))
+    }
+    /// Rows `[start, end)` of the goal.
+    pub fn slice(&self, start: usize, end: usize) -> Goal {
+        match self {
+            Self::Untargeted(l) => Self::Untargeted(l[start..end].to_vec()),
+            Self::Targeted(l) => Self::Targeted(l[start..end].to_vec()),
+        }
+    }
+    /// Whether predicted class `pred` of row `i` achieves the goal.
+    pub fn achieved(&self, i: usize, pred: usize) -> bool {
+        match self {
+            Self::Untargeted(l) => pred != l[i],
+            Self::Targeted(l) => pred == l[i],
+        }
+    }
+}
+
+/// The valid input range, applied after every step (default `[0, 1]`).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Bounds {
+    /// Smallest valid input value.
+    pub lower: f32,
+    /// Largest valid input value.
+    pub upper: f32,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Self { lower: 0.0, upper: 1.0 }
+    }
+}
+
+impl Bounds {
+    /// Clips `x` to the bounds.
+    pub fn clip(&self, x: Tensor<2>) -> Tensor<2> {
+        x.clamp(self.lower, self.upper)
+    }
+}
+
+/// An adversarial attack on a batch.
+pub trait Attack {
+    /// Short name for reports, e.g. `pgd-linf`.
+    fn name(&self) -> String;
+
+    /// Returns adversarial inputs `[N, F]` for clean inputs `x` `[N, F]` (on a plain device).
+    ///
+    /// The model is run in inference mode on a copy. The result lies in the attack's threat
+    /// model around `x` and inside the input bounds.
+    fn perturb<M: Classifier + Module>(&self, model: &M, x: Tensor<2>, goal: &Goal) -> Result<Tensor<2>>;
+}
+
+/// Checks that a goal has one label per row, each a valid class.
+pub fn check_goal<M: Classifier>(model: &M, x: &Tensor<2>, goal: &Goal) -> Result<()> {
+    let [n, f] = x.dims();
+    if f != model.input_dim() {
+        return Err(AdversarialError::Goal(format!("inputs have {f} features, the model takes {}", model.input_dim())));
+    }
+    if goal.labels().len() != n {
+        return Err(AdversarialError::Goal(format!("{} labels for {n} rows", goal.labels().len())));
+    }
+    if let Some(&bad) = goal.labels().iter().find(|&&l| l >= model.num_classes()) {
+        return Err(AdversarialError::Goal(format!("class {bad} out of range (the model has {})", model.num_classes())));
+    }
+    Ok(())
+}
+
+/// Gradient of the attacker's objective with respect to the input, `[N, F]`, on `x`'s device:
+/// `∇ₓ Σᵢ CE(f(xᵢ), yᵢ)` for an untargeted goal, its negative for a targeted one, so that the
+/// attacker always ascends. Summed (not averaged) so a row's gradient does not depend on the
+/// batch size. `model` must already be in inference mode.
+pub fn objective_gradient<M: Classifier>(model: &M, x: &Tensor<2>, labels: &Tensor<1, Int>, targeted: bool) -> Tensor<2> {
+    let [n, _] = x.dims();
+    let xa = x.clone().autodiff().require_grad();
+    let logits = model.logits(xa.clone());
+    let loss = aegis_model::train::cross_entropy(logits, labels.clone().autodiff()) * (n as f32);
+    let grads = loss.backward();
+    let g = xa.grad(&grads).expect("the input takes part in the loss");
+    if targeted { -g } else { g }
+}
+
+/// Labels of a goal as a tensor on `device`.
+pub fn goal_tensor(goal: &Goal, device: &Device) -> Tensor<1, Int> {
+    label_tensor(goal.labels(), device)
+}
+
+/// Per-row L2 norms `[N, 1]`, floored at `1e-12` so dividing by them is safe.
+pub fn row_l2(x: Tensor<2>) -> Tensor<2> {
+    x.powi_scalar(2).sum_dim(1).sqrt().clamp_min(1e-12)
+}
+
+/// Per-row L1 norms `[N, 1]`, floored at `1e-12`.
+pub fn row_l1(x: Tensor<2>) -> Tensor<2> {
+    x.abs().sum_dim(1).clamp_min(1e-12)
+}
+
+/// Projects `x_adv` onto the L∞ ball of radius `eps` around `x`, then clips to the bounds.
+pub fn project_linf(x_adv: Tensor<2>, x: &Tensor<2>, eps: f32, bounds: Bounds) -> Tensor<2> {
+    let lo = x.clone() - eps;
+    let hi = x.clone() + eps;
+    bounds.clip(x_adv.max_pair(lo).min_pair(hi))
+}
+
+/// Projects `x_adv` onto the L2 ball of radius `eps` around `x` (per row), then clips to the
+/// bounds.
+pub fn project_l2(x_adv: Tensor<2>, x: &Tensor<2>, eps: f32, bounds: Bounds) -> Tensor<2> {
+    let delta = x_adv - x.clone();
+    let factor = (row_l2(delta.clone()).recip() * eps).clamp_max(1.0);
+    bounds.clip(x.clone() + delta * factor)
+}
+
+/// A seeded host-side random tensor `[n, f]`, uploaded to `device`: uniform in `[-a, a]`
+/// (`gaussian = false`) or standard normal. Host generation keeps attacks reproducible and
+/// identical on every device.
+pub fn random_tensor(n: usize, f: usize, a: f32, gaussian: bool, seed: u64, device: &Device) -> Tensor<2> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let v: Vec<f32> = if gaussian {
+        (0..n * f).map(|_| StandardNormal.sample(&mut rng)).collect()
+    } else {
+        let u = Uniform::new_inclusive(-a, a).expect("finite range");
+        (0..n * f).map(|_| u.sample(&mut rng)).collect()
+    };
+    Tensor::from_data(TensorData::new(v, [n, f]), device)
+}
+
+/// Checks `eps ≥ 0`, finite.
+pub fn check_eps(eps: f64) -> Result<()> {
+    if !(eps.is_finite() && eps >= 0.0) {
+        return Err(AdversarialError::invalid("eps", format!("{eps} must be finite and ≥ 0")));
+    }
+    Ok(())
+}
+
+/// Predicted classes of `x` (model in inference mode).
+pub fn predictions<M: Classifier>(model: &M, x: Tensor<2>) -> Vec<usize> {
+    let idx = model.logits(x).argmax(1);
+    idx.into_data().convert::<i64>().try_to_vec::<i64>().unwrap_or_default().into_iter().map(|v| v as usize).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(v: Vec<f32>, n: usize) -> Tensor<2> {
+        let f = v.len() / n;
+        Tensor::from_data(TensorData::new(v, [n, f]), &Device::flex())
+    }
+    fn v(x: Tensor<2>) -> Vec<f32> {
+        x.into_data().try_to_vec::<f32>().unwrap()
+    }
+
+    #[test]
+    fn linf_projection_clips_to_ball_then_bounds() {
+        let x = t(vec![0.5, 0.95, 0.05], 1);
+        let adv = t(vec![0.9, 1.2, -0.5], 1);
+        assert_eq!(v(project_linf(adv, &x, 0.1, Bounds::default())), vec![0.6, 1.0, 0.0]);
+    }
+
+    #[test]
+    fn l2_projection_scales_rows_outside_the_ball_only() {
+        let x = t(vec![0.5, 0.5, 0.5, 0.5], 2);
+        let adv = t(vec![0.8, 0.9, 0.55, 0.5], 2); // row 0: δ = (0.3, 0.4), ‖δ‖ = 0.5; row 1 inside
+        let p = v(project_l2(adv, &x, 0.25, Bounds::default()));
+        assert!((p[0] - 0.65).abs() < 1e-6 && (p[1] - 0.7).abs() < 1e-6, "{p:?}");
+        assert!((p[2] - 0.55).abs() < 1e-6 && (p[3] - 0.5).abs() < 1e-6, "{p:?}");
+    }
+
+    #[test]
+    fn row_norms_have_a_floor() {
+        assert_eq!(v(row_l2(t(vec![3.0, 4.0, 0.0, 0.0], 2))), vec![5.0, 1e-12]);
+        assert_eq!(v(row_l1(t(vec![-3.0, 4.0], 1))), vec![7.0]);
+    }
+
+    #[test]
+    fn random_tensor_is_seeded_and_bounded() {
+        let d = Device::flex();
+        let a = v(random_tensor(3, 4, 0.3, false, 5, &d));
+        assert_eq!(a, v(random_tensor(3, 4, 0.3, false, 5, &d)));
+        assert!(a.iter().all(|x| x.abs() <= 0.3));
+        assert_ne!(a, v(random_tensor(3, 4, 0.3, false, 6, &d)));
+    }
+}

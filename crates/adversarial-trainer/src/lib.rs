@@ -1,0 +1,43 @@
+//! # aegis-adversarial-trainer
+//!
+//! Adversarial attacks on any [`aegis_model::Classifier`], on any device.
+//!
+//! - [`Attack`]: one trait; every attack is batched, untargeted or targeted ([`Goal`]),
+//!   respects input [`Bounds`] (default `[0, 1]`), acts in the model's raw input space and runs
+//!   the model in inference mode on a copy (the caller's model and mode are untouched).
+//! - [`Fgsm`] (Goodfellow et al. 2015), [`Pgd`] in L∞ and L2 with random start and restarts
+//!   (Madry et al. 2018), [`MiFgsm`] (Dong et al. 2018).
+//! - Adversarial training ([`train_adversarial`]): PGD-AT (Madry et al. 2018), TRADES (Zhang
+//!   et al. 2019), Fast-AT (Wong et al. 2020), with a linear ε warm-up; writes the same run
+//!   directory as `aegis-model train`.
+//! - [`run_attack`]: attack a data set in batches and summarise it ([`AttackReport`], the
+//!   `attack.json` of the binary).
+//!
+//! Random starts are drawn on the host from `ChaCha8Rng(seed)`, so an attack with a seed gives
+//! the same adversarial examples on every device.
+#![warn(missing_docs)]
+
+mod adversarial_training;
+mod attack;
+mod error;
+mod fast_at;
+mod fgsm;
+mod mifgsm;
+mod pgd;
+mod pgd_at;
+mod report;
+mod trades;
+
+pub use attack::{
+    Attack, Bounds, Goal, check_goal, goal_tensor, objective_gradient, predictions, project_l2, project_linf,
+    random_tensor, row_l1, row_l2,
+};
+pub use adversarial_training::{AdvMethod, AdvSchedule, AdvTrainConfig, train_adversarial};
+pub use error::{AdversarialError, Result};
+pub use fast_at::fast_at_loss;
+pub use pgd_at::pgd_at_loss;
+pub use trades::trades_loss;
+pub use fgsm::{Fgsm, FgsmConfig};
+pub use mifgsm::{MiFgsm, MiFgsmConfig};
+pub use pgd::{Norm, Pgd, PgdConfig};
+pub use report::{AttackReport, GoalKind, run_attack};

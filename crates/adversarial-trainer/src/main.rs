@@ -1,0 +1,226 @@
+//! `aegis-adversarial-trainer`: attack trained Aegis models and report robustness.
+//!
+//! Argument parsing and printing only; the work is in the library. Errors are one line on
+//! stderr and exit code 2.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use aegis_adversarial_trainer::{
+    AdvMethod, AdvTrainConfig, Fgsm, FgsmConfig, GoalKind, MiFgsm, MiFgsmConfig, Norm, Pgd, PgdConfig, run_attack,
+    train_adversarial,
+};
+use aegis_model::data::DataSource;
+use aegis_model::io::write_json;
+use aegis_model::{Architecture, DeviceArgs, RunDir, TrainConfig, TrainRequest};
+use anyhow::Result;
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(name = "aegis-adversarial-trainer", version, about = "Adversarial attacks on Aegis models")]
+struct Cli {
+    #[command(flatten)]
+    device: DeviceArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AttackName {
+    /// Fast gradient sign method.
+    Fgsm,
+    /// PGD in L∞.
+    Pgd,
+    /// PGD in L2.
+    #[value(name = "pgd-l2")]
+    PgdL2,
+    /// Momentum iterative FGSM.
+    Mifgsm,
+}
+
+#[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)]
+enum Command {
+    /// Train a model adversarially (default: Aegis's best MNIST recipe) and write a run
+    /// directory in the `aegis-model train` format, then report its PGD-40 robustness.
+    Train {
+        /// pgd-at | trades | fast-at.
+        #[arg(long, default_value = "pgd-at")]
+        method: AdvMethod,
+        /// Final L∞ radius ε.
+        #[arg(long, default_value_t = 0.3)]
+        eps: f64,
+        /// Inner attack steps.
+        #[arg(long, default_value_t = 10)]
+        steps: usize,
+        /// Inner step size [default: 2.5·ε_t/steps].
+        #[arg(long)]
+        step_size: Option<f64>,
+        /// Epochs of linear ε warm-up (0: none).
+        #[arg(long, default_value_t = 5)]
+        warmup_epochs: usize,
+        /// TRADES β.
+        #[arg(long, default_value_t = 6.0)]
+        beta: f64,
+        /// Epochs.
+        #[arg(long, default_value_t = 10)]
+        epochs: usize,
+        /// Seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Network.
+        #[arg(long, default_value = "smallcnn")]
+        model: Architecture,
+        /// Data (as `aegis-model train --data`).
+        #[arg(long, default_value = "mnist")]
+        data: DataSource,
+        /// Skip the PGD-40 evaluation after training.
+        #[arg(long)]
+        no_eval: bool,
+        /// Run directory [default: runs/<data>-<method>-eps<E>-seed<S>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Attack a run's test split and write DIR2/attack.json.
+    Attack {
+        /// Run directory written by `aegis-model train`.
+        #[arg(long)]
+        run: PathBuf,
+        /// Attack.
+        #[arg(long)]
+        attack: AttackName,
+        /// Radius ε of the threat model.
+        #[arg(long)]
+        eps: f64,
+        /// Iterations [default: 40 for PGD, 10 for MI-FGSM].
+        #[arg(long)]
+        steps: Option<usize>,
+        /// Step size [default: 0.01 for PGD, 2.5·ε/steps for PGD-L2, ε/10 for MI-FGSM].
+        #[arg(long)]
+        step_size: Option<f64>,
+        /// PGD restarts.
+        #[arg(long, default_value_t = 1)]
+        restarts: usize,
+        /// Targeted attack towards class (y + 1) mod C.
+        #[arg(long)]
+        targeted: bool,
+        /// Attack only the first N test rows.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Seed of random starts.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Rows per batch.
+        #[arg(long, default_value_t = 500)]
+        batch_size: usize,
+        /// Output folder [default: DIR/attack-<name>-eps<E>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            eprintln!("{}", e.to_string().lines().next().unwrap_or("error: invalid arguments"));
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let spec = cli.device.device;
+    match cli.command {
+        Command::Train { method, eps, steps, step_size, warmup_epochs, beta, epochs, seed, model, data, no_eval, out } => {
+            let adv = AdvTrainConfig::new()
+                .with_method(method)
+                .with_eps(eps)
+                .with_steps(steps)
+                .with_step_size(step_size)
+                .with_warmup_epochs(warmup_epochs)
+                .with_beta(beta);
+            let method_name = serde_json::to_value(method)?.as_str().unwrap_or("adv").to_string();
+            let out = out.unwrap_or_else(|| PathBuf::from(format!("runs/{data}-{method_name}-eps{eps}-seed{seed}")));
+            let mut req = TrainRequest::new(data);
+            req.architecture = Some(model);
+            req.train = TrainConfig::new().with_epochs(epochs).with_seed(seed);
+            req.device = spec;
+            req.out = Some(out.clone());
+            req.progress = true;
+            println!("adversarial training ({method_name}, ε={eps}, {steps} steps, warm-up {warmup_epochs} epochs) on {} -> {}", req.data, out.display());
+            let outcome = train_adversarial(&req, &adv)?;
+            println!("clean test accuracy {:.2}% after {:.1}s", 100.0 * outcome.metrics.test_accuracy, outcome.metrics.wall_seconds);
+            if !no_eval {
+                let device = spec.open()?;
+                let (split, _) = outcome.config.data.source.load_split(outcome.config.data.split.seed, outcome.config.data.split.test_fraction.clamp(0.01, 0.99))?;
+                let pgd = Pgd::new(PgdConfig::new(eps))?;
+                let (report, _) = run_attack(&outcome.model, &pgd, &split.test, GoalKind::Untargeted, eps, false, 500, &device)?;
+                let path = out.join(format!("attack-pgd-eps{eps}")).join("attack.json");
+                write_json(&path, &report)?;
+                println!(
+                    "PGD-40 (step 0.01, random start) ε={eps}: robust accuracy {:.2}% (clean {:.2}%); written to {}",
+                    100.0 * report.adversarial_accuracy,
+                    100.0 * report.clean_accuracy,
+                    path.display()
+                );
+            }
+        }
+        Command::Attack { run, attack, eps, steps, step_size, restarts, targeted, limit, seed, batch_size, out } => {
+            let device = spec.open()?;
+            let (model, config) = RunDir::new(&run).load_model(&device)?;
+            let (split, _) = config.data.source.load_split(config.data.split.seed, config.data.split.test_fraction.clamp(0.01, 0.99))?;
+            let mut data = split.test;
+            if let Some(n) = limit {
+                data = data.select(&(0..n.min(data.len())).collect::<Vec<_>>());
+            }
+            let goal = if targeted { GoalKind::Targeted } else { GoalKind::Untargeted };
+            let (report, _) = match attack {
+                AttackName::Fgsm => {
+                    run_attack(&model, &Fgsm::new(FgsmConfig::new(eps))?, &data, goal, eps, false, batch_size, &device)?
+                }
+                AttackName::Pgd | AttackName::PgdL2 => {
+                    let norm = if matches!(attack, AttackName::Pgd) { Norm::Linf } else { Norm::L2 };
+                    let mut c = PgdConfig::new(eps).with_norm(norm).with_restarts(restarts).with_seed(seed);
+                    if let Some(k) = steps {
+                        c = c.with_steps(k);
+                    }
+                    // Default step: the 0.01 for L∞; 2.5·ε/steps for L2 (Madry's heuristic).
+                    let k = c.steps;
+                    c = c.with_step_size(step_size.unwrap_or(if norm == Norm::L2 { 2.5 * eps / k as f64 } else { 0.01 }));
+                    run_attack(&model, &Pgd::new(c)?, &data, goal, eps, norm == Norm::L2, batch_size, &device)?
+                }
+                AttackName::Mifgsm => {
+                    let mut c = MiFgsmConfig::new(eps).with_step_size(step_size.unwrap_or(eps / 10.0));
+                    if let Some(k) = steps {
+                        c = c.with_steps(k);
+                    }
+                    run_attack(&model, &MiFgsm::new(c)?, &data, goal, eps, false, batch_size, &device)?
+                }
+            };
+            let out = out.unwrap_or_else(|| run.join(format!("attack-{}-eps{eps}", report.attack)));
+            write_json(&out.join("attack.json"), &report)?;
+            println!(
+                "{} ε={} on {} rows: clean accuracy {:.2}%, adversarial accuracy {:.2}%, success {:.2}%, mean perturbation {:.4}, {:.1}s on {spec}; written to {}",
+                report.attack,
+                eps,
+                report.n,
+                100.0 * report.clean_accuracy,
+                100.0 * report.adversarial_accuracy,
+                100.0 * report.success_rate,
+                report.mean_perturbation_norm,
+                report.seconds,
+                out.join("attack.json").display()
+            );
+        }
+    }
+    Ok(())
+}
