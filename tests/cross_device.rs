@@ -4,6 +4,7 @@
 //!
 //! wgpu is required: CI installs `mesa-vulkan-drivers libvulkan1`. A failure names the device.
 
+use aegis::adversarial::{Attack, Goal, Pgd, PgdConfig};
 use aegis::model::burn::module::Module;
 use aegis::model::burn::tensor::{Device, Tensor};
 use aegis::model::data::{DataSource, Split};
@@ -83,7 +84,7 @@ fn forward_input_gradient_and_one_epoch_agree_across_devices() {
     let split = data();
     let tmp = tempfile::tempdir().unwrap();
     let cfg = reference_weights(tmp.path());
-    let mut reference: Option<(Vec<f32>, Vec<f32>, Vec<f32>, f64)> = None;
+    let mut reference: Option<(Vec<f32>, Vec<f32>, Vec<f32>, f64, Vec<f32>)> = None;
     for spec in DEVICES {
         let device = open(spec);
         let model = load(&cfg, tmp.path(), &device);
@@ -114,9 +115,41 @@ fn forward_input_gradient_and_one_epoch_agree_across_devices() {
             &device,
         )));
         let loss = metrics.epochs[0].loss;
+        // One attack: PGD (ε 0.3, 5 steps of 0.05, host-seeded random start) on 32 images.
+        let pgd = Pgd::new(
+            PgdConfig::new(0.3)
+                .with_steps(5)
+                .with_step_size(0.05)
+                .with_seed(2),
+        )
+        .unwrap();
+        let x = batch_tensor(split.test.features[..32 * 784].to_vec(), 32, 784, &device);
+        let adv = to_vec(
+            pgd.perturb(
+                &model,
+                x,
+                &Goal::Untargeted(split.test.labels[..32].to_vec()),
+            )
+            .unwrap(),
+        );
+        assert!(
+            adv.iter().all(|v| (0.0..=1.0).contains(v)),
+            "{spec}: adversarial pixels out of [0, 1]"
+        );
         match &reference {
-            None => reference = Some((logits, grad, after, loss)),
-            Some((l0, g0, a0, loss0)) => {
+            None => reference = Some((logits, grad, after, loss, adv)),
+            Some((l0, g0, a0, loss0, adv0)) => {
+                // A gradient sign can flip where the gradient is ~0; allow a few such pixels.
+                let differing = adv
+                    .iter()
+                    .zip(adv0)
+                    .filter(|(a, b)| (*a - *b).abs() > 1e-3)
+                    .count();
+                assert!(
+                    differing * 200 < adv.len(),
+                    "{spec}: {differing} of {} PGD pixels differ from flex",
+                    adv.len()
+                );
                 let dl = max_abs_diff(&logits, l0);
                 assert!(dl < 1e-3, "{spec}: logits differ from flex by {dl}");
                 let scale = g0.iter().fold(0f32, |m, v| m.max(v.abs()));

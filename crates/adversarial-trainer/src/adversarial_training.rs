@@ -63,11 +63,17 @@ impl AdvTrainConfig {
         }
         if let Some(a) = self.step_size {
             if !(a.is_finite() && a > 0.0) {
-                return Err(AdversarialError::invalid("step_size", format!("{a} must be positive")));
+                return Err(AdversarialError::invalid(
+                    "step_size",
+                    format!("{a} must be positive"),
+                ));
             }
         }
         if !(self.beta.is_finite() && self.beta >= 0.0) {
-            return Err(AdversarialError::invalid("beta", format!("{} must be ≥ 0", self.beta)));
+            return Err(AdversarialError::invalid(
+                "beta",
+                format!("{} must be ≥ 0", self.beta),
+            ));
         }
         Ok(())
     }
@@ -89,20 +95,23 @@ pub struct AdvSchedule {
 }
 
 impl AdvSchedule {
-    /// `(ε_t, α_t)` after `progress` epochs: ε grows linearly over the warm-up, then stays.
+    /// `(ε_t, α_t)` after `progress` epochs: during the warm-up, epoch `e` (0-based) uses
+    /// `ε·(e+1)/W`, so ε grows in equal steps and the last warm-up epoch already trains at the
+    /// full ε; afterwards ε stays.
     pub fn at(&self, progress: f64) -> (f64, f64) {
         let eps = if self.warmup_epochs == 0 {
             self.eps
         } else {
-            // The first batch of training already sees a small ε (one batch's worth).
-            self.eps * (progress / self.warmup_epochs as f64).clamp(0.0, 1.0)
+            self.eps * ((progress.floor() + 1.0) / self.warmup_epochs as f64).min(1.0)
         };
         (eps, self.step_size.unwrap_or(2.5 * eps / self.steps as f64))
     }
 
     /// A random-start seed unique to this batch.
     pub fn batch_seed(&self, batch: &Batch) -> u64 {
-        self.seed ^ ((batch.epoch as u64) << 32 | batch.batch_index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        self.seed
+            ^ ((batch.epoch as u64) << 32 | batch.batch_index as u64)
+                .wrapping_mul(0x9e37_79b9_7f4a_7c15)
     }
 }
 
@@ -120,7 +129,8 @@ pub fn train_adversarial(req: &TrainRequest, adv: &AdvTrainConfig) -> Result<Tra
     let mut ext = BTreeMap::new();
     ext.insert(
         "adversarial".to_string(),
-        serde_json::to_value(adv).map_err(|e| AdversarialError::invalid("config", e.to_string()))?,
+        serde_json::to_value(adv)
+            .map_err(|e| AdversarialError::invalid("config", e.to_string()))?,
     );
     Ok(match adv.method {
         AdvMethod::PgdAt => train_run_with(req, pgd_at_loss(schedule), ext)?,
@@ -135,12 +145,24 @@ mod tests {
 
     #[test]
     fn warmup_grows_linearly_then_holds() {
-        let s = AdvSchedule { eps: 0.3, steps: 10, step_size: None, warmup_epochs: 5, seed: 0 };
-        assert_eq!(s.at(0.0).0, 0.0);
-        assert!((s.at(2.5).0 - 0.15).abs() < 1e-12);
+        let s = AdvSchedule {
+            eps: 0.3,
+            steps: 10,
+            step_size: None,
+            warmup_epochs: 5,
+            seed: 0,
+        };
+        assert!((s.at(0.0).0 - 0.06).abs() < 1e-12);
+        assert!((s.at(0.9).0 - 0.06).abs() < 1e-12);
+        assert!((s.at(2.5).0 - 0.18).abs() < 1e-12);
+        assert!((s.at(4.0).0 - 0.3).abs() < 1e-12);
         assert!((s.at(7.0).0 - 0.3).abs() < 1e-12);
         assert!((s.at(7.0).1 - 0.075).abs() < 1e-12, "2.5·ε/10");
-        let fixed = AdvSchedule { step_size: Some(0.01), warmup_epochs: 0, ..s };
+        let fixed = AdvSchedule {
+            step_size: Some(0.01),
+            warmup_epochs: 0,
+            ..s
+        };
         assert_eq!(fixed.at(0.0), (0.3, 0.01));
     }
 
@@ -149,6 +171,11 @@ mod tests {
         AdvTrainConfig::new().validate().unwrap();
         assert!(AdvTrainConfig::new().with_steps(0).validate().is_err());
         assert!(AdvTrainConfig::new().with_eps(-1.0).validate().is_err());
-        assert!(AdvTrainConfig::new().with_step_size(Some(0.0)).validate().is_err());
+        assert!(
+            AdvTrainConfig::new()
+                .with_step_size(Some(0.0))
+                .validate()
+                .is_err()
+        );
     }
 }

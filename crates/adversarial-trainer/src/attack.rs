@@ -64,7 +64,10 @@ pub struct Bounds {
 
 impl Default for Bounds {
     fn default() -> Self {
-        Self { lower: 0.0, upper: 1.0 }
+        Self {
+            lower: 0.0,
+            upper: 1.0,
+        }
     }
 }
 
@@ -84,20 +87,34 @@ pub trait Attack {
     ///
     /// The model is run in inference mode on a copy. The result lies in the attack's threat
     /// model around `x` and inside the input bounds.
-    fn perturb<M: Classifier + Module>(&self, model: &M, x: Tensor<2>, goal: &Goal) -> Result<Tensor<2>>;
+    fn perturb<M: Classifier + Module>(
+        &self,
+        model: &M,
+        x: Tensor<2>,
+        goal: &Goal,
+    ) -> Result<Tensor<2>>;
 }
 
 /// Checks that a goal has one label per row, each a valid class.
 pub fn check_goal<M: Classifier>(model: &M, x: &Tensor<2>, goal: &Goal) -> Result<()> {
     let [n, f] = x.dims();
     if f != model.input_dim() {
-        return Err(AdversarialError::Goal(format!("inputs have {f} features, the model takes {}", model.input_dim())));
+        return Err(AdversarialError::Goal(format!(
+            "inputs have {f} features, the model takes {}",
+            model.input_dim()
+        )));
     }
     if goal.labels().len() != n {
-        return Err(AdversarialError::Goal(format!("{} labels for {n} rows", goal.labels().len())));
+        return Err(AdversarialError::Goal(format!(
+            "{} labels for {n} rows",
+            goal.labels().len()
+        )));
     }
     if let Some(&bad) = goal.labels().iter().find(|&&l| l >= model.num_classes()) {
-        return Err(AdversarialError::Goal(format!("class {bad} out of range (the model has {})", model.num_classes())));
+        return Err(AdversarialError::Goal(format!(
+            "class {bad} out of range (the model has {})",
+            model.num_classes()
+        )));
     }
     Ok(())
 }
@@ -106,7 +123,12 @@ pub fn check_goal<M: Classifier>(model: &M, x: &Tensor<2>, goal: &Goal) -> Resul
 /// `∇ₓ Σᵢ CE(f(xᵢ), yᵢ)` for an untargeted goal, its negative for a targeted one, so that the
 /// attacker always ascends. Summed (not averaged) so a row's gradient does not depend on the
 /// batch size. `model` must already be in inference mode.
-pub fn objective_gradient<M: Classifier>(model: &M, x: &Tensor<2>, labels: &Tensor<1, Int>, targeted: bool) -> Tensor<2> {
+pub fn objective_gradient<M: Classifier>(
+    model: &M,
+    x: &Tensor<2>,
+    labels: &Tensor<1, Int>,
+    targeted: bool,
+) -> Tensor<2> {
     let [n, _] = x.dims();
     let xa = x.clone().autodiff().require_grad();
     let logits = model.logits(xa.clone());
@@ -149,10 +171,19 @@ pub fn project_l2(x_adv: Tensor<2>, x: &Tensor<2>, eps: f32, bounds: Bounds) -> 
 /// A seeded host-side random tensor `[n, f]`, uploaded to `device`: uniform in `[-a, a]`
 /// (`gaussian = false`) or standard normal. Host generation keeps attacks reproducible and
 /// identical on every device.
-pub fn random_tensor(n: usize, f: usize, a: f32, gaussian: bool, seed: u64, device: &Device) -> Tensor<2> {
+pub fn random_tensor(
+    n: usize,
+    f: usize,
+    a: f32,
+    gaussian: bool,
+    seed: u64,
+    device: &Device,
+) -> Tensor<2> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let v: Vec<f32> = if gaussian {
-        (0..n * f).map(|_| StandardNormal.sample(&mut rng)).collect()
+        (0..n * f)
+            .map(|_| StandardNormal.sample(&mut rng))
+            .collect()
     } else {
         let u = Uniform::new_inclusive(-a, a).expect("finite range");
         (0..n * f).map(|_| u.sample(&mut rng)).collect()
@@ -163,7 +194,10 @@ pub fn random_tensor(n: usize, f: usize, a: f32, gaussian: bool, seed: u64, devi
 /// Checks `eps ≥ 0`, finite.
 pub fn check_eps(eps: f64) -> Result<()> {
     if !(eps.is_finite() && eps >= 0.0) {
-        return Err(AdversarialError::invalid("eps", format!("{eps} must be finite and ≥ 0")));
+        return Err(AdversarialError::invalid(
+            "eps",
+            format!("{eps} must be finite and ≥ 0"),
+        ));
     }
     Ok(())
 }
@@ -171,7 +205,13 @@ pub fn check_eps(eps: f64) -> Result<()> {
 /// Predicted classes of `x` (model in inference mode).
 pub fn predictions<M: Classifier>(model: &M, x: Tensor<2>) -> Vec<usize> {
     let idx = model.logits(x).argmax(1);
-    idx.into_data().convert::<i64>().try_to_vec::<i64>().unwrap_or_default().into_iter().map(|v| v as usize).collect()
+    idx.into_data()
+        .convert::<i64>()
+        .try_to_vec::<i64>()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| v as usize)
+        .collect()
 }
 
 #[cfg(test)]
@@ -190,7 +230,10 @@ mod tests {
     fn linf_projection_clips_to_ball_then_bounds() {
         let x = t(vec![0.5, 0.95, 0.05], 1);
         let adv = t(vec![0.9, 1.2, -0.5], 1);
-        assert_eq!(v(project_linf(adv, &x, 0.1, Bounds::default())), vec![0.6, 1.0, 0.0]);
+        assert_eq!(
+            v(project_linf(adv, &x, 0.1, Bounds::default())),
+            vec![0.6, 1.0, 0.0]
+        );
     }
 
     #[test]
@@ -198,8 +241,14 @@ mod tests {
         let x = t(vec![0.5, 0.5, 0.5, 0.5], 2);
         let adv = t(vec![0.8, 0.9, 0.55, 0.5], 2); // row 0: δ = (0.3, 0.4), ‖δ‖ = 0.5; row 1 inside
         let p = v(project_l2(adv, &x, 0.25, Bounds::default()));
-        assert!((p[0] - 0.65).abs() < 1e-6 && (p[1] - 0.7).abs() < 1e-6, "{p:?}");
-        assert!((p[2] - 0.55).abs() < 1e-6 && (p[3] - 0.5).abs() < 1e-6, "{p:?}");
+        assert!(
+            (p[0] - 0.65).abs() < 1e-6 && (p[1] - 0.7).abs() < 1e-6,
+            "{p:?}"
+        );
+        assert!(
+            (p[2] - 0.55).abs() < 1e-6 && (p[3] - 0.5).abs() < 1e-6,
+            "{p:?}"
+        );
     }
 
     #[test]

@@ -22,7 +22,10 @@ pub enum AdversarialError {
 impl AdversarialError {
     /// Shorthand for [`AdversarialError::InvalidParameter`].
     pub fn invalid(name: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self::InvalidParameter { name: name.into(), reason: reason.into() }
+        Self::InvalidParameter {
+            name: name.into(),
+            reason: reason.into(),
+        }
     }
 }
 

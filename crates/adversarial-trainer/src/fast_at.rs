@@ -17,13 +17,27 @@ pub fn fast_at_loss(schedule: AdvSchedule) -> impl FnMut(&Model, Batch) -> LossO
         let x_adv = if eps > 0.0 {
             let [n, f] = x.dims();
             let eps32 = eps as f32;
-            let start = project_linf(x.clone() + random_tensor(n, f, eps32, false, schedule.batch_seed(&batch), &x.device()), &x, eps32, Bounds::default());
+            let start = project_linf(
+                x.clone()
+                    + random_tensor(n, f, eps32, false, schedule.batch_seed(&batch), &x.device()),
+                &x,
+                eps32,
+                Bounds::default(),
+            );
             let g = objective_gradient(&model.valid(), &start, &batch.y.clone().inner(), false);
-            project_linf(start + g.sign() * (1.25 * eps32), &x, eps32, Bounds::default())
+            project_linf(
+                start + g.sign() * (1.25 * eps32),
+                &x,
+                eps32,
+                Bounds::default(),
+            )
         } else {
             x
         };
         let logits = model.logits(x_adv.autodiff());
-        LossOutput { loss: cross_entropy(logits.clone(), batch.y), logits }
+        LossOutput {
+            loss: cross_entropy(logits.clone(), batch.y),
+            logits,
+        }
     }
 }

@@ -1,10 +1,10 @@
 //! FGSM: the fast gradient sign method (Goodfellow, Shlens & Szegedy 2015, "Explaining and
 //! Harnessing Adversarial Examples").
 
+use aegis_model::Classifier;
 use aegis_model::burn::config::Config;
 use aegis_model::burn::module::Module;
 use aegis_model::burn::tensor::Tensor;
-use aegis_model::Classifier;
 
 use crate::attack::{Attack, Bounds, Goal, check_eps, check_goal, goal_tensor, objective_gradient};
 use crate::error::Result;
@@ -37,7 +37,10 @@ impl Fgsm {
         Ok(Self { config })
     }
     fn bounds(&self) -> Bounds {
-        Bounds { lower: self.config.lower as f32, upper: self.config.upper as f32 }
+        Bounds {
+            lower: self.config.lower as f32,
+            upper: self.config.upper as f32,
+        }
     }
 }
 
@@ -46,7 +49,12 @@ impl Attack for Fgsm {
         "fgsm".into()
     }
 
-    fn perturb<M: Classifier + Module>(&self, model: &M, x: Tensor<2>, goal: &Goal) -> Result<Tensor<2>> {
+    fn perturb<M: Classifier + Module>(
+        &self,
+        model: &M,
+        x: Tensor<2>,
+        goal: &Goal,
+    ) -> Result<Tensor<2>> {
         check_goal(model, &x, goal)?;
         let model = model.valid();
         let labels = goal_tensor(goal, &x.device());

@@ -28,16 +28,16 @@ mod pgd_at;
 mod report;
 mod trades;
 
-pub use attack::{
-    Attack, Bounds, Goal, check_goal, goal_tensor, objective_gradient, predictions, project_l2, project_linf,
-    random_tensor, row_l1, row_l2,
-};
 pub use adversarial_training::{AdvMethod, AdvSchedule, AdvTrainConfig, train_adversarial};
+pub use attack::{
+    Attack, Bounds, Goal, check_goal, goal_tensor, objective_gradient, predictions, project_l2,
+    project_linf, random_tensor, row_l1, row_l2,
+};
 pub use error::{AdversarialError, Result};
 pub use fast_at::fast_at_loss;
-pub use pgd_at::pgd_at_loss;
-pub use trades::trades_loss;
 pub use fgsm::{Fgsm, FgsmConfig};
 pub use mifgsm::{MiFgsm, MiFgsmConfig};
 pub use pgd::{Norm, Pgd, PgdConfig};
+pub use pgd_at::pgd_at_loss;
 pub use report::{AttackReport, GoalKind, run_attack};
+pub use trades::trades_loss;

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use aegis_adversarial_trainer::{
-    AdvMethod, AdvTrainConfig, Fgsm, FgsmConfig, GoalKind, MiFgsm, MiFgsmConfig, Norm, Pgd, PgdConfig, run_attack,
-    train_adversarial,
+    AdvMethod, AdvTrainConfig, Fgsm, FgsmConfig, GoalKind, MiFgsm, MiFgsmConfig, Norm, Pgd,
+    PgdConfig, run_attack, train_adversarial,
 };
 use aegis_model::data::DataSource;
 use aegis_model::io::write_json;
@@ -17,7 +17,11 @@ use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
-#[command(name = "aegis-adversarial-trainer", version, about = "Adversarial attacks on Aegis models")]
+#[command(
+    name = "aegis-adversarial-trainer",
+    version,
+    about = "Adversarial attacks on Aegis models"
+)]
 struct Cli {
     #[command(flatten)]
     device: DeviceArgs,
@@ -71,6 +75,10 @@ enum Command {
         /// Network.
         #[arg(long, default_value = "smallcnn")]
         model: Architecture,
+        /// Dropout probability (0 measured best for adversarial training: 62.7% vs 60.9%
+        /// PGD-40 robust accuracy with SmallCnn's 0.5).
+        #[arg(long, default_value_t = 0.0)]
+        dropout: f64,
         /// Data (as `aegis-model train --data`).
         #[arg(long, default_value = "mnist")]
         data: DataSource,
@@ -124,7 +132,13 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(),
         Err(e) => {
-            eprintln!("{}", e.to_string().lines().next().unwrap_or("error: invalid arguments"));
+            eprintln!(
+                "{}",
+                e.to_string()
+                    .lines()
+                    .next()
+                    .unwrap_or("error: invalid arguments")
+            );
             return ExitCode::from(2);
         }
     };
@@ -140,7 +154,21 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     let spec = cli.device.device;
     match cli.command {
-        Command::Train { method, eps, steps, step_size, warmup_epochs, beta, epochs, seed, model, data, no_eval, out } => {
+        Command::Train {
+            method,
+            eps,
+            steps,
+            step_size,
+            warmup_epochs,
+            beta,
+            epochs,
+            seed,
+            model,
+            dropout,
+            data,
+            no_eval,
+            out,
+        } => {
             let adv = AdvTrainConfig::new()
                 .with_method(method)
                 .with_eps(eps)
@@ -148,22 +176,48 @@ fn run(cli: Cli) -> Result<()> {
                 .with_step_size(step_size)
                 .with_warmup_epochs(warmup_epochs)
                 .with_beta(beta);
-            let method_name = serde_json::to_value(method)?.as_str().unwrap_or("adv").to_string();
-            let out = out.unwrap_or_else(|| PathBuf::from(format!("runs/{data}-{method_name}-eps{eps}-seed{seed}")));
+            let method_name = serde_json::to_value(method)?
+                .as_str()
+                .unwrap_or("adv")
+                .to_string();
+            let out = out.unwrap_or_else(|| {
+                PathBuf::from(format!("runs/{data}-{method_name}-eps{eps}-seed{seed}"))
+            });
             let mut req = TrainRequest::new(data);
             req.architecture = Some(model);
+            req.dropout = Some(dropout);
             req.train = TrainConfig::new().with_epochs(epochs).with_seed(seed);
             req.device = spec;
             req.out = Some(out.clone());
             req.progress = true;
-            println!("adversarial training ({method_name}, ε={eps}, {steps} steps, warm-up {warmup_epochs} epochs) on {} -> {}", req.data, out.display());
+            println!(
+                "adversarial training ({method_name}, ε={eps}, {steps} steps, warm-up {warmup_epochs} epochs) on {} -> {}",
+                req.data,
+                out.display()
+            );
             let outcome = train_adversarial(&req, &adv)?;
-            println!("clean test accuracy {:.2}% after {:.1}s", 100.0 * outcome.metrics.test_accuracy, outcome.metrics.wall_seconds);
+            println!(
+                "clean test accuracy {:.2}% after {:.1}s",
+                100.0 * outcome.metrics.test_accuracy,
+                outcome.metrics.wall_seconds
+            );
             if !no_eval {
                 let device = spec.open()?;
-                let (split, _) = outcome.config.data.source.load_split(outcome.config.data.split.seed, outcome.config.data.split.test_fraction.clamp(0.01, 0.99))?;
+                let (split, _) = outcome.config.data.source.load_split(
+                    outcome.config.data.split.seed,
+                    outcome.config.data.split.test_fraction.clamp(0.01, 0.99),
+                )?;
                 let pgd = Pgd::new(PgdConfig::new(eps))?;
-                let (report, _) = run_attack(&outcome.model, &pgd, &split.test, GoalKind::Untargeted, eps, false, 500, &device)?;
+                let (report, _) = run_attack(
+                    &outcome.model,
+                    &pgd,
+                    &split.test,
+                    GoalKind::Untargeted,
+                    eps,
+                    false,
+                    500,
+                    &device,
+                )?;
                 let path = out.join(format!("attack-pgd-eps{eps}")).join("attack.json");
                 write_json(&path, &report)?;
                 println!(
@@ -174,36 +228,92 @@ fn run(cli: Cli) -> Result<()> {
                 );
             }
         }
-        Command::Attack { run, attack, eps, steps, step_size, restarts, targeted, limit, seed, batch_size, out } => {
+        Command::Attack {
+            run,
+            attack,
+            eps,
+            steps,
+            step_size,
+            restarts,
+            targeted,
+            limit,
+            seed,
+            batch_size,
+            out,
+        } => {
             let device = spec.open()?;
             let (model, config) = RunDir::new(&run).load_model(&device)?;
-            let (split, _) = config.data.source.load_split(config.data.split.seed, config.data.split.test_fraction.clamp(0.01, 0.99))?;
+            let (split, _) = config.data.source.load_split(
+                config.data.split.seed,
+                config.data.split.test_fraction.clamp(0.01, 0.99),
+            )?;
             let mut data = split.test;
             if let Some(n) = limit {
                 data = data.select(&(0..n.min(data.len())).collect::<Vec<_>>());
             }
-            let goal = if targeted { GoalKind::Targeted } else { GoalKind::Untargeted };
+            let goal = if targeted {
+                GoalKind::Targeted
+            } else {
+                GoalKind::Untargeted
+            };
             let (report, _) = match attack {
-                AttackName::Fgsm => {
-                    run_attack(&model, &Fgsm::new(FgsmConfig::new(eps))?, &data, goal, eps, false, batch_size, &device)?
-                }
+                AttackName::Fgsm => run_attack(
+                    &model,
+                    &Fgsm::new(FgsmConfig::new(eps))?,
+                    &data,
+                    goal,
+                    eps,
+                    false,
+                    batch_size,
+                    &device,
+                )?,
                 AttackName::Pgd | AttackName::PgdL2 => {
-                    let norm = if matches!(attack, AttackName::Pgd) { Norm::Linf } else { Norm::L2 };
-                    let mut c = PgdConfig::new(eps).with_norm(norm).with_restarts(restarts).with_seed(seed);
+                    let norm = if matches!(attack, AttackName::Pgd) {
+                        Norm::Linf
+                    } else {
+                        Norm::L2
+                    };
+                    let mut c = PgdConfig::new(eps)
+                        .with_norm(norm)
+                        .with_restarts(restarts)
+                        .with_seed(seed);
                     if let Some(k) = steps {
                         c = c.with_steps(k);
                     }
                     // Default step: the 0.01 for L∞; 2.5·ε/steps for L2 (Madry's heuristic).
                     let k = c.steps;
-                    c = c.with_step_size(step_size.unwrap_or(if norm == Norm::L2 { 2.5 * eps / k as f64 } else { 0.01 }));
-                    run_attack(&model, &Pgd::new(c)?, &data, goal, eps, norm == Norm::L2, batch_size, &device)?
+                    c = c.with_step_size(step_size.unwrap_or(if norm == Norm::L2 {
+                        2.5 * eps / k as f64
+                    } else {
+                        0.01
+                    }));
+                    run_attack(
+                        &model,
+                        &Pgd::new(c)?,
+                        &data,
+                        goal,
+                        eps,
+                        norm == Norm::L2,
+                        batch_size,
+                        &device,
+                    )?
                 }
                 AttackName::Mifgsm => {
-                    let mut c = MiFgsmConfig::new(eps).with_step_size(step_size.unwrap_or(eps / 10.0));
+                    let mut c =
+                        MiFgsmConfig::new(eps).with_step_size(step_size.unwrap_or(eps / 10.0));
                     if let Some(k) = steps {
                         c = c.with_steps(k);
                     }
-                    run_attack(&model, &MiFgsm::new(c)?, &data, goal, eps, false, batch_size, &device)?
+                    run_attack(
+                        &model,
+                        &MiFgsm::new(c)?,
+                        &data,
+                        goal,
+                        eps,
+                        false,
+                        batch_size,
+                        &device,
+                    )?
                 }
             };
             let out = out.unwrap_or_else(|| run.join(format!("attack-{}-eps{eps}", report.attack)));

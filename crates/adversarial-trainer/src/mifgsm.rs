@@ -1,12 +1,15 @@
 //! MI-FGSM: momentum iterative FGSM (Dong et al. 2018, "Boosting Adversarial Attacks with
 //! Momentum").
 
+use aegis_model::Classifier;
 use aegis_model::burn::config::Config;
 use aegis_model::burn::module::Module;
 use aegis_model::burn::tensor::Tensor;
-use aegis_model::Classifier;
 
-use crate::attack::{Attack, Bounds, Goal, check_eps, check_goal, goal_tensor, objective_gradient, project_linf, row_l1};
+use crate::attack::{
+    Attack, Bounds, Goal, check_eps, check_goal, goal_tensor, objective_gradient, project_linf,
+    row_l1,
+};
 use crate::error::Result;
 
 /// MI-FGSM hyper-parameters. Defaults: torchattacks' recipe (10 steps, μ = 1) with α = 0.03,
@@ -52,17 +55,30 @@ impl Attack for MiFgsm {
         "mifgsm".into()
     }
 
-    fn perturb<M: Classifier + Module>(&self, model: &M, x: Tensor<2>, goal: &Goal) -> Result<Tensor<2>> {
+    fn perturb<M: Classifier + Module>(
+        &self,
+        model: &M,
+        x: Tensor<2>,
+        goal: &Goal,
+    ) -> Result<Tensor<2>> {
         check_goal(model, &x, goal)?;
         let model = model.valid();
-        let bounds = Bounds { lower: self.config.lower as f32, upper: self.config.upper as f32 };
+        let bounds = Bounds {
+            lower: self.config.lower as f32,
+            upper: self.config.upper as f32,
+        };
         let labels = goal_tensor(goal, &x.device());
         let mut momentum = x.zeros_like();
         let mut x_adv = x.clone();
         for _ in 0..self.config.steps {
             let g = objective_gradient(&model, &x_adv, &labels, goal.is_targeted());
             momentum = momentum * self.config.decay as f32 + g.clone() / row_l1(g);
-            x_adv = project_linf(x_adv + momentum.clone().sign() * self.config.step_size as f32, &x, self.config.eps as f32, bounds);
+            x_adv = project_linf(
+                x_adv + momentum.clone().sign() * self.config.step_size as f32,
+                &x,
+                self.config.eps as f32,
+                bounds,
+            );
         }
         Ok(x_adv)
     }

@@ -1,15 +1,15 @@
 //! PGD: projected gradient descent in L∞ and L2 (Madry et al. 2018, "Towards Deep Learning
 //! Models Resistant to Adversarial Attacks"), with random start and restarts.
 
+use aegis_model::Classifier;
 use aegis_model::burn::config::Config;
 use aegis_model::burn::module::Module;
 use aegis_model::burn::tensor::{Int, Tensor, TensorData};
-use aegis_model::Classifier;
 use serde::{Deserialize, Serialize};
 
 use crate::attack::{
-    Attack, Bounds, Goal, check_eps, check_goal, goal_tensor, objective_gradient, predictions, project_l2,
-    project_linf, random_tensor, row_l2,
+    Attack, Bounds, Goal, check_eps, check_goal, goal_tensor, objective_gradient, predictions,
+    project_l2, project_linf, random_tensor, row_l2,
 };
 use crate::error::{AdversarialError, Result};
 
@@ -72,7 +72,10 @@ impl Pgd {
             return Err(AdversarialError::invalid("restarts", "must be at least 1"));
         }
         if !(config.step_size.is_finite() && config.step_size >= 0.0) {
-            return Err(AdversarialError::invalid("step_size", format!("{} must be ≥ 0", config.step_size)));
+            return Err(AdversarialError::invalid(
+                "step_size",
+                format!("{} must be ≥ 0", config.step_size),
+            ));
         }
         Ok(Self { config })
     }
@@ -83,7 +86,10 @@ impl Pgd {
     }
 
     fn bounds(&self) -> Bounds {
-        Bounds { lower: self.config.lower as f32, upper: self.config.upper as f32 }
+        Bounds {
+            lower: self.config.lower as f32,
+            upper: self.config.upper as f32,
+        }
     }
 
     fn project(&self, x_adv: Tensor<2>, x: &Tensor<2>) -> Tensor<2> {
@@ -94,7 +100,13 @@ impl Pgd {
         }
     }
 
-    fn run_once<M: Classifier>(&self, model: &M, x: &Tensor<2>, goal: &Goal, seed: u64) -> Tensor<2> {
+    fn run_once<M: Classifier>(
+        &self,
+        model: &M,
+        x: &Tensor<2>,
+        goal: &Goal,
+        seed: u64,
+    ) -> Tensor<2> {
         let labels = goal_tensor(goal, &x.device());
         self.run(model, x, &labels, goal.is_targeted(), seed)
     }
@@ -102,7 +114,14 @@ impl Pgd {
     /// One PGD run from the random start drawn with `seed`, on a model already in inference
     /// mode, against label tensor `labels` (true labels, or targets when `targeted`). The
     /// building block of [`Attack::perturb`] and of PGD adversarial training.
-    pub fn run<M: Classifier>(&self, model: &M, x: &Tensor<2>, labels: &Tensor<1, Int>, targeted: bool, seed: u64) -> Tensor<2> {
+    pub fn run<M: Classifier>(
+        &self,
+        model: &M,
+        x: &Tensor<2>,
+        labels: &Tensor<1, Int>,
+        targeted: bool,
+        seed: u64,
+    ) -> Tensor<2> {
         let [n, f] = x.dims();
         let device = x.device();
         let eps = self.config.eps as f32;
@@ -140,7 +159,12 @@ impl Attack for Pgd {
         }
     }
 
-    fn perturb<M: Classifier + Module>(&self, model: &M, x: Tensor<2>, goal: &Goal) -> Result<Tensor<2>> {
+    fn perturb<M: Classifier + Module>(
+        &self,
+        model: &M,
+        x: Tensor<2>,
+        goal: &Goal,
+    ) -> Result<Tensor<2>> {
         check_goal(model, &x, goal)?;
         let model = model.valid();
         let mut best = self.run_once(&model, &x, goal, self.config.seed);
@@ -148,15 +172,23 @@ impl Attack for Pgd {
             return Ok(best);
         }
         let [n, f] = x.dims();
-        let mut done: Vec<bool> = predictions(&model, best.clone()).iter().enumerate().map(|(i, &p)| goal.achieved(i, p)).collect();
+        let mut done: Vec<bool> = predictions(&model, best.clone())
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| goal.achieved(i, p))
+            .collect();
         for r in 1..self.config.restarts {
             if done.iter().all(|&d| d) {
                 break;
             }
-            let candidate = self.run_once(&model, &x, goal, self.config.seed.wrapping_add(r as u64));
+            let candidate =
+                self.run_once(&model, &x, goal, self.config.seed.wrapping_add(r as u64));
             let pred = predictions(&model, candidate.clone());
             let mut b = best.into_data().try_to_vec::<f32>().expect("f32 tensor");
-            let c = candidate.into_data().try_to_vec::<f32>().expect("f32 tensor");
+            let c = candidate
+                .into_data()
+                .try_to_vec::<f32>()
+                .expect("f32 tensor");
             for i in 0..n {
                 if !done[i] {
                     b[i * f..(i + 1) * f].copy_from_slice(&c[i * f..(i + 1) * f]);

@@ -16,13 +16,27 @@ pub fn pgd_at_loss(schedule: AdvSchedule) -> impl FnMut(&Model, Batch) -> LossOu
         let (eps, step) = schedule.at(batch.progress_epochs());
         let x = batch.x.clone().inner();
         let x_adv = if eps > 0.0 {
-            let pgd = Pgd::new(PgdConfig::new(eps).with_steps(schedule.steps).with_step_size(step).with_seed(schedule.batch_seed(&batch)))
-                .expect("schedule gives a valid PGD");
-            pgd.run(&model.valid(), &x, &batch.y.clone().inner(), false, schedule.batch_seed(&batch))
+            let pgd = Pgd::new(
+                PgdConfig::new(eps)
+                    .with_steps(schedule.steps)
+                    .with_step_size(step)
+                    .with_seed(schedule.batch_seed(&batch)),
+            )
+            .expect("schedule gives a valid PGD");
+            pgd.run(
+                &model.valid(),
+                &x,
+                &batch.y.clone().inner(),
+                false,
+                schedule.batch_seed(&batch),
+            )
         } else {
             x
         };
         let logits = model.logits(x_adv.autodiff());
-        LossOutput { loss: cross_entropy(logits.clone(), batch.y), logits }
+        LossOutput {
+            loss: cross_entropy(logits.clone(), batch.y),
+            logits,
+        }
     }
 }

@@ -94,13 +94,26 @@ pub fn run_attack<M: Classifier + Module, A: Attack>(
     let n = data.len().max(1);
     let (mut linf_sum, mut l2_sum, mut max_linf) = (0f64, 0f64, 0f64);
     for (row_adv, row) in adv_all.chunks(f).zip(data.features.chunks(f)) {
-        let linf = row_adv.iter().zip(row).map(|(a, b)| (a - b).abs() as f64).fold(0.0, f64::max);
-        let l2 = row_adv.iter().zip(row).map(|(a, b)| ((a - b) as f64).powi(2)).sum::<f64>().sqrt();
+        let linf = row_adv
+            .iter()
+            .zip(row)
+            .map(|(a, b)| (a - b).abs() as f64)
+            .fold(0.0, f64::max);
+        let l2 = row_adv
+            .iter()
+            .zip(row)
+            .map(|(a, b)| ((a - b) as f64).powi(2))
+            .sum::<f64>()
+            .sqrt();
         linf_sum += linf;
         l2_sum += l2;
         max_linf = max_linf.max(linf);
     }
-    let range = adv_all.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let range = adv_all
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
     let (mean_linf, mean_l2) = (linf_sum / n as f64, l2_sum / n as f64);
     let report = AttackReport {
         attack: attack.name(),

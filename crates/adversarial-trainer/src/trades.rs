@@ -28,12 +28,18 @@ pub fn trades_loss(schedule: AdvSchedule, beta: f64) -> impl FnMut(&Model, Batch
         let x_adv = if eps > 0.0 {
             let eval = model.valid();
             let p_nat = log_softmax(eval.logits(x.clone()), 1);
-            let mut x_adv = x.clone() + random_tensor(n, f, 0.0, true, schedule.batch_seed(&batch), &x.device()) * 0.001;
+            let mut x_adv = x.clone()
+                + random_tensor(n, f, 0.0, true, schedule.batch_seed(&batch), &x.device()) * 0.001;
             for _ in 0..schedule.steps {
                 let xa = x_adv.clone().autodiff().require_grad();
                 let kl = kl_sum(p_nat.clone(), log_softmax(eval.logits(xa.clone()), 1));
                 let g = xa.grad(&kl.backward()).expect("input takes part in the KL");
-                x_adv = project_linf(x_adv + g.sign() * step as f32, &x, eps as f32, Bounds::default());
+                x_adv = project_linf(
+                    x_adv + g.sign() * step as f32,
+                    &x,
+                    eps as f32,
+                    Bounds::default(),
+                );
             }
             x_adv
         } else {
@@ -41,7 +47,8 @@ pub fn trades_loss(schedule: AdvSchedule, beta: f64) -> impl FnMut(&Model, Batch
         };
         let logits = model.logits(batch.x);
         let adv_logits = model.logits(x_adv.autodiff());
-        let robust = kl_sum(log_softmax(logits.clone(), 1), log_softmax(adv_logits, 1)) * (beta as f32 / n as f32);
+        let robust = kl_sum(log_softmax(logits.clone(), 1), log_softmax(adv_logits, 1))
+            * (beta as f32 / n as f32);
         let loss = cross_entropy(logits.clone(), batch.y) + robust;
         LossOutput { loss, logits }
     }

@@ -4,7 +4,8 @@
 use std::sync::OnceLock;
 
 use aegis_adversarial_trainer::{
-    Attack, Fgsm, FgsmConfig, Goal, GoalKind, MiFgsm, MiFgsmConfig, Norm, Pgd, PgdConfig, predictions, run_attack,
+    Attack, Fgsm, FgsmConfig, Goal, GoalKind, MiFgsm, MiFgsmConfig, Norm, Pgd, PgdConfig,
+    predictions, run_attack,
 };
 use aegis_model::data::DataSource;
 use aegis_model::{Classifier, Dataset, Model, TrainConfig, TrainRequest, batch_tensor, train_run};
@@ -37,11 +38,16 @@ fn to_vec(x: Tensor<2>) -> Vec<f32> {
 #[test]
 fn fgsm_equals_eps_sign_of_the_analytic_gradient_clipped() {
     let d = Device::flex();
-    let w: Vec<f32> = vec![0.5, -1.0, 0.2, 1.5, 0.3, -0.7, -0.4, 0.9, 1.1, 0.8, -1.2, 0.1]; // [4, 3]
+    let w: Vec<f32> = vec![
+        0.5, -1.0, 0.2, 1.5, 0.3, -0.7, -0.4, 0.9, 1.1, 0.8, -1.2, 0.1,
+    ]; // [4, 3]
     let b: Vec<f32> = vec![0.1, -0.2, 0.05];
     let mut lin = LinearConfig::new(4, 3).init(&d);
     lin.weight = Param::from_tensor(Tensor::from_data(TensorData::new(w.clone(), [4, 3]), &d));
-    lin.bias = Some(Param::from_tensor(Tensor::from_data(TensorData::new(b.clone(), [3]), &d)));
+    lin.bias = Some(Param::from_tensor(Tensor::from_data(
+        TensorData::new(b.clone(), [3]),
+        &d,
+    )));
     let model = LinearProbe { lin };
     let x: Vec<f32> = vec![0.2, 0.5, 0.9, 0.1, 0.7, 0.95, 0.05, 0.4];
     let y = vec![0usize, 2];
@@ -51,12 +57,21 @@ fn fgsm_equals_eps_sign_of_the_analytic_gradient_clipped() {
         let mut out = Vec::new();
         for r in 0..2 {
             let row = &x[r * 4..r * 4 + 4];
-            let z: Vec<f64> = (0..3).map(|c| b[c] as f64 + (0..4).map(|i| row[i] as f64 * w[i * 3 + c] as f64).sum::<f64>()).collect();
+            let z: Vec<f64> = (0..3)
+                .map(|c| {
+                    b[c] as f64
+                        + (0..4)
+                            .map(|i| row[i] as f64 * w[i * 3 + c] as f64)
+                            .sum::<f64>()
+                })
+                .collect();
             let m = z.iter().cloned().fold(f64::MIN, f64::max);
             let s: f64 = z.iter().map(|v| (v - m).exp()).sum();
             let p: Vec<f64> = z.iter().map(|v| (v - m).exp() / s).collect();
             for i in 0..4 {
-                let g: f64 = (0..3).map(|c| w[i * 3 + c] as f64 * (p[c] - if c == y[r] { 1.0 } else { 0.0 })).sum();
+                let g: f64 = (0..3)
+                    .map(|c| w[i * 3 + c] as f64 * (p[c] - if c == y[r] { 1.0 } else { 0.0 }))
+                    .sum();
                 let dir = if targeted { -g.signum() } else { g.signum() } as f32;
                 out.push((row[i] + eps * dir).clamp(0.0, 1.0));
             }
@@ -65,17 +80,29 @@ fn fgsm_equals_eps_sign_of_the_analytic_gradient_clipped() {
     };
     let fgsm = Fgsm::new(FgsmConfig::new(eps as f64)).unwrap();
     let xt = || batch_tensor(x.clone(), 2, 4, &d);
-    let adv = to_vec(fgsm.perturb(&model, xt(), &Goal::Untargeted(y.clone())).unwrap());
+    let adv = to_vec(
+        fgsm.perturb(&model, xt(), &Goal::Untargeted(y.clone()))
+            .unwrap(),
+    );
     for (a, e) in adv.iter().zip(expected(false)) {
         assert!((a - e).abs() < 1e-6, "untargeted {adv:?}");
     }
-    let adv = to_vec(fgsm.perturb(&model, xt(), &Goal::Targeted(y.clone())).unwrap());
+    let adv = to_vec(
+        fgsm.perturb(&model, xt(), &Goal::Targeted(y.clone()))
+            .unwrap(),
+    );
     for (a, e) in adv.iter().zip(expected(true)) {
         assert!((a - e).abs() < 1e-6, "targeted {adv:?}");
     }
     // A goal with the wrong length or class is an error, not a panic.
-    assert!(fgsm.perturb(&model, xt(), &Goal::Untargeted(vec![0])).is_err());
-    assert!(fgsm.perturb(&model, xt(), &Goal::Untargeted(vec![0, 7])).is_err());
+    assert!(
+        fgsm.perturb(&model, xt(), &Goal::Untargeted(vec![0]))
+            .is_err()
+    );
+    assert!(
+        fgsm.perturb(&model, xt(), &Goal::Untargeted(vec![0, 7]))
+            .is_err()
+    );
 }
 
 /// SmallCnn trained with the default recipe (10 epochs, seed 1), and the bundled test split.
@@ -99,13 +126,35 @@ fn undefended_smallcnn_falls_to_fgsm_and_pgd40() {
     let (model, test) = undefended();
     let d = Device::flex();
     let fgsm = Fgsm::new(FgsmConfig::new(0.3)).unwrap();
-    let (r, _) = run_attack(model, &fgsm, test, GoalKind::Untargeted, 0.3, false, 500, &d).unwrap();
+    let (r, _) = run_attack(
+        model,
+        &fgsm,
+        test,
+        GoalKind::Untargeted,
+        0.3,
+        false,
+        500,
+        &d,
+    )
+    .unwrap();
     assert!(r.clean_accuracy > 0.96, "clean {}", r.clean_accuracy);
-    assert!(r.adversarial_accuracy <= 0.08, "FGSM ε=0.3 accuracy {}", r.adversarial_accuracy);
+    assert!(
+        r.adversarial_accuracy <= 0.08,
+        "FGSM ε=0.3 accuracy {}",
+        r.adversarial_accuracy
+    );
     let pgd = Pgd::new(PgdConfig::new(0.3)).unwrap(); // 40 steps of 0.01, random start
     let (r, _) = run_attack(model, &pgd, test, GoalKind::Untargeted, 0.3, false, 500, &d).unwrap();
-    assert!(r.adversarial_accuracy <= 0.01, "PGD-40 ε=0.3 accuracy {}", r.adversarial_accuracy);
-    eprintln!("undefended SmallCnn: FGSM/PGD-40 at ε=0.3 measured, PGD {:.1}% in {:.1}s", 100.0 * r.adversarial_accuracy, r.seconds);
+    assert!(
+        r.adversarial_accuracy <= 0.01,
+        "PGD-40 ε=0.3 accuracy {}",
+        r.adversarial_accuracy
+    );
+    eprintln!(
+        "undefended SmallCnn: FGSM/PGD-40 at ε=0.3 measured, PGD {:.1}% in {:.1}s",
+        100.0 * r.adversarial_accuracy,
+        r.seconds
+    );
 }
 
 #[test]
@@ -115,10 +164,82 @@ fn every_perturbation_lies_in_its_ball_and_the_bounds() {
     let d = Device::flex();
     let eps = 0.2;
     let attacks: Vec<(Box<dyn Fn() -> (f64, f64, f32, f32)>, &str)> = vec![
-        (Box::new(|| summary(run_attack(model, &Fgsm::new(FgsmConfig::new(eps)).unwrap(), &data, GoalKind::Untargeted, eps, false, 32, &d).unwrap().0)), "fgsm"),
-        (Box::new(|| summary(run_attack(model, &Pgd::new(PgdConfig::new(eps).with_steps(10)).unwrap(), &data, GoalKind::Untargeted, eps, false, 32, &d).unwrap().0)), "pgd"),
-        (Box::new(|| summary(run_attack(model, &MiFgsm::new(MiFgsmConfig::new(eps)).unwrap(), &data, GoalKind::Untargeted, eps, false, 32, &d).unwrap().0)), "mifgsm"),
-        (Box::new(|| summary(run_attack(model, &Pgd::new(PgdConfig::new(eps).with_steps(10)).unwrap(), &data, GoalKind::Targeted, eps, false, 32, &d).unwrap().0)), "pgd targeted"),
+        (
+            Box::new(|| {
+                summary(
+                    run_attack(
+                        model,
+                        &Fgsm::new(FgsmConfig::new(eps)).unwrap(),
+                        &data,
+                        GoalKind::Untargeted,
+                        eps,
+                        false,
+                        32,
+                        &d,
+                    )
+                    .unwrap()
+                    .0,
+                )
+            }),
+            "fgsm",
+        ),
+        (
+            Box::new(|| {
+                summary(
+                    run_attack(
+                        model,
+                        &Pgd::new(PgdConfig::new(eps).with_steps(10)).unwrap(),
+                        &data,
+                        GoalKind::Untargeted,
+                        eps,
+                        false,
+                        32,
+                        &d,
+                    )
+                    .unwrap()
+                    .0,
+                )
+            }),
+            "pgd",
+        ),
+        (
+            Box::new(|| {
+                summary(
+                    run_attack(
+                        model,
+                        &MiFgsm::new(MiFgsmConfig::new(eps)).unwrap(),
+                        &data,
+                        GoalKind::Untargeted,
+                        eps,
+                        false,
+                        32,
+                        &d,
+                    )
+                    .unwrap()
+                    .0,
+                )
+            }),
+            "mifgsm",
+        ),
+        (
+            Box::new(|| {
+                summary(
+                    run_attack(
+                        model,
+                        &Pgd::new(PgdConfig::new(eps).with_steps(10)).unwrap(),
+                        &data,
+                        GoalKind::Targeted,
+                        eps,
+                        false,
+                        32,
+                        &d,
+                    )
+                    .unwrap()
+                    .0,
+                )
+            }),
+            "pgd targeted",
+        ),
     ];
     for (run, name) in attacks {
         let (max_linf, _, lo, hi) = run();
@@ -126,10 +247,21 @@ fn every_perturbation_lies_in_its_ball_and_the_bounds() {
         assert!(lo >= 0.0 && hi <= 1.0, "{name}: values in [{lo}, {hi}]");
     }
     // L2: per-row norms within ε.
-    let l2 = Pgd::new(PgdConfig::new(1.5).with_norm(Norm::L2).with_steps(10).with_step_size(0.3)).unwrap();
+    let l2 = Pgd::new(
+        PgdConfig::new(1.5)
+            .with_norm(Norm::L2)
+            .with_steps(10)
+            .with_step_size(0.3),
+    )
+    .unwrap();
     let (_, adv) = run_attack(model, &l2, &data, GoalKind::Untargeted, 1.5, true, 32, &d).unwrap();
     for (a, x) in adv.chunks(784).zip(data.features.chunks(784)) {
-        let n = a.iter().zip(x).map(|(a, x)| ((a - x) as f64).powi(2)).sum::<f64>().sqrt();
+        let n = a
+            .iter()
+            .zip(x)
+            .map(|(a, x)| ((a - x) as f64).powi(2))
+            .sum::<f64>()
+            .sqrt();
         assert!(n <= 1.5 + 1e-4, "‖δ‖₂ = {n}");
         assert!(a.iter().all(|v| (0.0..=1.0).contains(v)));
     }
@@ -144,11 +276,35 @@ fn targeted_pgd_reaches_its_targets() {
     let (model, test) = undefended();
     let data = first(test, 100);
     let pgd = Pgd::new(PgdConfig::new(0.3)).unwrap();
-    let (r, _) = run_attack(model, &pgd, &data, GoalKind::Targeted, 0.3, false, 100, &Device::flex()).unwrap();
+    let (r, _) = run_attack(
+        model,
+        &pgd,
+        &data,
+        GoalKind::Targeted,
+        0.3,
+        false,
+        100,
+        &Device::flex(),
+    )
+    .unwrap();
     assert!(r.success_rate >= 0.9, "targeted success {}", r.success_rate);
-    let (r, _) = run_attack(model, &MiFgsm::new(MiFgsmConfig::new(0.3)).unwrap(), &data, GoalKind::Targeted, 0.3, false, 100, &Device::flex()).unwrap();
+    let (r, _) = run_attack(
+        model,
+        &MiFgsm::new(MiFgsmConfig::new(0.3)).unwrap(),
+        &data,
+        GoalKind::Targeted,
+        0.3,
+        false,
+        100,
+        &Device::flex(),
+    )
+    .unwrap();
     // 10 momentum steps of ε/10 from the clean point (no random start) reach 75% here.
-    assert!(r.success_rate >= 0.7, "MI-FGSM targeted success {}", r.success_rate);
+    assert!(
+        r.success_rate >= 0.7,
+        "MI-FGSM targeted success {}",
+        r.success_rate
+    );
 }
 
 #[test]
@@ -164,9 +320,25 @@ fn a_seed_gives_identical_adversarial_examples_and_restarts_only_help() {
     let other = Pgd::new(PgdConfig::new(0.1).with_steps(5).with_seed(4)).unwrap();
     assert_ne!(a, to_vec(other.perturb(model, x(), &goal).unwrap()));
     // With restarts, every row fooled by the single run stays fooled.
-    let fooled = |adv: Tensor<2>| predictions(&model.valid(), adv).iter().zip(&data.labels).map(|(p, y)| p != y).collect::<Vec<_>>();
+    let fooled = |adv: Tensor<2>| {
+        predictions(&model.valid(), adv)
+            .iter()
+            .zip(&data.labels)
+            .map(|(p, y)| p != y)
+            .collect::<Vec<_>>()
+    };
     let one = fooled(pgd.perturb(model, x(), &goal).unwrap());
-    let many = fooled(Pgd::new(PgdConfig::new(0.1).with_steps(5).with_seed(3).with_restarts(3)).unwrap().perturb(model, x(), &goal).unwrap());
+    let many = fooled(
+        Pgd::new(
+            PgdConfig::new(0.1)
+                .with_steps(5)
+                .with_seed(3)
+                .with_restarts(3),
+        )
+        .unwrap()
+        .perturb(model, x(), &goal)
+        .unwrap(),
+    );
     assert!(one.iter().zip(&many).all(|(o, m)| !o || *m));
     assert!(many.iter().filter(|&&m| m).count() >= one.iter().filter(|&&o| o).count());
 }

@@ -16,11 +16,30 @@ fn attack_writes_the_contract_fields() {
     train_run(&req).unwrap();
     let out_dir = tmp.path().join("atk");
     let out = Command::new(env!("CARGO_BIN_EXE_aegis-adversarial-trainer"))
-        .args(["attack", "--run", run.to_str().unwrap(), "--attack", "pgd", "--eps", "0.3", "--steps", "10", "--limit", "100", "--out", out_dir.to_str().unwrap()])
+        .args([
+            "attack",
+            "--run",
+            run.to_str().unwrap(),
+            "--attack",
+            "pgd",
+            "--eps",
+            "0.3",
+            "--steps",
+            "10",
+            "--limit",
+            "100",
+            "--out",
+            out_dir.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(out_dir.join("attack.json")).unwrap()).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("attack.json")).unwrap()).unwrap();
     let clean = r["clean_accuracy"].as_f64().unwrap();
     let adv = r["adversarial_accuracy"].as_f64().unwrap();
     let norm = r["mean_perturbation_norm"].as_f64().unwrap();
@@ -29,14 +48,32 @@ fn attack_writes_the_contract_fields() {
     assert_eq!(r["n"], 100);
 
     let bad = Command::new(env!("CARGO_BIN_EXE_aegis-adversarial-trainer"))
-        .args(["attack", "--run", tmp.path().join("nope").to_str().unwrap(), "--attack", "fgsm", "--eps", "0.3"])
+        .args([
+            "attack",
+            "--run",
+            tmp.path().join("nope").to_str().unwrap(),
+            "--attack",
+            "fgsm",
+            "--eps",
+            "0.3",
+        ])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&bad.stderr);
     assert_eq!(bad.status.code(), Some(2), "{err}");
-    assert!(err.trim().lines().count() == 1 && err.contains("nope") && err.contains("config.json"), "{err}");
+    assert!(
+        err.trim().lines().count() == 1 && err.contains("nope") && err.contains("config.json"),
+        "{err}"
+    );
     let bad = Command::new(env!("CARGO_BIN_EXE_aegis-adversarial-trainer"))
-        .args(["attack", "--run", run.to_str().unwrap(), "--attack", "fgsm", "--eps=-1"])
+        .args([
+            "attack",
+            "--run",
+            run.to_str().unwrap(),
+            "--attack",
+            "fgsm",
+            "--eps=-1",
+        ])
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
