@@ -6,7 +6,8 @@
 //!   respects input [`Bounds`] (default `[0, 1]`), acts in the model's raw input space and runs
 //!   the model in inference mode on a copy (the caller's model and mode are untouched).
 //! - [`Fgsm`] (Goodfellow et al. 2015), [`Pgd`] in L∞ and L2 with random start and restarts
-//!   (Madry et al. 2018), [`MiFgsm`] (Dong et al. 2018).
+//!   (Madry et al. 2018), [`MiFgsm`] (Dong et al. 2018), [`Apgd`] with the CE or DLR loss
+//!   (Croce & Hein 2020).
 //! - Adversarial training ([`train_adversarial`]): PGD-AT (Madry et al. 2018), TRADES (Zhang
 //!   et al. 2019), Fast-AT (Wong et al. 2020), with a linear ε warm-up; writes the same run
 //!   directory as `aegis-model train`.
@@ -18,6 +19,7 @@
 #![warn(missing_docs)]
 
 mod adversarial_training;
+mod apgd;
 mod attack;
 mod error;
 mod fast_at;
@@ -29,6 +31,7 @@ mod report;
 mod trades;
 
 pub use adversarial_training::{AdvMethod, AdvSchedule, AdvTrainConfig, train_adversarial};
+pub use apgd::{Apgd, ApgdConfig, ApgdLoss, apgd_checkpoints};
 pub use attack::{
     Attack, Bounds, Goal, check_goal, goal_tensor, objective_gradient, predictions, project_l2,
     project_linf, random_tensor, row_l1, row_l2,

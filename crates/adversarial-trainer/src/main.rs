@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use aegis_adversarial_trainer::{
-    AdvMethod, AdvTrainConfig, Fgsm, FgsmConfig, GoalKind, MiFgsm, MiFgsmConfig, Norm, Pgd,
-    PgdConfig, run_attack, train_adversarial,
+    AdvMethod, AdvTrainConfig, Apgd, ApgdConfig, ApgdLoss, Fgsm, FgsmConfig, GoalKind, MiFgsm,
+    MiFgsmConfig, Norm, Pgd, PgdConfig, run_attack, train_adversarial,
 };
 use aegis_model::data::DataSource;
 use aegis_model::io::write_json;
@@ -40,6 +40,12 @@ enum AttackName {
     PgdL2,
     /// Momentum iterative FGSM.
     Mifgsm,
+    /// Auto-PGD with cross-entropy.
+    #[value(name = "apgd-ce")]
+    ApgdCe,
+    /// Auto-PGD with the DLR loss.
+    #[value(name = "apgd-dlr")]
+    ApgdDlr,
 }
 
 #[derive(Subcommand)]
@@ -100,7 +106,7 @@ enum Command {
         /// Radius ε of the threat model.
         #[arg(long)]
         eps: f64,
-        /// Iterations [default: 40 for PGD, 10 for MI-FGSM].
+        /// Iterations [default: 40 for PGD, 10 for MI-FGSM, 100 for APGD].
         #[arg(long)]
         steps: Option<usize>,
         /// Step size [default: 0.01 for PGD, 2.5·ε/steps for PGD-L2, ε/10 for MI-FGSM].
@@ -294,6 +300,27 @@ fn run(cli: Cli) -> Result<()> {
                         goal,
                         eps,
                         norm == Norm::L2,
+                        batch_size,
+                        &device,
+                    )?
+                }
+                AttackName::ApgdCe | AttackName::ApgdDlr => {
+                    let loss = if matches!(attack, AttackName::ApgdCe) {
+                        ApgdLoss::Ce
+                    } else {
+                        ApgdLoss::Dlr
+                    };
+                    let c = ApgdConfig::new(eps)
+                        .with_loss(loss)
+                        .with_steps(steps.unwrap_or(100))
+                        .with_seed(seed);
+                    run_attack(
+                        &model,
+                        &Apgd::new(c)?,
+                        &data,
+                        goal,
+                        eps,
+                        false,
                         batch_size,
                         &device,
                     )?

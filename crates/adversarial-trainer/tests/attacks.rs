@@ -342,3 +342,52 @@ fn a_seed_gives_identical_adversarial_examples_and_restarts_only_help() {
     assert!(one.iter().zip(&many).all(|(o, m)| !o || *m));
     assert!(many.iter().filter(|&&m| m).count() >= one.iter().filter(|&&o| o).count());
 }
+
+#[test]
+fn apgd_is_at_least_as_strong_as_pgd_and_stays_in_the_ball() {
+    use aegis_adversarial_trainer::{Apgd, ApgdConfig, ApgdLoss};
+    let (model, test) = undefended();
+    let data = first(test, 100);
+    let d = Device::flex();
+    let eps = 0.1;
+    let pgd = Pgd::new(PgdConfig::new(eps).with_steps(20).with_step_size(0.01)).unwrap();
+    let (p, _) = run_attack(
+        model,
+        &pgd,
+        &data,
+        GoalKind::Untargeted,
+        eps,
+        false,
+        100,
+        &d,
+    )
+    .unwrap();
+    for loss in [ApgdLoss::Ce, ApgdLoss::Dlr] {
+        let apgd = Apgd::new(ApgdConfig::new(eps).with_loss(loss).with_steps(20)).unwrap();
+        let (a, _) = run_attack(
+            model,
+            &apgd,
+            &data,
+            GoalKind::Untargeted,
+            eps,
+            false,
+            100,
+            &d,
+        )
+        .unwrap();
+        assert!(
+            a.adversarial_accuracy <= p.adversarial_accuracy + 0.02,
+            "{loss:?}: APGD {} vs PGD {}",
+            a.adversarial_accuracy,
+            p.adversarial_accuracy
+        );
+        assert!(
+            a.max_linf <= eps + 1e-6 && a.value_range.0 >= 0.0 && a.value_range.1 <= 1.0,
+            "{loss:?}: outside the ball or bounds"
+        );
+        eprintln!(
+            "ε=0.1, 20 steps: {loss:?} accuracy {:.2}, PGD {:.2}",
+            a.adversarial_accuracy, p.adversarial_accuracy
+        );
+    }
+}
