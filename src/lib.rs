@@ -5,7 +5,8 @@
 //!
 //! This facade re-exports the member crates:
 //! - [`model`]: devices, models, data, training, run directories.
-//! - [`adversarial`]: attacks (FGSM, PGD L∞/L2, MI-FGSM) and robustness reports.
+//! - [`adversarial`]: attacks (FGSM, PGD L∞/L2, MI-FGSM, APGD-CE/DLR), adversarial training
+//!   (PGD-AT, TRADES, Fast-AT) and attack reports.
 #![warn(missing_docs)]
 
 pub use aegis_adversarial_trainer as adversarial;

@@ -7,7 +7,8 @@
 //!   the model in inference mode on a copy (the caller's model and mode are untouched).
 //! - [`Fgsm`] (Goodfellow et al. 2015), [`Pgd`] in L∞ and L2 with random start and restarts
 //!   (Madry et al. 2018), [`MiFgsm`] (Dong et al. 2018), [`Apgd`] with the CE or DLR loss
-//!   (Croce & Hein 2020).
+//!   (Croce & Hein 2020), and the gradient-free [`Square`] attack (Andriushchenko et al.
+//!   2020).
 //! - Adversarial training ([`train_adversarial`]): PGD-AT (Madry et al. 2018), TRADES (Zhang
 //!   et al. 2019), Fast-AT (Wong et al. 2020), with a linear ε warm-up; writes the same run
 //!   directory as `aegis-model train`.
@@ -28,6 +29,7 @@ mod mifgsm;
 mod pgd;
 mod pgd_at;
 mod report;
+mod square;
 mod trades;
 
 pub use adversarial_training::{AdvMethod, AdvSchedule, AdvTrainConfig, train_adversarial};
@@ -43,4 +45,5 @@ pub use mifgsm::{MiFgsm, MiFgsmConfig};
 pub use pgd::{Norm, Pgd, PgdConfig};
 pub use pgd_at::pgd_at_loss;
 pub use report::{AttackReport, GoalKind, run_attack};
+pub use square::{Square, SquareConfig, square_fraction};
 pub use trades::trades_loss;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use aegis_adversarial_trainer::{
     AdvMethod, AdvTrainConfig, Apgd, ApgdConfig, ApgdLoss, Fgsm, FgsmConfig, GoalKind, MiFgsm,
-    MiFgsmConfig, Norm, Pgd, PgdConfig, run_attack, train_adversarial,
+    MiFgsmConfig, Norm, Pgd, PgdConfig, Square, SquareConfig, run_attack, train_adversarial,
 };
 use aegis_model::data::DataSource;
 use aegis_model::io::write_json;
@@ -46,6 +46,8 @@ enum AttackName {
     /// Auto-PGD with the DLR loss.
     #[value(name = "apgd-dlr")]
     ApgdDlr,
+    /// Square attack (score-based, no gradients).
+    Square,
 }
 
 #[derive(Subcommand)]
@@ -106,7 +108,7 @@ enum Command {
         /// Radius ε of the threat model.
         #[arg(long)]
         eps: f64,
-        /// Iterations [default: 40 for PGD, 10 for MI-FGSM, 100 for APGD].
+        /// Iterations [default: 40 for PGD, 10 for MI-FGSM, 100 for APGD; queries for Square: 5000].
         #[arg(long)]
         steps: Option<usize>,
         /// Step size [default: 0.01 for PGD, 2.5·ε/steps for PGD-L2, ε/10 for MI-FGSM].
@@ -317,6 +319,21 @@ fn run(cli: Cli) -> Result<()> {
                     run_attack(
                         &model,
                         &Apgd::new(c)?,
+                        &data,
+                        goal,
+                        eps,
+                        false,
+                        batch_size,
+                        &device,
+                    )?
+                }
+                AttackName::Square => {
+                    let c = SquareConfig::new(eps)
+                        .with_queries(steps.unwrap_or(5000))
+                        .with_seed(seed);
+                    run_attack(
+                        &model,
+                        &Square::new(c)?,
                         &data,
                         goal,
                         eps,

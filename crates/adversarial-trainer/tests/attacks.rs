@@ -391,3 +391,32 @@ fn apgd_is_at_least_as_strong_as_pgd_and_stays_in_the_ball() {
         );
     }
 }
+
+#[test]
+fn square_finds_adversarial_examples_without_gradients() {
+    use aegis_adversarial_trainer::{Square, SquareConfig};
+    let (model, test) = undefended();
+    let data = first(test, 50);
+    let square = Square::new(SquareConfig::new(0.3).with_queries(300)).unwrap();
+    let (r, _) = run_attack(
+        model,
+        &square,
+        &data,
+        GoalKind::Untargeted,
+        0.3,
+        false,
+        50,
+        &Device::flex(),
+    )
+    .unwrap();
+    assert!(
+        r.adversarial_accuracy <= 0.3,
+        "Square (300 queries) accuracy {}",
+        r.adversarial_accuracy
+    );
+    assert!(r.max_linf <= 0.3 + 1e-6 && r.value_range.0 >= 0.0 && r.value_range.1 <= 1.0);
+    eprintln!(
+        "Square ε=0.3, 300 queries: accuracy {:.2} (clean {:.2})",
+        r.adversarial_accuracy, r.clean_accuracy
+    );
+}
