@@ -12,6 +12,8 @@
 //! - Adversarial training ([`train_adversarial`]): PGD-AT (Madry et al. 2018), TRADES (Zhang
 //!   et al. 2019), Fast-AT (Wong et al. 2020), with a linear ε warm-up; writes the same run
 //!   directory as `aegis-model train`.
+//! - [`evaluate_robustness`]: accuracy against ε per attack, the per-sample worst case over
+//!   APGD-CE + targeted APGD-DLR + Square, and six sanity checks against gradient masking.
 //! - [`run_attack`]: attack a data set in batches and summarise it ([`AttackReport`], the
 //!   `attack.json` of the binary).
 //!
@@ -23,6 +25,7 @@ mod adversarial_training;
 mod apgd;
 mod attack;
 mod error;
+mod evaluate;
 mod fast_at;
 mod fgsm;
 mod mifgsm;
@@ -39,6 +42,10 @@ pub use attack::{
     project_linf, random_tensor, row_l1, row_l2,
 };
 pub use error::{AdversarialError, Result};
+pub use evaluate::{
+    EvalAttack, EvalResult, EvaluateConfig, RobustnessReport, SanityCheck, WorstCase,
+    evaluate_robustness,
+};
 pub use fast_at::fast_at_loss;
 pub use fgsm::{Fgsm, FgsmConfig};
 pub use mifgsm::{MiFgsm, MiFgsmConfig};

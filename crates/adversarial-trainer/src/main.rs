@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use aegis_adversarial_trainer::{
-    AdvMethod, AdvTrainConfig, Apgd, ApgdConfig, ApgdLoss, Fgsm, FgsmConfig, GoalKind, MiFgsm,
-    MiFgsmConfig, Norm, Pgd, PgdConfig, Square, SquareConfig, run_attack, train_adversarial,
+    AdvMethod, AdvTrainConfig, Apgd, ApgdConfig, ApgdLoss, EvalAttack, EvaluateConfig, Fgsm,
+    FgsmConfig, GoalKind, MiFgsm, MiFgsmConfig, Norm, Pgd, PgdConfig, Square, SquareConfig,
+    evaluate_robustness, run_attack, train_adversarial,
 };
 use aegis_model::data::DataSource;
 use aegis_model::io::write_json;
@@ -94,6 +95,39 @@ enum Command {
         #[arg(long)]
         no_eval: bool,
         /// Run directory [default: runs/<data>-<method>-eps<E>-seed<S>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Evaluate a run's robustness: accuracy against ε per attack, the worst case over
+    /// APGD-CE + targeted APGD-DLR + Square, sanity checks; writes report.json, report.csv,
+    /// report.png.
+    Evaluate {
+        /// Run directory.
+        #[arg(long)]
+        run: PathBuf,
+        /// Radii, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "0,0.1,0.2,0.3")]
+        eps: Vec<f64>,
+        /// Attacks, comma-separated.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "fgsm,pgd,apgd-ce,apgd-dlr-t,square"
+        )]
+        attacks: Vec<EvalAttack>,
+        /// PGD iterations (step 0.01).
+        #[arg(long, default_value_t = 40)]
+        pgd_steps: usize,
+        /// APGD iterations.
+        #[arg(long, default_value_t = 100)]
+        apgd_steps: usize,
+        /// Square queries.
+        #[arg(long, default_value_t = 1000)]
+        square_queries: usize,
+        /// Evaluate only the first N test rows.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Output folder [default: DIR/robustness].
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -235,6 +269,73 @@ fn run(cli: Cli) -> Result<()> {
                     path.display()
                 );
             }
+        }
+        Command::Evaluate {
+            run,
+            eps,
+            attacks,
+            pgd_steps,
+            apgd_steps,
+            square_queries,
+            limit,
+            out,
+        } => {
+            let device = spec.open()?;
+            let (model, config) = RunDir::new(&run).load_model(&device)?;
+            let (split, _) = config.data.source.load_split(
+                config.data.split.seed,
+                config.data.split.test_fraction.clamp(0.01, 0.99),
+            )?;
+            let mut data = split.test;
+            if let Some(n) = limit {
+                data = data.select(&(0..n.min(data.len())).collect::<Vec<_>>());
+            }
+            let cfg = EvaluateConfig {
+                eps,
+                attacks,
+                pgd_steps,
+                apgd_steps,
+                square_queries,
+                ..EvaluateConfig::default()
+            };
+            let out = out.unwrap_or_else(|| run.join("robustness"));
+            let report = evaluate_robustness(&model, &data, &cfg, &device, &out)?;
+            println!(
+                "clean accuracy {:.2}% on {} rows",
+                100.0 * report.clean_accuracy,
+                report.n
+            );
+            for r in &report.results {
+                println!(
+                    "{:>11} ε={:<5} accuracy {:6.2}%  ({:.1}s)",
+                    r.attack,
+                    r.eps,
+                    100.0 * r.accuracy,
+                    r.seconds
+                );
+            }
+            for w in &report.worst_case {
+                println!(
+                    " worst case ε={:<5} accuracy {:6.2}%  ({})",
+                    w.eps,
+                    100.0 * w.accuracy,
+                    w.attacks.join(" + ")
+                );
+            }
+            for c in &report.sanity_checks {
+                if c.passed {
+                    println!("check ok: {} ({})", c.name, c.detail);
+                } else {
+                    eprintln!(
+                        "warning: possible gradient masking: {} failed: {}",
+                        c.name, c.detail
+                    );
+                }
+            }
+            println!(
+                "written to {}/report.json, report.csv, report.png",
+                out.display()
+            );
         }
         Command::Attack {
             run,

@@ -166,6 +166,9 @@ impl Attack for Pgd {
         goal: &Goal,
     ) -> Result<Tensor<2>> {
         check_goal(model, &x, goal)?;
+        if self.config.eps == 0.0 {
+            return Ok(self.bounds().clip(x)); // nothing to search
+        }
         let model = model.valid();
         let mut best = self.run_once(&model, &x, goal, self.config.seed);
         if self.config.restarts == 1 {

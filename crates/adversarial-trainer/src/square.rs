@@ -119,6 +119,9 @@ impl Attack for Square {
         goal: &Goal,
     ) -> Result<Tensor<2>> {
         check_goal(model, &x, goal)?;
+        if self.config.eps == 0.0 {
+            return Ok(x.clamp(self.config.lower as f32, self.config.upper as f32)); // nothing to search
+        }
         let model = model.valid();
         let device = x.device();
         let [n, f] = x.dims();

@@ -420,3 +420,78 @@ fn square_finds_adversarial_examples_without_gradients() {
         r.adversarial_accuracy, r.clean_accuracy
     );
 }
+
+#[test]
+fn evaluation_report_has_results_worst_case_checks_and_a_plot() {
+    use aegis_adversarial_trainer::{EvalAttack, EvaluateConfig, evaluate_robustness};
+    let (model, test) = undefended();
+    let data = first(test, 60);
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = EvaluateConfig {
+        eps: vec![0.3, 0.0, 0.1],
+        attacks: vec![
+            EvalAttack::Fgsm,
+            EvalAttack::Pgd,
+            EvalAttack::ApgdCe,
+            EvalAttack::ApgdDlrT,
+            EvalAttack::Square,
+        ],
+        pgd_steps: 10,
+        pgd_step_size: 0.03,
+        apgd_steps: 10,
+        square_queries: 100,
+        ..EvaluateConfig::default()
+    };
+    let r = evaluate_robustness(model, &data, &cfg, &Device::flex(), tmp.path()).unwrap();
+    assert_eq!(r.results.len(), 15);
+    assert_eq!(
+        r.worst_case.iter().map(|w| w.eps).collect::<Vec<_>>(),
+        vec![0.0, 0.1, 0.3]
+    );
+    assert_eq!(r.worst_case[0].accuracy, r.clean_accuracy);
+    for w in &r.worst_case {
+        // The worst case is at most every ensemble member's accuracy.
+        for a in ["apgd-ce", "apgd-dlr-t", "square"] {
+            let acc = r
+                .results
+                .iter()
+                .find(|x| x.attack == a && x.eps == w.eps)
+                .unwrap()
+                .accuracy;
+            assert!(
+                w.accuracy <= acc + 1e-12,
+                "worst case {} > {a} {acc} at ε={}",
+                w.accuracy,
+                w.eps
+            );
+        }
+    }
+    let check = |name: &str| {
+        r.sanity_checks
+            .iter()
+            .find(|c| c.name.starts_with(name))
+            .unwrap_or_else(|| panic!("check {name} missing"))
+    };
+    for name in [
+        "eps 0 gives",
+        "accuracy does not increase",
+        "eps 1.0",
+        "input gradients",
+    ] {
+        assert!(check(name).passed, "{:?}", check(name));
+    }
+    assert_eq!(r.sanity_checks.len(), 6);
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("report.json")).unwrap()).unwrap();
+    assert!(
+        json["results"][0]["attack"].is_string()
+            && json["worst_case"][0]["eps"].is_number()
+            && json["sanity_checks"][0]["passed"].is_boolean()
+    );
+    assert!(
+        std::fs::read_to_string(tmp.path().join("report.csv"))
+            .unwrap()
+            .starts_with("attack,eps,accuracy\n")
+    );
+    assert!(image::open(tmp.path().join("report.png")).is_ok());
+}

@@ -29,6 +29,7 @@ mod error;
 pub mod io;
 pub mod job;
 pub mod models;
+pub mod plot;
 pub mod run;
 pub mod train;
 
