@@ -172,6 +172,9 @@ impl Apgd {
             lower: self.config.lower as f32,
             upper: self.config.upper as f32,
         };
+        if self.config.eps == 0.0 || self.config.steps == 0 {
+            return bounds.clip(x.clone()); // nothing to search
+        }
         let eps = self.config.eps as f32;
         let labels = label_tensor(goal.labels(), &device);
         let truth = truth.map(|t| label_tensor(t, &device));
