@@ -5,7 +5,8 @@
 //!
 //! This facade re-exports the member crates:
 //! - [`model`]: devices, models, data, training, run directories.
-//! - [`adversarial`]: attacks (FGSM, PGD L∞/L2, MI-FGSM, APGD-CE/DLR), adversarial training
+//! - [`adversarial`]: attacks (FGSM, PGD L∞/L2, MI-FGSM, APGD-CE/DLR, CW-L2, Square),
+//!   robustness reports, adversarial training
 //!   (PGD-AT, TRADES, Fast-AT) and attack reports.
 #![warn(missing_docs)]
 

@@ -7,7 +7,7 @@
 //!   the model in inference mode on a copy (the caller's model and mode are untouched).
 //! - [`Fgsm`] (Goodfellow et al. 2015), [`Pgd`] in L∞ and L2 with random start and restarts
 //!   (Madry et al. 2018), [`MiFgsm`] (Dong et al. 2018), [`Apgd`] with the CE or DLR loss
-//!   (Croce & Hein 2020), and the gradient-free [`Square`] attack (Andriushchenko et al.
+//!   (Croce & Hein 2020), [`CwL2`] (Carlini & Wagner 2017), and the gradient-free [`Square`] attack (Andriushchenko et al.
 //!   2020).
 //! - Adversarial training ([`train_adversarial`]): PGD-AT (Madry et al. 2018), TRADES (Zhang
 //!   et al. 2019), Fast-AT (Wong et al. 2020), with a linear ε warm-up; writes the same run
@@ -24,6 +24,7 @@
 mod adversarial_training;
 mod apgd;
 mod attack;
+mod cw;
 mod error;
 mod evaluate;
 mod fast_at;
@@ -41,6 +42,7 @@ pub use attack::{
     Attack, Bounds, Goal, check_goal, goal_tensor, objective_gradient, predictions, project_l2,
     project_linf, random_tensor, row_l1, row_l2,
 };
+pub use cw::{CwConfig, CwL2};
 pub use error::{AdversarialError, Result};
 pub use evaluate::{
     EvalAttack, EvalResult, EvaluateConfig, RobustnessReport, SanityCheck, WorstCase,

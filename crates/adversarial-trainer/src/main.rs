@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use aegis_adversarial_trainer::{
-    AdvMethod, AdvTrainConfig, Apgd, ApgdConfig, ApgdLoss, EvalAttack, EvaluateConfig, Fgsm,
-    FgsmConfig, GoalKind, MiFgsm, MiFgsmConfig, Norm, Pgd, PgdConfig, Square, SquareConfig,
-    evaluate_robustness, run_attack, train_adversarial,
+    AdvMethod, AdvTrainConfig, Apgd, ApgdConfig, ApgdLoss, CwConfig, CwL2, EvalAttack,
+    EvaluateConfig, Fgsm, FgsmConfig, GoalKind, MiFgsm, MiFgsmConfig, Norm, Pgd, PgdConfig, Square,
+    SquareConfig, evaluate_robustness, run_attack, train_adversarial,
 };
 use aegis_model::data::DataSource;
 use aegis_model::io::write_json;
@@ -49,6 +49,9 @@ enum AttackName {
     ApgdDlr,
     /// Square attack (score-based, no gradients).
     Square,
+    /// Carlini-Wagner L2 (minimal norm; rows whose best example is farther than ε keep the
+    /// clean input).
+    Cw,
 }
 
 #[derive(Subcommand)]
@@ -424,6 +427,21 @@ fn run(cli: Cli) -> Result<()> {
                         goal,
                         eps,
                         false,
+                        batch_size,
+                        &device,
+                    )?
+                }
+                AttackName::Cw => {
+                    let c = CwConfig::new()
+                        .with_steps(steps.unwrap_or(100))
+                        .with_max_l2(Some(eps));
+                    run_attack(
+                        &model,
+                        &CwL2::new(c)?,
+                        &data,
+                        goal,
+                        eps,
+                        true,
                         batch_size,
                         &device,
                     )?

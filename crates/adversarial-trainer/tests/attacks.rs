@@ -495,3 +495,60 @@ fn evaluation_report_has_results_worst_case_checks_and_a_plot() {
     );
     assert!(image::open(tmp.path().join("report.png")).is_ok());
 }
+
+#[test]
+fn cw_l2_finds_small_perturbations_and_respects_a_budget() {
+    use aegis_adversarial_trainer::{CwConfig, CwL2};
+    let (model, test) = undefended();
+    let data = first(test, 30);
+    let d = Device::flex();
+    let cw = CwL2::new(
+        CwConfig::new()
+            .with_steps(50)
+            .with_search_steps(3)
+            .with_lr(0.05),
+    )
+    .unwrap();
+    let (r, adv) = run_attack(model, &cw, &data, GoalKind::Untargeted, 0.0, true, 30, &d).unwrap();
+    assert!(r.success_rate >= 0.9, "CW success {}", r.success_rate);
+    assert!(r.value_range.0 >= 0.0 && r.value_range.1 <= 1.0);
+    assert!(r.mean_l2 < 3.0, "CW mean L2 {}", r.mean_l2);
+    // Minimal-norm: CW's L2 is well below PGD-L2's budget that achieves a similar success.
+    let budget = CwL2::new(
+        CwConfig::new()
+            .with_steps(50)
+            .with_search_steps(3)
+            .with_lr(0.05)
+            .with_max_l2(Some(0.5)),
+    )
+    .unwrap();
+    let (rb, adv_b) = run_attack(
+        model,
+        &budget,
+        &data,
+        GoalKind::Untargeted,
+        0.5,
+        true,
+        30,
+        &d,
+    )
+    .unwrap();
+    assert!(
+        rb.adversarial_accuracy >= r.adversarial_accuracy,
+        "a budget cannot make the attack stronger"
+    );
+    for (a, x) in adv_b.chunks(784).zip(data.features.chunks(784)) {
+        let n = a
+            .iter()
+            .zip(x)
+            .map(|(a, x)| ((a - x) as f64).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        assert!(n <= 0.5 + 1e-4, "‖δ‖₂ = {n} over the budget");
+    }
+    drop(adv);
+    eprintln!(
+        "CW-L2: success {:.2}, mean L2 {:.3}; within L2 0.5: accuracy {:.2}",
+        r.success_rate, r.mean_l2, rb.adversarial_accuracy
+    );
+}
