@@ -4,10 +4,11 @@
 use std::path::Path;
 use std::time::Instant;
 
+use aegis_adversarial_trainer::{Attack, Goal, Pgd, PgdConfig};
 use aegis_model::data::{DataSource, Split};
 use aegis_model::models::{Architecture, ModelConfig};
 use aegis_model::train::{TrainConfig, TrainOptions, fit, seed_device};
-use aegis_model::{DeviceSpec, predict};
+use aegis_model::{DeviceSpec, batch_tensor, predict};
 use anyhow::Result;
 use serde::Serialize;
 
@@ -26,6 +27,23 @@ pub struct BenchResult {
     pub samples_per_second: f64,
 }
 
+/// Correctness check of PGD on a device: after `steps` steps of 0.01 from the clean input (no
+/// random start) the largest perturbation must be `steps · 0.01` (a fused-kernel bug once gave
+/// ε on a GPU).
+#[derive(Debug, Serialize)]
+pub struct PgdCheck {
+    /// Device.
+    pub device: String,
+    /// Steps taken.
+    pub steps: usize,
+    /// Measured max |δ|.
+    pub max_perturbation: f32,
+    /// Expected max |δ|.
+    pub expected: f32,
+    /// Whether they agree within 1e-4.
+    pub passed: bool,
+}
+
 /// The whole report.
 #[derive(Debug, Serialize)]
 pub struct BenchReport {
@@ -39,6 +57,8 @@ pub struct BenchReport {
     pub results: Vec<BenchResult>,
     /// Devices that could not be opened, with the reason.
     pub unavailable: Vec<(String, String)>,
+    /// PGD correctness per device.
+    pub pgd_checks: Vec<PgdCheck>,
 }
 
 fn subset(split: &Split, n_train: usize, n_test: usize) -> Split {
@@ -67,6 +87,7 @@ pub fn run(
     let warm = subset(&mnist, 128, 10);
     let mut results = Vec::new();
     let mut unavailable = Vec::new();
+    let mut pgd_checks = Vec::new();
     for spec in devices {
         let device = match spec.open() {
             Ok(d) => d,
@@ -127,6 +148,53 @@ pub fn run(
             seconds: s,
             samples_per_second: test.len() as f64 / s,
         });
+
+        // PGD-10 (ε 0.3, step 0.01, random start) on the 1,000 test images, one batch.
+        let x = || batch_tensor(test.features.clone(), test.len(), 784, &device);
+        let goal = Goal::Untargeted(test.labels.clone());
+        let pgd = Pgd::new(PgdConfig::new(0.3).with_steps(10).with_step_size(0.01))?;
+        pgd.perturb(&model, x(), &goal)?;
+        let mut secs = Vec::new();
+        for _ in 0..repeats {
+            let t = Instant::now();
+            let adv = pgd.perturb(&model, x(), &goal)?;
+            adv.into_data();
+            secs.push(t.elapsed().as_secs_f64());
+        }
+        let s = median(secs);
+        let name = "PGD-10 SmallCnn (1,000 images, ε 0.3, step 0.01)";
+        eprintln!(
+            "{spec:>8}  {name}: {:.0} images/s ({s:.2} s)",
+            test.len() as f64 / s
+        );
+        results.push(BenchResult {
+            device: spec.to_string(),
+            task: name.into(),
+            samples: test.len(),
+            seconds: s,
+            samples_per_second: test.len() as f64 / s,
+        });
+        for steps in [2usize, 10] {
+            let plain = Pgd::new(
+                PgdConfig::new(0.3)
+                    .with_steps(steps)
+                    .with_step_size(0.01)
+                    .with_random_start(false),
+            )?;
+            let adv = plain.perturb(&model, x(), &goal)?;
+            let max = (adv - x()).abs().max().into_scalar::<f32>();
+            let expected = steps as f32 * 0.01;
+            pgd_checks.push(PgdCheck {
+                device: spec.to_string(),
+                steps,
+                max_perturbation: max,
+                expected,
+                passed: (max - expected).abs() < 1e-4,
+            });
+            eprintln!(
+                "{spec:>8}  PGD check, {steps} steps of 0.01 without random start: max |δ| = {max} (expected {expected})"
+            );
+        }
     }
     let report = BenchReport {
         cpu_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -134,6 +202,7 @@ pub fn run(
         repeats,
         results,
         unavailable,
+        pgd_checks,
     };
     std::fs::create_dir_all(out_dir)?;
     aegis_model::io::write_json(&out_dir.join("report.json"), &report)?;
@@ -157,6 +226,16 @@ fn markdown(r: &BenchReport) -> String {
         s += &format!(
             "| {} | {} | {} | {:.3} | {:.0} | {} |\n",
             x.task, x.device, x.samples, x.seconds, x.samples_per_second, ratio
+        );
+    }
+    for c in &r.pgd_checks {
+        s += &format!(
+            "\nPGD check on {}: {} steps of 0.01 without random start give max |δ| = {} (expected {}): {}\n",
+            c.device,
+            c.steps,
+            c.max_perturbation,
+            c.expected,
+            if c.passed { "ok" } else { "WRONG" }
         );
     }
     for (d, why) in &r.unavailable {
