@@ -173,27 +173,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) if !e.use_stderr() => e.exit(),
-        Err(e) => {
-            eprintln!(
-                "{}",
-                e.to_string()
-                    .lines()
-                    .next()
-                    .unwrap_or("error: invalid arguments")
-            );
-            return ExitCode::from(2);
-        }
-    };
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
-            ExitCode::from(2)
-        }
-    }
+    aegis_model::cli::run_cli(run)
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -248,15 +228,12 @@ fn run(cli: Cli) -> Result<()> {
             );
             if !no_eval {
                 let device = spec.open()?;
-                let (split, _) = outcome.config.data.source.load_split(
-                    outcome.config.data.split.seed,
-                    outcome.config.data.split.test_fraction.clamp(0.01, 0.99),
-                )?;
+                let test = outcome.config.test_split(None)?;
                 let pgd = Pgd::new(PgdConfig::new(eps))?;
                 let (report, _) = run_attack(
                     &outcome.model,
                     &pgd,
-                    &split.test,
+                    &test,
                     GoalKind::Untargeted,
                     eps,
                     false,
@@ -285,14 +262,7 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let device = spec.open()?;
             let (model, config) = RunDir::new(&run).load_model(&device)?;
-            let (split, _) = config.data.source.load_split(
-                config.data.split.seed,
-                config.data.split.test_fraction.clamp(0.01, 0.99),
-            )?;
-            let mut data = split.test;
-            if let Some(n) = limit {
-                data = data.select(&(0..n.min(data.len())).collect::<Vec<_>>());
-            }
+            let data = config.test_split(None)?.head(limit);
             let cfg = EvaluateConfig {
                 eps,
                 attacks,
@@ -355,14 +325,7 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let device = spec.open()?;
             let (model, config) = RunDir::new(&run).load_model(&device)?;
-            let (split, _) = config.data.source.load_split(
-                config.data.split.seed,
-                config.data.split.test_fraction.clamp(0.01, 0.99),
-            )?;
-            let mut data = split.test;
-            if let Some(n) = limit {
-                data = data.select(&(0..n.min(data.len())).collect::<Vec<_>>());
-            }
+            let data = config.test_split(None)?.head(limit);
             let goal = if targeted {
                 GoalKind::Targeted
             } else {

@@ -170,22 +170,19 @@ pub fn evaluate_run(
     let run = RunDir::new(dir);
     let (model, config) = run.load_model(&device)?;
     let source = data.unwrap_or_else(|| config.data.source.clone());
-    let (split, _) = source.load_split(
-        config.data.split.seed,
-        config.data.split.test_fraction.clamp(0.01, 0.99),
-    )?;
-    check_fits(&model, &split.test)?;
+    let test = config.test_split(Some(&source))?;
+    check_fits(&model, &test)?;
     let start = Instant::now();
     let acc = accuracy(
         &model,
-        &split.test.features,
-        &split.test.labels,
+        &test.features,
+        &test.labels,
         config.train.eval_batch_size,
         &device,
     );
     let report = EvalReport {
         test_accuracy: acc,
-        n: split.test.len(),
+        n: test.len(),
         data: source.to_string(),
         device: device_spec.to_string(),
         seconds: start.elapsed().as_secs_f64(),

@@ -23,6 +23,7 @@
 #![warn(missing_docs)]
 
 mod classifier;
+pub mod cli;
 pub mod data;
 pub mod device;
 mod error;

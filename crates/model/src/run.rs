@@ -64,6 +64,19 @@ pub struct RunConfig {
     pub extensions: BTreeMap<String, serde_json::Value>,
 }
 
+impl RunConfig {
+    /// The test split of `source` (default: the run's own data), rebuilt with the run's split
+    /// seed and fraction, so every command evaluates on the rows the run never trained on.
+    pub fn test_split(&self, source: Option<&DataSource>) -> Result<crate::data::Dataset> {
+        let source = source.unwrap_or(&self.data.source);
+        let (split, _) = source.load_split(
+            self.data.split.seed,
+            self.data.split.test_fraction.clamp(0.01, 0.99),
+        )?;
+        Ok(split.test)
+    }
+}
+
 /// Loss and accuracy of one epoch.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct EpochMetrics {

@@ -55,6 +55,13 @@ impl Dataset {
             class_names: self.class_names.clone(),
         }
     }
+    /// The first `n` rows (all of them when `n` is `None` or larger than the set).
+    pub fn head(self, n: Option<usize>) -> Dataset {
+        match n {
+            Some(n) if n < self.len() => self.select(&(0..n).collect::<Vec<_>>()),
+            _ => self,
+        }
+    }
     /// Rows per class.
     pub fn class_counts(&self) -> Vec<usize> {
         let mut c = vec![0; self.num_classes];
