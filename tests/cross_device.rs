@@ -22,8 +22,8 @@ const DEVICES: [DeviceSpec; 3] = [
 fn data() -> Split {
     let (s, _) = DataSource::Mnist.load_split(0, 0.2).unwrap();
     Split {
-        train: s.train.select(&(0..256).collect::<Vec<_>>()),
-        test: s.test.select(&(0..64).collect::<Vec<_>>()),
+        train: s.train.head(Some(256)),
+        test: s.test.head(Some(64)),
     }
 }
 

@@ -62,11 +62,9 @@ pub struct BenchReport {
 }
 
 fn subset(split: &Split, n_train: usize, n_test: usize) -> Split {
-    let idx: Vec<usize> = (0..n_train).collect();
-    let tidx: Vec<usize> = (0..n_test).collect();
     Split {
-        train: split.train.select(&idx),
-        test: split.test.select(&tidx),
+        train: split.train.clone().head(Some(n_train)),
+        test: split.test.clone().head(Some(n_test)),
     }
 }
 

@@ -83,6 +83,12 @@ pub trait Attack {
     /// Short name for reports, e.g. `pgd-linf`.
     fn name(&self) -> String;
 
+    /// Whether the threat model is an L2 ball (reports then give L2 perturbation norms);
+    /// L∞ by default.
+    fn l2_threat(&self) -> bool {
+        false
+    }
+
     /// Returns adversarial inputs `[N, F]` for clean inputs `x` `[N, F]` (on a plain device).
     ///
     /// The model is run in inference mode on a copy. The result lies in the attack's threat

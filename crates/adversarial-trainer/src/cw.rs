@@ -94,6 +94,10 @@ impl Attack for CwL2 {
         "cw".into()
     }
 
+    fn l2_threat(&self) -> bool {
+        true
+    }
+
     fn perturb<M: Classifier + Module>(
         &self,
         model: &M,

@@ -236,7 +236,6 @@ fn run(cli: Cli) -> Result<()> {
                     &test,
                     GoalKind::Untargeted,
                     eps,
-                    false,
                     500,
                     &device,
                 )?;
@@ -331,17 +330,14 @@ fn run(cli: Cli) -> Result<()> {
             } else {
                 GoalKind::Untargeted
             };
+            // Every attack runs over the same rows with the same goal and batching.
+            macro_rules! run {
+                ($attack:expr) => {
+                    run_attack(&model, $attack, &data, goal, eps, batch_size, &device)?
+                };
+            }
             let (report, _) = match attack {
-                AttackName::Fgsm => run_attack(
-                    &model,
-                    &Fgsm::new(FgsmConfig::new(eps))?,
-                    &data,
-                    goal,
-                    eps,
-                    false,
-                    batch_size,
-                    &device,
-                )?,
+                AttackName::Fgsm => run!(&Fgsm::new(FgsmConfig::new(eps))?),
                 AttackName::Pgd | AttackName::PgdL2 => {
                     let norm = if matches!(attack, AttackName::Pgd) {
                         Norm::Linf
@@ -362,16 +358,7 @@ fn run(cli: Cli) -> Result<()> {
                     } else {
                         0.01
                     }));
-                    run_attack(
-                        &model,
-                        &Pgd::new(c)?,
-                        &data,
-                        goal,
-                        eps,
-                        norm == Norm::L2,
-                        batch_size,
-                        &device,
-                    )?
+                    run!(&Pgd::new(c)?)
                 }
                 AttackName::ApgdCe | AttackName::ApgdDlr => {
                     let loss = if matches!(attack, AttackName::ApgdCe) {
@@ -383,46 +370,19 @@ fn run(cli: Cli) -> Result<()> {
                         .with_loss(loss)
                         .with_steps(steps.unwrap_or(100))
                         .with_seed(seed);
-                    run_attack(
-                        &model,
-                        &Apgd::new(c)?,
-                        &data,
-                        goal,
-                        eps,
-                        false,
-                        batch_size,
-                        &device,
-                    )?
+                    run!(&Apgd::new(c)?)
                 }
                 AttackName::Cw => {
                     let c = CwConfig::new()
                         .with_steps(steps.unwrap_or(100))
                         .with_max_l2(Some(eps));
-                    run_attack(
-                        &model,
-                        &CwL2::new(c)?,
-                        &data,
-                        goal,
-                        eps,
-                        true,
-                        batch_size,
-                        &device,
-                    )?
+                    run!(&CwL2::new(c)?)
                 }
                 AttackName::Square => {
                     let c = SquareConfig::new(eps)
                         .with_queries(steps.unwrap_or(5000))
                         .with_seed(seed);
-                    run_attack(
-                        &model,
-                        &Square::new(c)?,
-                        &data,
-                        goal,
-                        eps,
-                        false,
-                        batch_size,
-                        &device,
-                    )?
+                    run!(&Square::new(c)?)
                 }
                 AttackName::Mifgsm => {
                     let mut c =
@@ -430,16 +390,7 @@ fn run(cli: Cli) -> Result<()> {
                     if let Some(k) = steps {
                         c = c.with_steps(k);
                     }
-                    run_attack(
-                        &model,
-                        &MiFgsm::new(c)?,
-                        &data,
-                        goal,
-                        eps,
-                        false,
-                        batch_size,
-                        &device,
-                    )?
+                    run!(&MiFgsm::new(c)?)
                 }
             };
             let out = out.unwrap_or_else(|| run.join(format!("attack-{}-eps{eps}", report.attack)));

@@ -159,6 +159,10 @@ impl Attack for Pgd {
         }
     }
 
+    fn l2_threat(&self) -> bool {
+        self.config.norm == Norm::L2
+    }
+
     fn perturb<M: Classifier + Module>(
         &self,
         model: &M,

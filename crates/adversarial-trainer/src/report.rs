@@ -54,14 +54,14 @@ pub struct AttackReport {
 }
 
 /// Attacks every row of `data` in batches and returns the summary with the adversarial rows
-/// (flat, row-major). `l2_threat` selects which norm `mean_perturbation_norm` reports.
+/// (flat, row-major). `mean_perturbation_norm` is in the attack's threat-model norm
+/// ([`Attack::l2_threat`]).
 pub fn run_attack<M: Classifier + Module, A: Attack>(
     model: &M,
     attack: &A,
     data: &Dataset,
     goal_kind: GoalKind,
     eps: f64,
-    l2_threat: bool,
     batch_size: usize,
     device: &Device,
 ) -> Result<(AttackReport, Vec<f32>)> {
@@ -123,7 +123,11 @@ pub fn run_attack<M: Classifier + Module, A: Attack>(
         clean_accuracy: clean_ok as f64 / n as f64,
         adversarial_accuracy: adv_ok as f64 / n as f64,
         success_rate: success as f64 / n as f64,
-        mean_perturbation_norm: if l2_threat { mean_l2 } else { mean_linf },
+        mean_perturbation_norm: if attack.l2_threat() {
+            mean_l2
+        } else {
+            mean_linf
+        },
         mean_linf,
         mean_l2,
         max_linf,

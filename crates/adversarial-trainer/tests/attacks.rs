@@ -118,7 +118,7 @@ fn undefended() -> &'static (Model, Dataset) {
 }
 
 fn first(data: &Dataset, n: usize) -> Dataset {
-    data.select(&(0..n).collect::<Vec<_>>())
+    data.clone().head(Some(n))
 }
 
 #[test]
@@ -126,17 +126,7 @@ fn undefended_smallcnn_falls_to_fgsm_and_pgd40() {
     let (model, test) = undefended();
     let d = Device::flex();
     let fgsm = Fgsm::new(FgsmConfig::new(0.3)).unwrap();
-    let (r, _) = run_attack(
-        model,
-        &fgsm,
-        test,
-        GoalKind::Untargeted,
-        0.3,
-        false,
-        500,
-        &d,
-    )
-    .unwrap();
+    let (r, _) = run_attack(model, &fgsm, test, GoalKind::Untargeted, 0.3, 500, &d).unwrap();
     assert!(r.clean_accuracy > 0.96, "clean {}", r.clean_accuracy);
     assert!(
         r.adversarial_accuracy <= 0.08,
@@ -144,7 +134,7 @@ fn undefended_smallcnn_falls_to_fgsm_and_pgd40() {
         r.adversarial_accuracy
     );
     let pgd = Pgd::new(PgdConfig::new(0.3)).unwrap(); // 40 steps of 0.01, random start
-    let (r, _) = run_attack(model, &pgd, test, GoalKind::Untargeted, 0.3, false, 500, &d).unwrap();
+    let (r, _) = run_attack(model, &pgd, test, GoalKind::Untargeted, 0.3, 500, &d).unwrap();
     assert!(
         r.adversarial_accuracy <= 0.01,
         "PGD-40 ε=0.3 accuracy {}",
@@ -173,7 +163,6 @@ fn every_perturbation_lies_in_its_ball_and_the_bounds() {
                         &data,
                         GoalKind::Untargeted,
                         eps,
-                        false,
                         32,
                         &d,
                     )
@@ -192,7 +181,6 @@ fn every_perturbation_lies_in_its_ball_and_the_bounds() {
                         &data,
                         GoalKind::Untargeted,
                         eps,
-                        false,
                         32,
                         &d,
                     )
@@ -211,7 +199,6 @@ fn every_perturbation_lies_in_its_ball_and_the_bounds() {
                         &data,
                         GoalKind::Untargeted,
                         eps,
-                        false,
                         32,
                         &d,
                     )
@@ -230,7 +217,6 @@ fn every_perturbation_lies_in_its_ball_and_the_bounds() {
                         &data,
                         GoalKind::Targeted,
                         eps,
-                        false,
                         32,
                         &d,
                     )
@@ -254,7 +240,7 @@ fn every_perturbation_lies_in_its_ball_and_the_bounds() {
             .with_step_size(0.3),
     )
     .unwrap();
-    let (_, adv) = run_attack(model, &l2, &data, GoalKind::Untargeted, 1.5, true, 32, &d).unwrap();
+    let (_, adv) = run_attack(model, &l2, &data, GoalKind::Untargeted, 1.5, 32, &d).unwrap();
     for (a, x) in adv.chunks(784).zip(data.features.chunks(784)) {
         let n = a
             .iter()
@@ -282,7 +268,6 @@ fn targeted_pgd_reaches_its_targets() {
         &data,
         GoalKind::Targeted,
         0.3,
-        false,
         100,
         &Device::flex(),
     )
@@ -294,7 +279,6 @@ fn targeted_pgd_reaches_its_targets() {
         &data,
         GoalKind::Targeted,
         0.3,
-        false,
         100,
         &Device::flex(),
     )
@@ -351,30 +335,10 @@ fn apgd_is_at_least_as_strong_as_pgd_and_stays_in_the_ball() {
     let d = Device::flex();
     let eps = 0.1;
     let pgd = Pgd::new(PgdConfig::new(eps).with_steps(20).with_step_size(0.01)).unwrap();
-    let (p, _) = run_attack(
-        model,
-        &pgd,
-        &data,
-        GoalKind::Untargeted,
-        eps,
-        false,
-        100,
-        &d,
-    )
-    .unwrap();
+    let (p, _) = run_attack(model, &pgd, &data, GoalKind::Untargeted, eps, 100, &d).unwrap();
     for loss in [ApgdLoss::Ce, ApgdLoss::Dlr] {
         let apgd = Apgd::new(ApgdConfig::new(eps).with_loss(loss).with_steps(20)).unwrap();
-        let (a, _) = run_attack(
-            model,
-            &apgd,
-            &data,
-            GoalKind::Untargeted,
-            eps,
-            false,
-            100,
-            &d,
-        )
-        .unwrap();
+        let (a, _) = run_attack(model, &apgd, &data, GoalKind::Untargeted, eps, 100, &d).unwrap();
         assert!(
             a.adversarial_accuracy <= p.adversarial_accuracy + 0.02,
             "{loss:?}: APGD {} vs PGD {}",
@@ -404,7 +368,6 @@ fn square_finds_adversarial_examples_without_gradients() {
         &data,
         GoalKind::Untargeted,
         0.3,
-        false,
         50,
         &Device::flex(),
     )
@@ -509,7 +472,7 @@ fn cw_l2_finds_small_perturbations_and_respects_a_budget() {
             .with_lr(0.05),
     )
     .unwrap();
-    let (r, adv) = run_attack(model, &cw, &data, GoalKind::Untargeted, 0.0, true, 30, &d).unwrap();
+    let (r, adv) = run_attack(model, &cw, &data, GoalKind::Untargeted, 0.0, 30, &d).unwrap();
     assert!(r.success_rate >= 0.9, "CW success {}", r.success_rate);
     assert!(r.value_range.0 >= 0.0 && r.value_range.1 <= 1.0);
     assert!(r.mean_l2 < 3.0, "CW mean L2 {}", r.mean_l2);
@@ -522,17 +485,7 @@ fn cw_l2_finds_small_perturbations_and_respects_a_budget() {
             .with_max_l2(Some(0.5)),
     )
     .unwrap();
-    let (rb, adv_b) = run_attack(
-        model,
-        &budget,
-        &data,
-        GoalKind::Untargeted,
-        0.5,
-        true,
-        30,
-        &d,
-    )
-    .unwrap();
+    let (rb, adv_b) = run_attack(model, &budget, &data, GoalKind::Untargeted, 0.5, 30, &d).unwrap();
     assert!(
         rb.adversarial_accuracy >= r.adversarial_accuracy,
         "a budget cannot make the attack stronger"

@@ -28,11 +28,11 @@ fn fast_at_run_is_loadable_and_more_robust_than_plain_training() {
     let report = aegis_model::evaluate_run(tmp.path(), None, DeviceSpec::Flex).unwrap();
     assert_eq!(report.test_accuracy, outcome.metrics.test_accuracy);
     let (split, _) = DataSource::Mnist.load_split(0, 0.2).unwrap();
-    let test = split.test.select(&(0..300).collect::<Vec<_>>());
+    let test = split.test.head(Some(300));
     let fgsm = Fgsm::new(FgsmConfig::new(0.2)).unwrap();
     let d = Device::flex();
     let robust = |m| {
-        run_attack(m, &fgsm, &test, GoalKind::Untargeted, 0.2, false, 300, &d)
+        run_attack(m, &fgsm, &test, GoalKind::Untargeted, 0.2, 300, &d)
             .unwrap()
             .0
             .adversarial_accuracy
