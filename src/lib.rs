@@ -6,9 +6,20 @@
 //! This facade re-exports the member crates:
 //! - [`model`]: devices, models, data, training, run directories.
 //! - [`adversarial`]: attacks (FGSM, PGD L∞/L2, MI-FGSM, APGD-CE/DLR, CW-L2, Square),
-//!   robustness reports, adversarial training
-//!   (PGD-AT, TRADES, Fast-AT) and attack reports.
+//!   robustness reports, adversarial training (PGD-AT, TRADES, Fast-AT).
+//! - [`uncertainty`]: MC dropout, deep ensembles, temperature scaling, calibration metrics,
+//!   conformal prediction sets, OOD detection.
+//! - [`interpretability`]: gradient and perturbation attributions, global explanations
+//!   (permutation importance, PDP/ICE, LIME, KernelSHAP) and explanation-quality metrics.
+//! - [`oversight`]: selective prediction with a risk guarantee, a human review queue and an
+//!   append-only audit log.
+//! - [`alignment`]: tabular MDPs, reward shaping, inverse RL, reward learning from
+//!   preferences.
 #![warn(missing_docs)]
 
 pub use aegis_adversarial_trainer as adversarial;
+pub use aegis_alignment as alignment;
+pub use aegis_interpretability as interpretability;
 pub use aegis_model as model;
+pub use aegis_oversight as oversight;
+pub use aegis_uncertainty as uncertainty;

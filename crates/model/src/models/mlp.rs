@@ -55,6 +55,21 @@ impl Mlp {
     }
 }
 
+impl Mlp {
+    /// Monte-Carlo dropout: keeps the dropout layer active in inference when `on`, with its
+    /// mask stream re-seeded by `seed`.
+    pub(crate) fn with_mc_dropout(mut self, on: bool, seed: u64) -> Self {
+        self.dropout = self.dropout.with_always_on(on);
+        self.dropout.reseed(seed);
+        self
+    }
+
+    /// The dropout probability.
+    pub(crate) fn dropout_prob(&self) -> f64 {
+        self.dropout.prob
+    }
+}
+
 impl Classifier for Mlp {
     fn logits(&self, x: Tensor<2>) -> Tensor<2> {
         let mut x = self.norm.forward(x);

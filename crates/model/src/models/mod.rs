@@ -171,6 +171,29 @@ pub enum Model {
     MadryCnn(MadryCnn),
 }
 
+impl Model {
+    /// Monte-Carlo dropout (Gal & Ghahramani 2016): with `on`, every dropout layer stays active
+    /// in inference mode, drawing masks from streams re-seeded by `seed` (so T passes are
+    /// reproducible); with `on == false` the model is deterministic again in inference.
+    /// MadryCnn has no dropout and is returned unchanged (check [`Model::dropout_prob`]).
+    pub fn with_mc_dropout(self, on: bool, seed: u64) -> Self {
+        match self {
+            Self::Mlp(m) => Self::Mlp(m.with_mc_dropout(on, seed)),
+            Self::SmallCnn(m) => Self::SmallCnn(m.with_mc_dropout(on, seed)),
+            Self::MadryCnn(m) => Self::MadryCnn(m),
+        }
+    }
+
+    /// Dropout probability of the model's dropout layers (0 for MadryCnn).
+    pub fn dropout_prob(&self) -> f64 {
+        match self {
+            Self::Mlp(m) => m.dropout_prob(),
+            Self::SmallCnn(m) => m.dropout_prob(),
+            Self::MadryCnn(_) => 0.0,
+        }
+    }
+}
+
 impl Classifier for Model {
     fn logits(&self, x: Tensor<2>) -> Tensor<2> {
         match self {
@@ -308,6 +331,32 @@ mod tests {
         assert!(
             y.iter().any(|&v| v == 0.0),
             "MC dropout stays on in inference"
+        );
+    }
+
+    #[test]
+    fn mc_dropout_mode_is_stochastic_seeded_and_reversible() {
+        let dev = Device::flex();
+        let model = cfg(Architecture::Mlp, vec![30])
+            .with_dropout(0.5)
+            .init(&dev, 1)
+            .unwrap()
+            .valid();
+        let x = || Tensor::<2>::ones([2, 30], &dev);
+        let det = model.logits(x()).into_data().try_to_vec::<f32>().unwrap();
+        let mc = model.clone().with_mc_dropout(true, 9);
+        let a = mc.logits(x()).into_data().try_to_vec::<f32>().unwrap();
+        let b = mc.logits(x()).into_data().try_to_vec::<f32>().unwrap();
+        assert_ne!(a, b, "two MC passes differ");
+        let again = mc.clone().with_mc_dropout(true, 9);
+        assert_eq!(
+            again.logits(x()).into_data().try_to_vec::<f32>().unwrap(),
+            a
+        );
+        let off = mc.with_mc_dropout(false, 0);
+        assert_eq!(
+            off.logits(x()).into_data().try_to_vec::<f32>().unwrap(),
+            det
         );
     }
 

@@ -54,6 +54,21 @@ impl SmallCnn {
     }
 }
 
+impl SmallCnn {
+    /// Monte-Carlo dropout: keeps the dropout layer active in inference when `on`, with its
+    /// mask stream re-seeded by `seed`.
+    pub(crate) fn with_mc_dropout(mut self, on: bool, seed: u64) -> Self {
+        self.dropout = self.dropout.with_always_on(on);
+        self.dropout.reseed(seed);
+        self
+    }
+
+    /// The dropout probability.
+    pub(crate) fn dropout_prob(&self) -> f64 {
+        self.dropout.prob
+    }
+}
+
 impl Classifier for SmallCnn {
     fn logits(&self, x: Tensor<2>) -> Tensor<2> {
         let [n, _] = x.dims();

@@ -1,0 +1,2 @@
+//! # aegis-alignment
+#![warn(missing_docs)]

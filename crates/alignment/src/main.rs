@@ -1,0 +1,2 @@
+//! `aegis-alignment` binary.
+fn main() {}

@@ -1,0 +1,2 @@
+//! # aegis-interpretability
+#![warn(missing_docs)]

@@ -1,0 +1,2 @@
+//! `aegis-interpretability` binary.
+fn main() {}

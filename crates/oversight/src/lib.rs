@@ -1,0 +1,2 @@
+//! # aegis-oversight
+#![warn(missing_docs)]

@@ -1,0 +1,2 @@
+//! `aegis-oversight` binary.
+fn main() {}

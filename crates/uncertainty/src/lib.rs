@@ -1,0 +1,2 @@
+//! # aegis-uncertainty
+#![warn(missing_docs)]

@@ -1,0 +1,2 @@
+//! `aegis-uncertainty` binary.
+fn main() {}
