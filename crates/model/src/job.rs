@@ -56,6 +56,26 @@ impl TrainRequest {
     }
 }
 
+impl TrainRequest {
+    /// A request that retrains the recipe of an existing run (architecture, MLP widths,
+    /// dropout, data source, split seed, hyper-parameters) with training seed `seed`: how deep
+    /// ensembles get their members. Objectives saved under `extensions` (e.g. adversarial
+    /// training) are not reproduced: the members are trained with plain cross-entropy.
+    pub fn from_run_config(config: &RunConfig, seed: u64, device: DeviceSpec) -> Self {
+        Self {
+            architecture: Some(config.model.architecture),
+            data: config.data.source.clone(),
+            train: config.train.clone().with_seed(seed),
+            hidden: Some(config.model.hidden.clone()),
+            dropout: Some(config.model.dropout),
+            split_seed: config.data.split.seed,
+            device,
+            out: None,
+            progress: false,
+        }
+    }
+}
+
 /// The result of [`train_run`].
 #[derive(Debug)]
 pub struct TrainOutcome {

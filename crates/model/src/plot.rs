@@ -153,7 +153,9 @@ pub fn bar_chart(
             .x_desc(value_label)
             .y_labels(n)
             .y_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) if *i < n => names.get(n - 1 - *i).cloned().unwrap_or_default(),
+                SegmentValue::CenterOf(i) if *i < n => {
+                    names.get(n - 1 - *i).cloned().unwrap_or_default()
+                }
                 _ => String::new(),
             })
             .label_style(("sans-serif", 15))
