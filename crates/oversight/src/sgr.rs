@@ -1,0 +1,233 @@
+//! Selection with Guaranteed Risk (Geifman & El-Yaniv 2017, "Selective Classification for
+//! Deep Neural Networks", Algorithm 1).
+//!
+//! Given confidences and correctness on `m` calibration rows, a target risk `r*` and a
+//! confidence `δ`, SGR binary-searches the threshold `θ` over the sorted confidences for
+//! `k = ⌈log₂ m⌉` steps. At each step it computes the empirical selective risk `r̂` of the rows
+//! with confidence `≥ θ` and its one-sided binomial upper bound `B*(r̂, δ/k, m_θ)` (the
+//! Clopper–Pearson bound: the `b` with `P(Bin(m_θ, b) ≤ m_θ·r̂) = δ/k`). The δ is split evenly
+//! across the `k` tests (union bound), so with probability at least `1 − δ` the selective risk
+//! of the returned threshold on new data is at most its bound.
+//!
+//! Aegis's one change: the search is restricted to thresholds accepting at least `n_min` rows,
+//! the smallest count whose zero-error bound is below `r*` (fewer can never qualify), which
+//! keeps small calibration sets (hundreds of rows) from searching only hopeless thresholds.
+//! The guarantee is unchanged: still `k` bounds at `δ/k` each.
+//!
+//! Returned: the lowest threshold (largest coverage) visited whose bound is below `r*`; when no
+//! visited threshold qualifies, `feasible = false` and the threshold rejects everything
+//! (`+∞`, coverage 0) — the honest answer when the calibration set is too small or the model
+//! too weak for `(r*, δ)`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{OversightError, Result};
+
+/// The result of [`sgr`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SgrResult {
+    /// Accept rows with confidence `≥ threshold` (`+∞` when infeasible).
+    pub threshold: f64,
+    /// Empirical coverage of the threshold on the calibration rows.
+    pub coverage: f64,
+    /// Empirical selective risk on the calibration rows.
+    pub empirical_risk: f64,
+    /// The upper bound on the selective risk (holds with probability ≥ 1 − δ); 1 when
+    /// infeasible.
+    pub risk_bound: f64,
+    /// Whether a threshold with bound `< r*` was found.
+    pub feasible: bool,
+    /// Binary-search steps `k` (δ was split into `δ/k` per step).
+    pub steps: usize,
+}
+
+/// `P(X ≤ e)` for `X ~ Bin(n, b)`, summed in log space (exact for any `n` that fits memory).
+pub fn binomial_cdf(e: usize, n: usize, b: f64) -> f64 {
+    if e >= n || b <= 0.0 {
+        return 1.0;
+    }
+    if b >= 1.0 {
+        return 0.0;
+    }
+    // ln pmf(j) by the recurrence pmf(j+1) = pmf(j)·(n−j)/(j+1)·b/(1−b).
+    let (lb, lq) = (b.ln(), (1.0 - b).ln());
+    let mut l = n as f64 * lq;
+    let mut terms = Vec::with_capacity(e + 1);
+    terms.push(l);
+    for j in 0..e {
+        l += ((n - j) as f64).ln() - ((j + 1) as f64).ln() + lb - lq;
+        terms.push(l);
+    }
+    let m = terms.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    (m + terms.iter().map(|t| (t - m).exp()).sum::<f64>().ln())
+        .exp()
+        .min(1.0)
+}
+
+/// The one-sided `1 − δ` upper confidence bound on an error rate with `e` errors in `n` trials:
+/// the `b` solving `binomial_cdf(e, n, b) = δ` (bisection to 1e-12). 1 when `n = 0`.
+pub fn binomial_upper_bound(e: usize, n: usize, delta: f64) -> f64 {
+    if n == 0 || e >= n {
+        return 1.0;
+    }
+    let (mut lo, mut hi) = (e as f64 / n as f64, 1.0);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if binomial_cdf(e, n, mid) > delta {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+        if hi - lo < 1e-12 {
+            break;
+        }
+    }
+    hi
+}
+
+/// Runs SGR on calibration confidences (higher = more confident) and correctness.
+pub fn sgr(
+    confidence: &[f64],
+    correct: &[bool],
+    target_risk: f64,
+    delta: f64,
+) -> Result<SgrResult> {
+    if confidence.len() != correct.len() || confidence.is_empty() {
+        return Err(OversightError::Shape(format!(
+            "{} confidences for {} correctness flags (need at least one row)",
+            confidence.len(),
+            correct.len()
+        )));
+    }
+    if !(target_risk > 0.0 && target_risk < 1.0) {
+        return Err(OversightError::invalid(
+            "target_risk",
+            format!("{target_risk} must be in (0, 1)"),
+        ));
+    }
+    if !(delta > 0.0 && delta < 1.0) {
+        return Err(OversightError::invalid(
+            "delta",
+            format!("{delta} must be in (0, 1)"),
+        ));
+    }
+    if confidence.iter().any(|c| c.is_nan()) {
+        return Err(OversightError::invalid("confidence", "a confidence is NaN"));
+    }
+    let m = confidence.len();
+    let mut order: Vec<usize> = (0..m).collect();
+    order.sort_by(|&a, &b| confidence[a].total_cmp(&confidence[b]));
+    let sorted: Vec<f64> = order.iter().map(|&i| confidence[i]).collect();
+    // errors_from[z] = errors among sorted rows z..m (suffix sums).
+    let mut errors_from = vec![0usize; m + 1];
+    for z in (0..m).rev() {
+        errors_from[z] = errors_from[z + 1] + usize::from(!correct[order[z]]);
+    }
+    let steps = (m as f64).log2().ceil().max(1.0) as usize;
+    let per_step = delta / steps as f64;
+    // Evaluate a threshold θ = sorted[z]: accepted are all rows with confidence ≥ θ, i.e.
+    // from the first index holding θ (ties are accepted together).
+    let evaluate = |z: usize| -> (f64, usize, usize, f64) {
+        let theta = sorted[z];
+        let first = sorted.partition_point(|&c| c < theta);
+        let accepted = m - first;
+        let errors = errors_from[first];
+        (
+            theta,
+            accepted,
+            errors,
+            binomial_upper_bound(errors, accepted, per_step),
+        )
+    };
+    // Thresholds accepting fewer than `n_min` rows can never meet r*: even with no error their
+    // bound `1 − (δ/k)^{1/n}` is at least r*. The search runs over the others (sorted index
+    // `z ≤ m − n_min`), so that a small calibration set is not sent towards ever smaller
+    // accepted sets, where the bound only grows (the paper's search assumes a bound
+    // monotone in θ, true when m is large).
+    let n_min = ((per_step.ln() / (1.0 - target_risk).ln()).ceil() as usize).max(1);
+    if n_min > m {
+        return Ok(infeasible(steps));
+    }
+    let (mut zmin, mut zmax) = (0usize, m - n_min);
+    let mut best: Option<SgrResult> = None;
+    for _ in 0..steps {
+        let z = (zmin + zmax).div_ceil(2);
+        let (theta, accepted, errors, bound) = evaluate(z);
+        if bound < target_risk {
+            let cand = SgrResult {
+                threshold: theta,
+                coverage: accepted as f64 / m as f64,
+                empirical_risk: errors as f64 / accepted.max(1) as f64,
+                risk_bound: bound,
+                feasible: true,
+                steps,
+            };
+            if best.is_none_or(|b| cand.coverage > b.coverage) {
+                best = Some(cand);
+            }
+            zmax = z;
+        } else {
+            zmin = z;
+        }
+    }
+    Ok(best.unwrap_or(infeasible(steps)))
+}
+
+fn infeasible(steps: usize) -> SgrResult {
+    SgrResult {
+        threshold: f64::INFINITY,
+        coverage: 0.0,
+        empirical_risk: 0.0,
+        risk_bound: 1.0,
+        feasible: false,
+        steps,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binomial_cdf_matches_hand_values() {
+        // Bin(3, .5): P(X ≤ 1) = (1 + 3)/8 = .5; Bin(10, .1): P(X ≤ 0) = .9^10 = .3486784401.
+        assert!((binomial_cdf(1, 3, 0.5) - 0.5).abs() < 1e-12);
+        assert!((binomial_cdf(0, 10, 0.1) - 0.348_678_440_1).abs() < 1e-10);
+        assert_eq!(binomial_cdf(3, 3, 0.7), 1.0);
+    }
+
+    #[test]
+    fn upper_bound_matches_closed_form_for_zero_errors() {
+        // e = 0: (1 − b)^n = δ → b = 1 − δ^{1/n}. n = 100, δ = .05: 0.029513.
+        let b = binomial_upper_bound(0, 100, 0.05);
+        assert!((b - (1.0 - 0.05f64.powf(0.01))).abs() < 1e-9, "{b}");
+        // Clopper–Pearson one-sided 95% upper bound for 5 errors in 100 trials: 0.1023
+        // (scipy.stats.beta.ppf(0.95, 6, 95) = 0.10225).
+        let b = binomial_upper_bound(5, 100, 0.05);
+        assert!((b - 0.10225).abs() < 2e-4, "{b}");
+        assert_eq!(binomial_upper_bound(0, 0, 0.05), 1.0);
+    }
+
+    #[test]
+    fn sgr_finds_a_safe_threshold_and_its_bound_holds() {
+        // 2,000 rows: confidence i/2000; rows below 0.3 are wrong half the time, the rest right.
+        let m = 2000;
+        let conf: Vec<f64> = (0..m).map(|i| i as f64 / m as f64).collect();
+        let ok: Vec<bool> = (0..m).map(|i| i >= 600 || i % 2 == 0).collect();
+        let r = sgr(&conf, &ok, 0.02, 0.001).unwrap();
+        assert!(r.feasible, "{r:?}");
+        assert!(r.risk_bound < 0.02 && r.empirical_risk <= r.risk_bound);
+        // All 1,400 error-free rows are accepted at least, plus a few noisy ones.
+        assert!(r.coverage >= 0.7 && r.coverage < 0.8, "{r:?}");
+        assert_eq!(r.steps, 11);
+    }
+
+    #[test]
+    fn too_few_rows_are_infeasible_and_bad_input_is_rejected() {
+        let r = sgr(&[0.9, 0.8, 0.7], &[true, true, true], 0.02, 0.001).unwrap();
+        assert!(!r.feasible && r.coverage == 0.0 && r.threshold.is_infinite());
+        assert!(sgr(&[0.5], &[true], 0.0, 0.1).is_err());
+        assert!(sgr(&[0.5], &[true], 0.1, 1.0).is_err());
+        assert!(sgr(&[0.5], &[], 0.1, 0.1).is_err());
+    }
+}
