@@ -5,9 +5,13 @@ use std::path::Path;
 use std::time::Instant;
 
 use aegis_adversarial_trainer::{Attack, Goal, Pgd, PgdConfig};
+use aegis_interpretability::{
+    Attribution, IgConfig, IntegratedGradients, KernelShap, KernelShapConfig,
+};
 use aegis_model::data::{DataSource, Split};
 use aegis_model::models::{Architecture, ModelConfig};
 use aegis_model::train::{TrainConfig, TrainOptions, fit, seed_device};
+use aegis_model::job::model_config_for;
 use aegis_model::{DeviceSpec, batch_tensor, predict};
 use anyhow::Result;
 use serde::Serialize;
@@ -172,6 +176,62 @@ pub fn run(
             seconds: s,
             samples_per_second: test.len() as f64 / s,
         });
+        // Integrated gradients (Gauss–Legendre, n = 50) per image: 20 images, one call.
+        let n_ig = 20;
+        let ig = IntegratedGradients::new(IgConfig::new())?;
+        let (xs, ys) = (&test.features[..n_ig * 784], &test.labels[..n_ig]);
+        ig.attribute(&model, &xs[..784], &ys[..1], &device)?;
+        let mut secs = Vec::new();
+        for _ in 0..repeats {
+            let t = Instant::now();
+            ig.attribute(&model, xs, ys, &device)?;
+            secs.push(t.elapsed().as_secs_f64());
+        }
+        let s = median(secs);
+        let name = "integrated gradients SmallCnn (n = 50, Gauss–Legendre; 20 images)";
+        eprintln!("{spec:>8}  {name}: {:.4} s per image", s / n_ig as f64);
+        results.push(BenchResult {
+            device: spec.to_string(),
+            task: name.into(),
+            samples: n_ig,
+            seconds: s,
+            samples_per_second: n_ig as f64 / s,
+        });
+
+        // KernelSHAP per row on a breast-cancer MLP (30-128-64-2), 100 background rows, shap's
+        // automatic budget (2·30 + 2048 = 2,108 coalitions): 5 rows.
+        let (bc, _) = DataSource::BreastCancer.load_split(0, 0.2)?;
+        let mlp_cfg = model_config_for(Architecture::Mlp, &bc.train, None, None);
+        let (mlp, _) = fit(
+            mlp_cfg.init(&device, 1)?,
+            &TrainConfig::new().with_epochs(10),
+            &bc,
+            &device,
+            &TrainOptions::default(),
+        )?;
+        let background = bc.train.clone().head(Some(100)).features;
+        let n_shap = 5;
+        let rows = &bc.test.features[..n_shap * 30];
+        let targets = vec![1usize; n_shap];
+        let shap = KernelShap::new(KernelShapConfig::new())?;
+        shap.explain(&mlp, &rows[..30], &targets[..1], &background, &device)?;
+        let mut secs = Vec::new();
+        for _ in 0..repeats {
+            let t = Instant::now();
+            shap.explain(&mlp, rows, &targets, &background, &device)?;
+            secs.push(t.elapsed().as_secs_f64());
+        }
+        let s = median(secs);
+        let name = "KernelSHAP breast-cancer MLP (100 background rows, 2,108 coalitions; 5 rows)";
+        eprintln!("{spec:>8}  {name}: {:.4} s per row", s / n_shap as f64);
+        results.push(BenchResult {
+            device: spec.to_string(),
+            task: name.into(),
+            samples: n_shap,
+            seconds: s,
+            samples_per_second: n_shap as f64 / s,
+        });
+
         for steps in [2usize, 10] {
             let plain = Pgd::new(
                 PgdConfig::new(0.3)
