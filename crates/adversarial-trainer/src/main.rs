@@ -13,7 +13,7 @@ use aegis_adversarial_trainer::{
 };
 use aegis_model::data::DataSource;
 use aegis_model::io::write_json;
-use aegis_model::{Architecture, DeviceArgs, RunDir, TrainConfig, TrainRequest};
+use aegis_model::{Architecture, DeviceArgs, LrSchedule, RunDir, TrainConfig, TrainRequest};
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -81,6 +81,15 @@ enum Command {
         /// Epochs.
         #[arg(long, default_value_t = 10)]
         epochs: usize,
+        /// Batch size.
+        #[arg(long, default_value_t = 64)]
+        batch_size: usize,
+        /// Learning rate (Adam).
+        #[arg(long, default_value_t = 0.001)]
+        lr: f64,
+        /// constant | step:EVERY:GAMMA | cosine[:MIN_LR].
+        #[arg(long, default_value = "constant")]
+        lr_schedule: LrSchedule,
         /// Seed.
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -187,6 +196,9 @@ fn run(cli: Cli) -> Result<()> {
             warmup_epochs,
             beta,
             epochs,
+            batch_size,
+            lr,
+            lr_schedule,
             seed,
             model,
             dropout,
@@ -211,7 +223,12 @@ fn run(cli: Cli) -> Result<()> {
             let mut req = TrainRequest::new(data);
             req.architecture = Some(model);
             req.dropout = Some(dropout);
-            req.train = TrainConfig::new().with_epochs(epochs).with_seed(seed);
+            req.train = TrainConfig::new()
+                .with_epochs(epochs)
+                .with_batch_size(batch_size)
+                .with_learning_rate(lr)
+                .with_lr_schedule(lr_schedule)
+                .with_seed(seed);
             req.device = spec;
             req.out = Some(out.clone());
             req.progress = true;

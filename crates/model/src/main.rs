@@ -86,7 +86,7 @@ struct TrainArgs {
     #[arg(long)]
     l1: Option<f64>,
     /// constant | step:EVERY:GAMMA | cosine[:MIN_LR] [default: constant].
-    #[arg(long, value_parser = parse_schedule)]
+    #[arg(long)]
     lr_schedule: Option<LrSchedule>,
     /// MLP hidden widths, comma-separated [default: 128,64].
     #[arg(long, value_delimiter = ',')]
@@ -100,26 +100,6 @@ struct TrainArgs {
     /// Run directory [default: runs/<data>[-<model>]-seed<S>].
     #[arg(long)]
     out: Option<PathBuf>,
-}
-
-fn parse_schedule(s: &str) -> Result<LrSchedule, String> {
-    let parts: Vec<&str> = s.split(':').collect();
-    let num = |p: &str| {
-        p.parse::<f64>()
-            .map_err(|_| format!("`{p}` is not a number"))
-    };
-    match parts.as_slice() {
-        ["constant"] => Ok(LrSchedule::Constant),
-        ["step", every, gamma] => Ok(LrSchedule::Step {
-            every: every
-                .parse()
-                .map_err(|_| format!("`{every}` is not an epoch count"))?,
-            gamma: num(gamma)?,
-        }),
-        ["cosine"] => Ok(LrSchedule::Cosine { min_lr: 0.0 }),
-        ["cosine", min] => Ok(LrSchedule::Cosine { min_lr: num(min)? }),
-        _ => Err("expected constant, step:EVERY:GAMMA or cosine[:MIN_LR]".into()),
-    }
 }
 
 fn main() -> ExitCode {

@@ -208,7 +208,7 @@ pub fn calibrate_threshold(
             "must be in (0, 1)",
         ));
     }
-    let est = run.estimator(&cfg.estimator, &out.join("ensemble"), progress)?;
+    let est = run.estimator(&cfg.estimator, progress)?;
     let samples = est.predict_samples(&run.test.features, &run.device)?;
     let labels = &run.test.labels;
     let (_, correct) = confidence_and_correct(&samples.mean_probs(), labels, samples.classes)?;
@@ -336,7 +336,7 @@ pub fn build_queue(
     out: &Path,
     progress: bool,
 ) -> Result<Queue> {
-    let est = run.estimator(&cfg.estimator, &out.join("ensemble"), progress)?;
+    let est = run.estimator(&cfg.estimator, progress)?;
     let samples = est.predict_samples(&run.test.features, &run.device)?;
     let labels = &run.test.labels;
     let c = samples.classes;
@@ -763,7 +763,7 @@ pub fn report(
 
     // Deferral policies on the deployment rows, thresholds from the rows' own κ at each
     // coverage (an oracle choice of threshold, the same for every policy).
-    let est = run.estimator(&cfg.estimator, &out.join("ensemble"), progress)?;
+    let est = run.estimator(&cfg.estimator, progress)?;
     let samples = est.predict_samples(&run.test.features, &run.device)?;
     let rows = &queue.meta.rows;
     let cal: Vec<usize> = {

@@ -94,12 +94,17 @@ impl LoadedRun {
         })
     }
 
-    /// Builds the estimator `cfg` describes. Ensemble members are trained (or reused) under
-    /// `cache`.
+    /// Where ensemble members of this run are cached: `<run>/uncertainty/ensemble`, shared by
+    /// every command (members are keyed by their seed and checked against the run's recipe).
+    pub fn ensemble_cache(&self) -> PathBuf {
+        self.dir.root().join("uncertainty").join("ensemble")
+    }
+
+    /// Builds the estimator `cfg` describes. Ensemble members are trained once and reused
+    /// from [`LoadedRun::ensemble_cache`].
     pub fn estimator(
         &self,
         cfg: &EstimatorConfig,
-        cache: &Path,
         progress: bool,
     ) -> Result<Box<dyn UncertaintyEstimator>> {
         Ok(match cfg.kind {
@@ -111,7 +116,13 @@ impl LoadedRun {
                     .with_seed(cfg.seed),
             )?),
             EstimatorKind::Ensemble => {
-                let members = train_ensemble(&self.dir, cfg.members, &self.spec, cache, progress)?;
+                let members = train_ensemble(
+                    &self.dir,
+                    cfg.members,
+                    &self.spec,
+                    &self.ensemble_cache(),
+                    progress,
+                )?;
                 Box::new(DeepEnsemble::new(&members)?)
             }
         })
@@ -326,7 +337,7 @@ pub fn conformal(
     out: &Path,
     progress: bool,
 ) -> Result<ConformalReport> {
-    let est = run.estimator(&cfg.estimator, &out.join("ensemble"), progress)?;
+    let est = run.estimator(&cfg.estimator, progress)?;
     let probs = est.predict_proba(&run.test.features, &run.device)?;
     let report = evaluate_conformal(
         &cfg.conformal,
@@ -382,7 +393,7 @@ pub fn ood(
         ));
     }
     let (h, w) = (shape[1], shape[2]);
-    let est = run.estimator(cfg, &out.join("ensemble"), progress)?;
+    let est = run.estimator(cfg, progress)?;
     let c = run.test.num_classes;
     let id = est.predict_samples(&run.test.features, &run.device)?;
     let id_probs = id.mean_probs();
@@ -617,7 +628,7 @@ pub fn evaluate(
             &run.dir,
             cfg.members,
             &run.spec,
-            &out.join("ensemble"),
+            &run.ensemble_cache(),
             progress,
         )?;
         let ens = DeepEnsemble::new(&members)?;
@@ -780,16 +791,10 @@ mod tests {
             assert!(out.join("eval").join(f).exists(), "{f}");
         }
         // The second member is cached: building the ensemble again does not retrain it.
-        let member = out.join("eval/ensemble/member-1-seed-2/metrics.json");
+        let member = run.ensemble_cache().join("member-1-seed-2/metrics.json");
         let before = std::fs::metadata(&member).unwrap().modified().unwrap();
-        let again = train_ensemble(
-            &run.dir,
-            2,
-            &DeviceSpec::Flex,
-            &out.join("eval/ensemble"),
-            false,
-        )
-        .unwrap();
+        let again =
+            train_ensemble(&run.dir, 2, &DeviceSpec::Flex, &run.ensemble_cache(), false).unwrap();
         assert_eq!(again.len(), 2);
         assert_eq!(
             std::fs::metadata(&member).unwrap().modified().unwrap(),

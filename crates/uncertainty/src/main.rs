@@ -48,7 +48,7 @@ struct EstimatorArgs {
     #[arg(long, default_value_t = 20)]
     passes: usize,
     /// Ensemble members M (the run is member 0; the others are trained and cached under
-    /// OUT/ensemble).
+    /// RUN/uncertainty/ensemble and reused by every command).
     #[arg(long, default_value_t = 5)]
     members: usize,
     /// Seed of dropout masks and noise sets.

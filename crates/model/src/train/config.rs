@@ -36,6 +36,31 @@ pub enum LrSchedule {
     },
 }
 
+impl std::str::FromStr for LrSchedule {
+    type Err = String;
+
+    /// Parses `constant`, `step:EVERY:GAMMA` or `cosine[:MIN_LR]` (the `--lr-schedule` flag).
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let parts: Vec<&str> = s.split(':').collect();
+        let num = |p: &str| {
+            p.parse::<f64>()
+                .map_err(|_| format!("`{p}` is not a number"))
+        };
+        match parts.as_slice() {
+            ["constant"] => Ok(LrSchedule::Constant),
+            ["step", every, gamma] => Ok(LrSchedule::Step {
+                every: every
+                    .parse()
+                    .map_err(|_| format!("`{every}` is not an epoch count"))?,
+                gamma: num(gamma)?,
+            }),
+            ["cosine"] => Ok(LrSchedule::Cosine { min_lr: 0.0 }),
+            ["cosine", min] => Ok(LrSchedule::Cosine { min_lr: num(min)? }),
+            _ => Err("expected constant, step:EVERY:GAMMA or cosine[:MIN_LR]".into()),
+        }
+    }
+}
+
 impl LrSchedule {
     /// The learning rate of (0-based) `epoch` out of `epochs`, for base rate `base`.
     pub fn rate(&self, base: f64, epoch: usize, epochs: usize) -> f64 {
