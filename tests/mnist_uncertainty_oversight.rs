@@ -8,10 +8,8 @@
 //! The ensemble and MC-dropout NLL comparisons need five trained members and are measured
 //! with `aegis-uncertainty evaluate` (README), not here.
 
-use aegis::model::{DataSource, DeviceSpec, TrainRequest, train_run};
-use aegis::uncertainty::job::{
-    self, CalibrateConfig, ConformalRunConfig, EstimatorConfig, LoadedRun,
-};
+use aegis::model::{DataSource, DeviceSpec, LoadedRun, TrainRequest, train_run};
+use aegis::uncertainty::job::{self, CalibrateConfig, ConformalRunConfig, EstimatorConfig};
 use aegis::uncertainty::{ConformalConfig, ConformalScore};
 
 #[test]

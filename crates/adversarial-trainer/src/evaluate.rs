@@ -333,8 +333,8 @@ pub fn evaluate_robustness<M: Classifier + Module>(
     let mut rising = Vec::new();
     for &a in &cfg.attacks {
         for w in eps.windows(2) {
-            if let (Some(lo), Some(hi)) = (acc(a, w[0]), acc(a, w[1])) {
-                if hi > lo {
+            if let (Some(lo), Some(hi)) = (acc(a, w[0]), acc(a, w[1]))
+                && hi > lo {
                     rising.push(format!(
                         "{} {:.4} at ε={} > {:.4} at ε={}",
                         a.name(),
@@ -344,7 +344,6 @@ pub fn evaluate_robustness<M: Classifier + Module>(
                         w[0]
                     ));
                 }
-            }
         }
     }
     checks.push(SanityCheck {
@@ -361,11 +360,10 @@ pub fn evaluate_robustness<M: Classifier + Module>(
         for &e in eps.iter().filter(|&&e| e > 0.0) {
             let single = acc(EvalAttack::Fgsm, e).unwrap_or(0.0);
             for a in [EvalAttack::Pgd, EvalAttack::ApgdCe] {
-                if let Some(it) = acc(a, e) {
-                    if it > single {
+                if let Some(it) = acc(a, e)
+                    && it > single {
                         weaker.push(format!("{} {it:.4} > fgsm {single:.4} at ε={e}", a.name()));
                     }
-                }
             }
         }
         checks.push(SanityCheck {

@@ -153,7 +153,9 @@ fn every_perturbation_lies_in_its_ball_and_the_bounds() {
     let data = first(test, 64);
     let d = Device::flex();
     let eps = 0.2;
-    let attacks: Vec<(Box<dyn Fn() -> (f64, f64, f32, f32)>, &str)> = vec![
+    // Each case runs an attack and returns (max L∞, max L2, min value, max value).
+    type Case<'a> = (Box<dyn Fn() -> (f64, f64, f32, f32) + 'a>, &'a str);
+    let attacks: Vec<Case> = vec![
         (
             Box::new(|| {
                 summary(

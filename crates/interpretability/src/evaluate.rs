@@ -26,10 +26,11 @@ use crate::deletion::{Curve, CurveConfig, CurveKind, perturbation_curve, random_
 use crate::error::Result;
 use crate::infidelity::{InfidelityConfig, infidelity};
 use crate::integrated_gradients::{Baseline, IgConfig, IntegratedGradients, convergence_fraction};
-use crate::job::LoadedRun;
+use crate::job::perturbation_baseline;
 use crate::randomization::{RandomizationStage, parameter_randomization};
 use crate::saliency::{Saliency, SaliencyConfig};
 use crate::sensitivity::{SensitivityConfig, sensitivity_max};
+use aegis_model::LoadedRun;
 
 /// Settings of the quality report.
 #[derive(Config, Debug)]
@@ -146,7 +147,7 @@ pub fn evaluate_quality(
     let (n, f) = (test.len(), test.dim());
     let x = &test.features;
     let targets = predict(&run.model, x, 1024, device);
-    let baseline = run.baseline();
+    let baseline = perturbation_baseline(run);
     let curve_cfg = config.curve.clone().with_baseline(baseline.clone());
     let saliency = Saliency::new(SaliencyConfig::new())?;
     let mut ig_cfg = IgConfig::new().with_steps(config.ig_steps);

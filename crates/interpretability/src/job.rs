@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use aegis_model::burn::tensor::Device;
 use aegis_model::io::write_json;
-use aegis_model::{Classifier, Dataset, Model, RunConfig, RunDir, predict};
+use aegis_model::{Classifier, Dataset, LoadedRun, predict};
 use rand::SeedableRng;
 use rand::seq::index::sample;
 use rand_chacha::ChaCha8Rng;
@@ -33,75 +33,12 @@ use crate::plots::{heatmap_overlay, importance_bars, pdp_plot, value_distributio
 use crate::saliency::{Saliency, SaliencyConfig};
 use crate::smoothgrad::{SmoothGrad, SmoothGradConfig};
 
-/// A run loaded for explanation: the model, its config, and its train and test splits.
-#[derive(Debug)]
-pub struct LoadedRun {
-    /// The trained model.
-    pub model: Model,
-    /// `config.json`.
-    pub config: RunConfig,
-    /// Training rows (background, statistics).
-    pub train: Dataset,
-    /// Test rows (what is explained).
-    pub test: Dataset,
-}
-
-impl LoadedRun {
-    /// Loads `dir` on `device` and rebuilds its split.
-    pub fn load(dir: &Path, device: &Device) -> Result<Self> {
-        if !dir.is_dir() {
-            return Err(InterpretError::Model(aegis_model::ModelError::io(
-                dir,
-                std::io::Error::new(std::io::ErrorKind::NotFound, "run directory not found"),
-            )));
-        }
-        let (model, config) = RunDir::new(dir).load_model(device)?;
-        let (split, _) = config.data.source.load_split(
-            config.data.split.seed,
-            config.data.split.test_fraction.clamp(0.01, 0.99),
-        )?;
-        Ok(Self {
-            model,
-            config,
-            train: split.train,
-            test: split.test,
-        })
-    }
-
-    /// True for image data (samples of rank ≥ 2).
-    pub fn is_image(&self) -> bool {
-        self.test.sample_shape.len() >= 2
-    }
-
-    /// Feature names (`pixel_j` for images).
-    pub fn feature_names(&self) -> Vec<String> {
-        if self.test.feature_names.len() == self.test.dim() {
-            self.test.feature_names.clone()
-        } else {
-            (0..self.test.dim()).map(|j| format!("pixel_{j}")).collect()
-        }
-    }
-
-    /// The baseline of perturbation methods: 0 for images, the training means for tabular data.
-    pub fn baseline(&self) -> Vec<f32> {
-        if self.is_image() {
-            vec![0.0]
-        } else {
-            self.train.feature_stats().0
-        }
-    }
-
-    fn check_target(&self, target: Option<usize>) -> Result<()> {
-        match target {
-            Some(t) if t >= self.model.num_classes() => Err(InterpretError::invalid(
-                "target",
-                format!(
-                    "class {t} out of range (the model has {} classes)",
-                    self.model.num_classes()
-                ),
-            )),
-            _ => Ok(()),
-        }
+/// The baseline of perturbation methods: 0 for images, the training means for tabular data.
+pub fn perturbation_baseline(run: &LoadedRun) -> Vec<f32> {
+    if run.is_image() {
+        vec![0.0]
+    } else {
+        run.train.feature_stats().0
     }
 }
 
@@ -180,11 +117,11 @@ pub fn explain_run(
             ),
         ));
     }
-    run.check_target(target)?;
+    run.check_class(target)?;
     let x = run.test.row(index).to_vec();
     let predicted = predict(&run.model, &x, 1, device)[0];
     let t = [target.unwrap_or(predicted)];
-    let baseline = run.baseline();
+    let baseline = perturbation_baseline(run);
     let started = Instant::now();
     let (name, attr, config) = match method {
         ExplainMethod::Saliency => {
@@ -325,7 +262,7 @@ pub fn importance_run(
     progress: bool,
     device: &Device,
 ) -> Result<ImportanceReport> {
-    run.check_target(target)?;
+    run.check_class(target)?;
     if rows == Some(0) {
         return Err(InterpretError::invalid("rows", "must be at least 1"));
     }
@@ -519,7 +456,7 @@ pub fn pdp_run(
     out: &Path,
     device: &Device,
 ) -> Result<PdpReport> {
-    run.check_target(target)?;
+    run.check_class(target)?;
     if rows == Some(0) {
         return Err(InterpretError::invalid("rows", "must be at least 1"));
     }

@@ -83,8 +83,8 @@ pub use integrated_gradients::{
     quadrature,
 };
 pub use job::{
-    ExplainMethod, Explanation, ImportanceMethod, ImportanceReport, LoadedRun, PdpReport,
-    background_sample, default_out, explain_run, importance_run, pdp_run, resolve_feature,
+    ExplainMethod, Explanation, ImportanceMethod, ImportanceReport, PdpReport, background_sample,
+    default_out, explain_run, importance_run, pdp_run, perturbation_baseline, resolve_feature,
 };
 pub use kernel_shap::{
     CoalitionPlan, KernelShap, KernelShapConfig, ShapValues, coalition_plan, mean_abs,

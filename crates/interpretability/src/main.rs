@@ -7,10 +7,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use aegis_interpretability::{
-    EvaluateConfig, ExplainMethod, ImportanceMethod, LoadedRun, default_out, evaluate_quality,
-    explain_run, importance_run, pdp_run,
+    EvaluateConfig, ExplainMethod, ImportanceMethod, default_out, evaluate_quality, explain_run,
+    importance_run, pdp_run,
 };
 use aegis_model::DeviceArgs;
+use aegis_model::LoadedRun;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
@@ -115,7 +116,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let device = cli.device.device.open()?;
+    let spec = cli.device.device;
     match cli.command {
         Command::Explain {
             run,
@@ -126,7 +127,8 @@ fn run(cli: Cli) -> Result<()> {
             out,
         } => {
             let out = out.unwrap_or_else(|| default_out(&run, "explain"));
-            let loaded = LoadedRun::load(&run, &device)?;
+            let loaded = LoadedRun::open(&run, spec)?;
+            let device = loaded.device.clone();
             let e = explain_run(&loaded, method, index, steps, target, &out, &device)?;
             println!(
                 "{} of test row {} (label {}, predicted {}, target {}) in {:.2}s",
@@ -149,7 +151,8 @@ fn run(cli: Cli) -> Result<()> {
             out,
         } => {
             let out = out.unwrap_or_else(|| default_out(&run, "importance"));
-            let loaded = LoadedRun::load(&run, &device)?;
+            let loaded = LoadedRun::open(&run, spec)?;
+            let device = loaded.device.clone();
             let r = importance_run(&loaded, method, rows, target, seed, &out, true, &device)?;
             println!(
                 "{} on {} test rows in {:.2}s; top features:",
@@ -168,7 +171,8 @@ fn run(cli: Cli) -> Result<()> {
             out,
         } => {
             let out = out.unwrap_or_else(|| default_out(&run, "pdp"));
-            let loaded = LoadedRun::load(&run, &device)?;
+            let loaded = LoadedRun::open(&run, spec)?;
+            let device = loaded.device.clone();
             let p = pdp_run(&loaded, &feature, rows, target, &out, &device)?;
             println!(
                 "partial dependence of P(class {}) on {} over {} rows: {} grid points, {:.4} .. {:.4}",
@@ -188,7 +192,8 @@ fn run(cli: Cli) -> Result<()> {
             out,
         } => {
             let out = out.unwrap_or_else(|| default_out(&run, "evaluate"));
-            let loaded = LoadedRun::load(&run, &device)?;
+            let loaded = LoadedRun::open(&run, spec)?;
+            let device = loaded.device.clone();
             let config = EvaluateConfig::new().with_rows(rows).with_seed(seed);
             let r = evaluate_quality(&loaded, &config, Some(&out), true, &device)?;
             for m in &r.methods {

@@ -45,7 +45,7 @@ pub use job::{
     train_run_with,
 };
 pub use models::{Architecture, MadryCnn, Mlp, Model, ModelConfig, SmallCnn};
-pub use run::{Metrics, RunConfig, RunDir};
+pub use run::{LoadedRun, Metrics, RunConfig, RunDir};
 pub use train::{LrSchedule, OptimizerKind, TrainConfig};
 
 /// Re-export of burn, so downstream crates use the exact same version.

@@ -26,6 +26,7 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Train a model and write a run directory (model.bpk, config.json, metrics.json).
     Train(TrainArgs),

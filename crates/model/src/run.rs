@@ -15,7 +15,9 @@ use burn::module::Module;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{DataSource, SplitInfo};
+use crate::classifier::Classifier;
+use crate::data::{DataSource, Dataset, Split, SplitInfo};
+use crate::device::DeviceSpec;
 use crate::error::{ModelError, Result};
 use crate::io::{read_json_strict, write_atomic_with, write_json};
 use crate::models::{Model, ModelConfig};
@@ -68,12 +70,18 @@ impl RunConfig {
     /// The test split of `source` (default: the run's own data), rebuilt with the run's split
     /// seed and fraction, so every command evaluates on the rows the run never trained on.
     pub fn test_split(&self, source: Option<&DataSource>) -> Result<crate::data::Dataset> {
+        Ok(self.split(source)?.test)
+    }
+
+    /// The run's train and test split of `source` (default: the run's own data), rebuilt with
+    /// the run's split seed and fraction.
+    pub fn split(&self, source: Option<&DataSource>) -> Result<Split> {
         let source = source.unwrap_or(&self.data.source);
         let (split, _) = source.load_split(
             self.data.split.seed,
             self.data.split.test_fraction.clamp(0.01, 0.99),
         )?;
-        Ok(split.test)
+        Ok(split)
     }
 }
 
@@ -183,6 +191,80 @@ impl RunDir {
         let config = self.load_config()?;
         let model = load_weights(&config.model, &self.weights_path(), device)?;
         Ok((model, config))
+    }
+}
+
+/// A run opened for analysis (what the uncertainty, interpretability and oversight commands
+/// work on): its model, `config.json`, the rebuilt train and test splits, and the device.
+#[derive(Debug)]
+pub struct LoadedRun {
+    /// The run directory.
+    pub dir: RunDir,
+    /// The trained model, on `device`.
+    pub model: Model,
+    /// Its `config.json`.
+    pub config: RunConfig,
+    /// The training rows (backgrounds, statistics, ensemble retraining).
+    pub train: Dataset,
+    /// The held-out test rows (what is evaluated or explained).
+    pub test: Dataset,
+    /// The open device.
+    pub device: Device,
+    /// The `--device` flag it was opened from.
+    pub spec: DeviceSpec,
+}
+
+impl LoadedRun {
+    /// Opens `spec` and loads the run in `dir` with its split; a missing directory is an error
+    /// naming it.
+    pub fn open(dir: &Path, spec: DeviceSpec) -> Result<Self> {
+        if !dir.is_dir() {
+            return Err(ModelError::io(
+                dir,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "run directory not found"),
+            ));
+        }
+        let device = spec.open()?;
+        let run = RunDir::new(dir);
+        let (model, config) = run.load_model(&device)?;
+        let split = config.split(None)?;
+        Ok(Self {
+            dir: run,
+            model,
+            config,
+            train: split.train,
+            test: split.test,
+            device,
+            spec,
+        })
+    }
+
+    /// True for image data (samples of rank ≥ 2).
+    pub fn is_image(&self) -> bool {
+        self.test.sample_shape.len() >= 2
+    }
+
+    /// One name per flat feature: the data's names, or `pixel_<j>` for images.
+    pub fn feature_names(&self) -> Vec<String> {
+        if self.test.feature_names.len() == self.test.dim() {
+            self.test.feature_names.clone()
+        } else {
+            (0..self.test.dim()).map(|j| format!("pixel_{j}")).collect()
+        }
+    }
+
+    /// Checks that an optional class index (e.g. a `--target` flag) exists.
+    pub fn check_class(&self, class: Option<usize>) -> Result<()> {
+        match class {
+            Some(t) if t >= self.model.num_classes() => Err(ModelError::invalid(
+                "target",
+                format!(
+                    "class {t} out of range (the model has {} classes)",
+                    self.model.num_classes()
+                ),
+            )),
+            _ => Ok(()),
+        }
     }
 }
 

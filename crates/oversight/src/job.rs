@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 use aegis_interpretability::{
     Attribution, IgConfig, IntegratedGradients, Saliency, SaliencyConfig,
 };
+use aegis_model::LoadedRun;
 use aegis_model::io::write_json;
 use aegis_model::plot::{Series, line_chart};
 use aegis_model::{DeviceSpec, RunDir};
-use aegis_uncertainty::job::{EstimatorConfig, LoadedRun};
+use aegis_uncertainty::job::{EstimatorConfig, estimator};
 use aegis_uncertainty::metrics::confidence_and_correct;
 use aegis_uncertainty::{ConformalConfig, ConformalScore, PredictiveSamples, SplitConformal};
 use burn::config::Config;
@@ -208,7 +209,7 @@ pub fn calibrate_threshold(
             "must be in (0, 1)",
         ));
     }
-    let est = run.estimator(&cfg.estimator, progress)?;
+    let est = estimator(run, &cfg.estimator, progress)?;
     let samples = est.predict_samples(&run.test.features, &run.device)?;
     let labels = &run.test.labels;
     let (_, correct) = confidence_and_correct(&samples.mean_probs(), labels, samples.classes)?;
@@ -336,7 +337,7 @@ pub fn build_queue(
     out: &Path,
     progress: bool,
 ) -> Result<Queue> {
-    let est = run.estimator(&cfg.estimator, progress)?;
+    let est = estimator(run, &cfg.estimator, progress)?;
     let samples = est.predict_samples(&run.test.features, &run.device)?;
     let labels = &run.test.labels;
     let c = samples.classes;
@@ -763,7 +764,7 @@ pub fn report(
 
     // Deferral policies on the deployment rows, thresholds from the rows' own κ at each
     // coverage (an oracle choice of threshold, the same for every policy).
-    let est = run.estimator(&cfg.estimator, progress)?;
+    let est = estimator(&run, &cfg.estimator, progress)?;
     let samples = est.predict_samples(&run.test.features, &run.device)?;
     let rows = &queue.meta.rows;
     let cal: Vec<usize> = {

@@ -10,15 +10,16 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use aegis_model::DeviceArgs;
+use aegis_model::LoadedRun;
 use aegis_oversight::job::{
     self, AttributionChoice, QueueConfig, ReportConfig, SgrConfig, ThresholdSource,
 };
 use aegis_oversight::{
     AuditLog, ConfidenceKind, Queue, ScriptedDecisions, SimulatedExpert, TerminalReviewer, review,
 };
-use aegis_uncertainty::job::{EstimatorConfig, EstimatorKind, LoadedRun};
+use aegis_uncertainty::job::EstimatorArgs;
 use anyhow::{Result, bail};
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -31,28 +32,6 @@ struct Cli {
     device: DeviceArgs,
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Args)]
-struct EstimatorArgs {
-    /// deterministic | mc-dropout | ensemble.
-    #[arg(long, value_enum, default_value = "deterministic")]
-    estimator: EstimatorKind,
-    /// MC-dropout passes.
-    #[arg(long, default_value_t = 20)]
-    passes: usize,
-    /// Ensemble members.
-    #[arg(long, default_value_t = 5)]
-    members: usize,
-}
-
-impl EstimatorArgs {
-    fn config(&self) -> EstimatorConfig {
-        EstimatorConfig::new()
-            .with_kind(self.estimator)
-            .with_passes(self.passes)
-            .with_members(self.members)
-    }
 }
 
 #[derive(Subcommand)]
@@ -79,11 +58,9 @@ enum Command {
         /// Confidence function.
         #[arg(long, value_enum, default_value = "msp")]
         confidence: ConfidenceKind,
+        /// Estimator; its `--seed` also seeds the splits.
         #[command(flatten)]
         estimator: EstimatorArgs,
-        /// Seed of the splits.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
         /// Output directory [default: RUN/oversight/calibrate-threshold].
         #[arg(long)]
         out: Option<PathBuf>,
@@ -167,7 +144,6 @@ fn run(cli: Cli) -> Result<()> {
             calibration_fraction,
             confidence,
             estimator,
-            seed,
             out,
         } => {
             let loaded = LoadedRun::open(&run, spec)?;
@@ -178,7 +154,7 @@ fn run(cli: Cli) -> Result<()> {
                 .with_splits(splits)
                 .with_calibration_fraction(calibration_fraction)
                 .with_confidence(confidence)
-                .with_seed(seed);
+                .with_seed(estimator.seed);
             let r = job::calibrate_threshold(&loaded, &cfg, &out, true)?;
             println!(
                 "SGR r* = {target_risk}, δ = {delta}, {} ({}): held-out risk > r* in {:.1}% of {splits} splits; mean coverage {:.4}, mean risk {:.4}; feasible in {:.0}% ({} calibration / {} held-out rows)",

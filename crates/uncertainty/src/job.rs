@@ -5,11 +5,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use aegis_model::LoadedRun;
 use aegis_model::io::{write_atomic, write_json};
 use aegis_model::plot::{Series, line_chart};
-use aegis_model::{Dataset, DeviceSpec, Model, RunConfig, RunDir};
 use burn::config::Config;
-use burn::tensor::Device;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -60,73 +59,68 @@ pub struct EstimatorConfig {
     pub seed: u64,
 }
 
-/// A loaded run: model, config, test split and device.
-#[derive(Debug)]
-pub struct LoadedRun {
-    /// The run directory.
-    pub dir: RunDir,
-    /// The model (inference copy).
-    pub model: Model,
-    /// Its `config.json`.
-    pub config: RunConfig,
-    /// The held-out test split.
-    pub test: Dataset,
-    /// The open device.
-    pub device: Device,
-    /// The device flag it was opened from.
-    pub spec: DeviceSpec,
+/// The estimator flags every binary that needs a predictive distribution shares
+/// (`aegis-uncertainty`, `aegis-oversight`); flatten it into a clap parser.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EstimatorArgs {
+    /// deterministic | mc-dropout | ensemble.
+    #[arg(long, value_enum, default_value = "deterministic")]
+    pub estimator: EstimatorKind,
+    /// MC-dropout passes T.
+    #[arg(long, default_value_t = 20)]
+    pub passes: usize,
+    /// Ensemble members M (the run is member 0; the others are trained once, cached under
+    /// RUN/uncertainty/ensemble and reused by every command).
+    #[arg(long, default_value_t = 5)]
+    pub members: usize,
+    /// Seed of dropout masks and noise sets.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
-impl LoadedRun {
-    /// Opens `spec` and loads the run in `dir` with its test split.
-    pub fn open(dir: &Path, spec: DeviceSpec) -> Result<Self> {
-        let device = spec.open()?;
-        let run = RunDir::new(dir);
-        let (model, config) = run.load_model(&device)?;
-        let test = config.test_split(None)?;
-        Ok(Self {
-            dir: run,
-            model,
-            config,
-            test,
-            device,
-            spec,
-        })
+impl EstimatorArgs {
+    /// The settings the flags describe.
+    pub fn config(&self) -> EstimatorConfig {
+        EstimatorConfig::new()
+            .with_kind(self.estimator)
+            .with_passes(self.passes)
+            .with_members(self.members)
+            .with_seed(self.seed)
     }
+}
 
-    /// Where ensemble members of this run are cached: `<run>/uncertainty/ensemble`, shared by
-    /// every command (members are keyed by their seed and checked against the run's recipe).
-    pub fn ensemble_cache(&self) -> PathBuf {
-        self.dir.root().join("uncertainty").join("ensemble")
-    }
+/// Where ensemble members of a run are cached: `<run>/uncertainty/ensemble`, shared by every
+/// command (members are keyed by their seed and checked against the run's recipe).
+pub fn ensemble_cache(run: &LoadedRun) -> PathBuf {
+    run.dir.root().join("uncertainty").join("ensemble")
+}
 
-    /// Builds the estimator `cfg` describes. Ensemble members are trained once and reused
-    /// from [`LoadedRun::ensemble_cache`].
-    pub fn estimator(
-        &self,
-        cfg: &EstimatorConfig,
-        progress: bool,
-    ) -> Result<Box<dyn UncertaintyEstimator>> {
-        Ok(match cfg.kind {
-            EstimatorKind::Deterministic => Box::new(Deterministic::new(&self.model)),
-            EstimatorKind::McDropout => Box::new(McDropout::new(
-                &self.model,
-                McDropoutConfig::new()
-                    .with_passes(cfg.passes)
-                    .with_seed(cfg.seed),
-            )?),
-            EstimatorKind::Ensemble => {
-                let members = train_ensemble(
-                    &self.dir,
-                    cfg.members,
-                    &self.spec,
-                    &self.ensemble_cache(),
-                    progress,
-                )?;
-                Box::new(DeepEnsemble::new(&members)?)
-            }
-        })
-    }
+/// Builds the estimator `cfg` describes for `run`. Ensemble members are trained once and
+/// reused from [`ensemble_cache`].
+pub fn estimator(
+    run: &LoadedRun,
+    cfg: &EstimatorConfig,
+    progress: bool,
+) -> Result<Box<dyn UncertaintyEstimator>> {
+    Ok(match cfg.kind {
+        EstimatorKind::Deterministic => Box::new(Deterministic::new(&run.model)),
+        EstimatorKind::McDropout => Box::new(McDropout::new(
+            &run.model,
+            McDropoutConfig::new()
+                .with_passes(cfg.passes)
+                .with_seed(cfg.seed),
+        )?),
+        EstimatorKind::Ensemble => {
+            let members = train_ensemble(
+                &run.dir,
+                cfg.members,
+                &run.spec,
+                &ensemble_cache(run),
+                progress,
+            )?;
+            Box::new(DeepEnsemble::new(&members)?)
+        }
+    })
 }
 
 /// Seeded split of `0..n` into two halves (the first `⌊n/2⌋` shuffled indices, the rest).
@@ -337,7 +331,7 @@ pub fn conformal(
     out: &Path,
     progress: bool,
 ) -> Result<ConformalReport> {
-    let est = run.estimator(&cfg.estimator, progress)?;
+    let est = estimator(run, &cfg.estimator, progress)?;
     let probs = est.predict_proba(&run.test.features, &run.device)?;
     let report = evaluate_conformal(
         &cfg.conformal,
@@ -393,7 +387,7 @@ pub fn ood(
         ));
     }
     let (h, w) = (shape[1], shape[2]);
-    let est = run.estimator(cfg, progress)?;
+    let est = estimator(run, cfg, progress)?;
     let c = run.test.num_classes;
     let id = est.predict_samples(&run.test.features, &run.device)?;
     let id_probs = id.mean_probs();
@@ -628,7 +622,7 @@ pub fn evaluate(
             &run.dir,
             cfg.members,
             &run.spec,
-            &run.ensemble_cache(),
+            &ensemble_cache(run),
             progress,
         )?;
         let ens = DeepEnsemble::new(&members)?;
@@ -718,7 +712,7 @@ pub fn default_out(run: &Path, command: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aegis_model::{DataSource, TrainRequest, train_run};
+    use aegis_model::{DataSource, DeviceSpec, TrainRequest, train_run};
 
     /// A small MLP with dropout on the synthetic blobs, trained into `dir` (a few seconds).
     fn blobs_run(dir: &Path) -> LoadedRun {
@@ -791,10 +785,10 @@ mod tests {
             assert!(out.join("eval").join(f).exists(), "{f}");
         }
         // The second member is cached: building the ensemble again does not retrain it.
-        let member = run.ensemble_cache().join("member-1-seed-2/metrics.json");
+        let member = ensemble_cache(&run).join("member-1-seed-2/metrics.json");
         let before = std::fs::metadata(&member).unwrap().modified().unwrap();
         let again =
-            train_ensemble(&run.dir, 2, &DeviceSpec::Flex, &run.ensemble_cache(), false).unwrap();
+            train_ensemble(&run.dir, 2, &DeviceSpec::Flex, &ensemble_cache(&run), false).unwrap();
         assert_eq!(again.len(), 2);
         assert_eq!(
             std::fs::metadata(&member).unwrap().modified().unwrap(),

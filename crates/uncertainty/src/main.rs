@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use aegis_model::DeviceArgs;
+use aegis_model::LoadedRun;
 use aegis_uncertainty::job::{
-    self, CalibrateConfig, ConformalRunConfig, EstimatorConfig, EstimatorKind, EvaluateConfig,
-    LoadedRun,
+    self, CalibrateConfig, ConformalRunConfig, EstimatorArgs, EvaluateConfig,
 };
 use aegis_uncertainty::{ConformalConfig, ConformalScore};
 use anyhow::Result;
@@ -37,33 +37,6 @@ struct Common {
     /// Output directory [default: RUN/uncertainty/<command>].
     #[arg(long)]
     out: Option<PathBuf>,
-}
-
-#[derive(Args)]
-struct EstimatorArgs {
-    /// deterministic | mc-dropout | ensemble.
-    #[arg(long, value_enum, default_value = "deterministic")]
-    estimator: EstimatorKind,
-    /// MC-dropout passes T.
-    #[arg(long, default_value_t = 20)]
-    passes: usize,
-    /// Ensemble members M (the run is member 0; the others are trained and cached under
-    /// RUN/uncertainty/ensemble and reused by every command).
-    #[arg(long, default_value_t = 5)]
-    members: usize,
-    /// Seed of dropout masks and noise sets.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-}
-
-impl EstimatorArgs {
-    fn config(&self) -> EstimatorConfig {
-        EstimatorConfig::new()
-            .with_kind(self.estimator)
-            .with_passes(self.passes)
-            .with_members(self.members)
-            .with_seed(self.seed)
-    }
 }
 
 #[derive(Subcommand)]

@@ -85,7 +85,8 @@ pub fn fit_temperature(logits: &[f32], labels: &[usize], classes: usize) -> Resu
     })
 }
 
-fn check(logits: &[f32], labels: &[usize], classes: usize) -> Result<()> {
+/// Checks that `logits` is `[N, C]` for `N = labels.len()` and every label is below `C`.
+pub(crate) fn check(logits: &[f32], labels: &[usize], classes: usize) -> Result<()> {
     if classes == 0 || logits.len() != labels.len() * classes {
         return Err(UncertaintyError::Shape(format!(
             "{} logits for {} labels and {classes} classes",

@@ -44,16 +44,11 @@ pub fn fit_vector_scaling(
     labels: &[usize],
     classes: usize,
 ) -> Result<VectorScaling> {
-    if classes == 0 || logits.len() != labels.len() * classes || labels.is_empty() {
-        return Err(UncertaintyError::Shape(format!(
-            "{} logits for {} labels and {classes} classes",
-            logits.len(),
-            labels.len()
-        )));
-    }
-    if labels.iter().any(|&y| y >= classes) {
-        return Err(UncertaintyError::Shape(
-            "a label is not below the class count".into(),
+    crate::temperature::check(logits, labels, classes)?;
+    if labels.is_empty() {
+        return Err(UncertaintyError::invalid(
+            "labels",
+            "need at least one row to fit on",
         ));
     }
     let c = classes;

@@ -67,17 +67,17 @@ pub fn auroc(id: &[f64], ood: &[f64]) -> Result<f64> {
     Ok((rank_sum_id - n * (n + 1.0) / 2.0) / (n * m))
 }
 
-/// Average precision of `positives` against `negatives` (higher score = positive).
-pub fn aupr(positives: &[f64], negatives: &[f64]) -> Result<f64> {
-    check(positives, negatives)?;
+/// Cumulative `(true positives, false positives)` after each distinct score threshold,
+/// highest threshold first (tied scores enter together).
+fn threshold_counts(positives: &[f64], negatives: &[f64]) -> Vec<(f64, f64)> {
     let mut all: Vec<(f64, bool)> = positives
         .iter()
         .map(|&s| (s, true))
         .chain(negatives.iter().map(|&s| (s, false)))
         .collect();
     all.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let total_pos = positives.len() as f64;
-    let (mut tp, mut fp, mut prev_recall, mut ap) = (0.0, 0.0, 0.0, 0.0);
+    let (mut tp, mut fp) = (0.0, 0.0);
+    let mut out = Vec::new();
     let mut i = 0;
     while i < all.len() {
         let mut j = i;
@@ -89,10 +89,22 @@ pub fn aupr(positives: &[f64], negatives: &[f64]) -> Result<f64> {
             }
             j += 1;
         }
+        out.push((tp, fp));
+        i = j;
+    }
+    out
+}
+
+/// Average precision of `positives` against `negatives` (higher score = positive).
+pub fn aupr(positives: &[f64], negatives: &[f64]) -> Result<f64> {
+    check(positives, negatives)?;
+    let total_pos = positives.len() as f64;
+    let mut prev_recall = 0.0;
+    let mut ap = 0.0;
+    for (tp, fp) in threshold_counts(positives, negatives) {
         let recall = tp / total_pos;
         ap += (recall - prev_recall) * tp / (tp + fp);
         prev_recall = recall;
-        i = j;
     }
     Ok(ap)
 }
@@ -107,31 +119,11 @@ pub fn fpr_at_tpr(id: &[f64], ood: &[f64], tpr: f64) -> Result<f64> {
             format!("{tpr} is not in (0, 1]"),
         ));
     }
-    let mut all: Vec<(f64, bool)> = id
-        .iter()
-        .map(|&s| (s, true))
-        .chain(ood.iter().map(|&s| (s, false)))
-        .collect();
-    all.sort_by(|a, b| b.0.total_cmp(&a.0));
     let (n, m) = (id.len() as f64, ood.len() as f64);
-    let (mut tp, mut fp) = (0.0, 0.0);
-    let mut i = 0;
-    while i < all.len() {
-        let mut j = i;
-        while j < all.len() && all[j].0 == all[i].0 {
-            if all[j].1 {
-                tp += 1.0;
-            } else {
-                fp += 1.0;
-            }
-            j += 1;
-        }
-        if tp / n >= tpr - 1e-12 {
-            return Ok(fp / m);
-        }
-        i = j;
-    }
-    Ok(1.0)
+    Ok(threshold_counts(id, ood)
+        .into_iter()
+        .find(|(tp, _)| tp / n >= tpr - 1e-12)
+        .map_or(1.0, |(_, fp)| fp / m))
 }
 
 /// All four metrics of one score.
