@@ -1,0 +1,79 @@
+//! The alignment crate's error type.
+
+/// Errors of `aegis-alignment`.
+#[derive(Debug, thiserror::Error)]
+pub enum AlignmentError {
+    /// A hyper-parameter or argument is out of its valid range.
+    #[error("invalid {name}: {reason}")]
+    InvalidParameter {
+        /// Parameter name.
+        name: String,
+        /// Why it is rejected.
+        reason: String,
+    },
+    /// An MDP is malformed (a transition row that does not sum to one, a state out of range,
+    /// inconsistent sizes).
+    #[error("invalid MDP: {0}")]
+    InvalidMdp(String),
+    /// Inputs of an algorithm do not fit together (a reward of the wrong length, a
+    /// demonstration visiting a state the MDP does not have).
+    #[error("input does not fit: {0}")]
+    Shape(String),
+    /// An optimisation produced a NaN or infinite value.
+    #[error("{algorithm} diverged: {detail}")]
+    NonFinite {
+        /// Which algorithm.
+        algorithm: String,
+        /// Where the non-finite value appeared.
+        detail: String,
+    },
+    /// An error of the model crate (files, devices, plots).
+    #[error(transparent)]
+    Model(#[from] aegis_model::ModelError),
+}
+
+impl AlignmentError {
+    /// Shorthand for [`AlignmentError::InvalidParameter`].
+    pub fn invalid(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::InvalidParameter {
+            name: name.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Result alias of the alignment crate.
+pub type Result<T, E = AlignmentError> = std::result::Result<T, E>;
+
+/// Checks `lo ≤ v ≤ hi` (and finiteness), naming `name` in the error.
+pub(crate) fn check_range(name: &str, v: f64, lo: f64, hi: f64) -> Result<()> {
+    if v.is_finite() && v >= lo && v <= hi {
+        Ok(())
+    } else {
+        Err(AlignmentError::invalid(
+            name,
+            format!("{v} is not in [{lo}, {hi}]"),
+        ))
+    }
+}
+
+/// Checks `v > 0` (and finiteness), naming `name` in the error.
+pub(crate) fn check_positive(name: &str, v: f64) -> Result<()> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(AlignmentError::invalid(
+            name,
+            format!("{v} must be positive"),
+        ))
+    }
+}
+
+/// Checks `v ≥ 1`, naming `name` in the error.
+pub(crate) fn check_nonzero(name: &str, v: usize) -> Result<()> {
+    if v == 0 {
+        Err(AlignmentError::invalid(name, "must be at least 1"))
+    } else {
+        Ok(())
+    }
+}
