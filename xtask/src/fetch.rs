@@ -54,10 +54,11 @@ pub fn fetch(base_url: &str, out_dir: &Path, files: &[(&str, &str)]) -> Result<(
     for (name, expected) in files {
         let dest = out_dir.join(name);
         if let Ok(existing) = std::fs::read(&dest)
-            && sha256_hex(&existing) == *expected {
-                println!("{}: present, SHA-256 ok", dest.display());
-                continue;
-            }
+            && sha256_hex(&existing) == *expected
+        {
+            println!("{}: present, SHA-256 ok", dest.display());
+            continue;
+        }
         let url = format!("{base}{name}");
         println!("downloading {url}");
         let mut body = Vec::new();

@@ -62,12 +62,13 @@ impl AdvTrainConfig {
             return Err(AdversarialError::invalid("steps", "must be at least 1"));
         }
         if let Some(a) = self.step_size
-            && !(a.is_finite() && a > 0.0) {
-                return Err(AdversarialError::invalid(
-                    "step_size",
-                    format!("{a} must be positive"),
-                ));
-            }
+            && !(a.is_finite() && a > 0.0)
+        {
+            return Err(AdversarialError::invalid(
+                "step_size",
+                format!("{a} must be positive"),
+            ));
+        }
         if !(self.beta.is_finite() && self.beta >= 0.0) {
             return Err(AdversarialError::invalid(
                 "beta",

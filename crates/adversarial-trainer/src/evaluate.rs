@@ -334,16 +334,17 @@ pub fn evaluate_robustness<M: Classifier + Module>(
     for &a in &cfg.attacks {
         for w in eps.windows(2) {
             if let (Some(lo), Some(hi)) = (acc(a, w[0]), acc(a, w[1]))
-                && hi > lo {
-                    rising.push(format!(
-                        "{} {:.4} at ε={} > {:.4} at ε={}",
-                        a.name(),
-                        hi,
-                        w[1],
-                        lo,
-                        w[0]
-                    ));
-                }
+                && hi > lo
+            {
+                rising.push(format!(
+                    "{} {:.4} at ε={} > {:.4} at ε={}",
+                    a.name(),
+                    hi,
+                    w[1],
+                    lo,
+                    w[0]
+                ));
+            }
         }
     }
     checks.push(SanityCheck {
@@ -361,9 +362,10 @@ pub fn evaluate_robustness<M: Classifier + Module>(
             let single = acc(EvalAttack::Fgsm, e).unwrap_or(0.0);
             for a in [EvalAttack::Pgd, EvalAttack::ApgdCe] {
                 if let Some(it) = acc(a, e)
-                    && it > single {
-                        weaker.push(format!("{} {it:.4} > fgsm {single:.4} at ε={e}", a.name()));
-                    }
+                    && it > single
+                {
+                    weaker.push(format!("{} {it:.4} > fgsm {single:.4} at ε={e}", a.name()));
+                }
             }
         }
         checks.push(SanityCheck {

@@ -2,15 +2,14 @@
 //! and writes a JSON report, `config.json` (the request) and PNGs atomically into an output
 //! folder.
 
-use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Instant;
 
+use aegis_model::cli::progress_bar;
 use aegis_model::io::write_json;
 use aegis_model::plot::{Series, line_chart};
 use burn::config::Config;
 use burn::tensor::Device;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -78,23 +77,6 @@ pub enum DemoPolicy {
     Greedy,
     /// The soft-optimal (maximum causal entropy, τ = 1) policy under the true reward.
     Soft,
-}
-
-fn progress_bar(show: bool, total: u64) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(
-        Some(total),
-        if show && std::io::stderr().is_terminal() {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        },
-    );
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} {msg} [{elapsed_precise}]")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    bar
 }
 
 // ---------------------------------------------------------------------------------------
@@ -531,7 +513,11 @@ pub fn run_irl_sweep(
     }
     let started = Instant::now();
     let seed_list: Vec<u64> = (0..seeds as u64).map(|k| req.seed + k).collect();
-    let bar = progress_bar(progress, (methods.len() * demos.len() * seeds) as u64);
+    let bar = progress_bar(
+        progress,
+        (methods.len() * demos.len() * seeds) as u64,
+        "runs",
+    );
     let mut rows = Vec::new();
     for &method in methods {
         for &n in demos {
@@ -744,7 +730,7 @@ pub fn run_preferences(
 ) -> Result<PreferenceReport> {
     let started = Instant::now();
     check_nonzero("repeats", req.repeats)?;
-    let bar = progress_bar(progress, req.repeats as u64);
+    let bar = progress_bar(progress, req.repeats as u64, "repeats");
     let mut runs = Vec::with_capacity(req.repeats);
     for k in 0..req.repeats as u64 {
         bar.set_message(format!("seed {}", req.seed + k));

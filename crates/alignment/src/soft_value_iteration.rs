@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, check_nonzero, check_positive};
 use crate::mdp::Mdp;
-use crate::value_iteration::backup_q;
+use crate::value_iteration::sweep_until_converged;
 
 /// Settings of [`soft_value_iteration`].
 #[derive(Config, Debug)]
@@ -71,30 +71,15 @@ pub fn soft_value_iteration(
 ) -> Result<SoftPlan> {
     cfg.validate()?;
     let r = mdp.sa_reward(reward)?;
-    let (s_n, a_n, tau) = (mdp.n_states(), mdp.n_actions(), cfg.temperature);
-    let mut v = vec![0.0; s_n];
-    let mut q = vec![0.0; s_n * a_n];
-    let mut iterations = 0;
-    let mut converged = false;
-    while iterations < cfg.max_iterations {
-        iterations += 1;
-        backup_q(mdp, &r, &v, &mut q);
-        let mut delta = 0.0f64;
-        for s in 0..s_n {
-            let new = if mdp.is_terminal(s) {
+    let (a_n, tau) = (mdp.n_actions(), cfg.temperature);
+    let (v, q, iterations, converged) =
+        sweep_until_converged(mdp, &r, cfg.tolerance, cfg.max_iterations, |s, row| {
+            if mdp.is_terminal(s) {
                 r[s * a_n]
             } else {
-                soft_max(&q[s * a_n..(s + 1) * a_n], tau)
-            };
-            delta = delta.max((new - v[s]).abs());
-            v[s] = new;
-        }
-        if delta < cfg.tolerance {
-            converged = true;
-            break;
-        }
-    }
-    backup_q(mdp, &r, &v, &mut q);
+                soft_max(row, tau)
+            }
+        });
     let policy = boltzmann_policy(mdp, &q, &v, tau);
     Ok(SoftPlan {
         values: v,

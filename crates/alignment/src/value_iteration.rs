@@ -65,29 +65,11 @@ pub(crate) fn backup_q(mdp: &Mdp, r_sa: &[f64], v: &[f64], q: &mut [f64]) {
 pub fn value_iteration(mdp: &Mdp, reward: &[f64], cfg: &ValueIterationConfig) -> Result<Plan> {
     cfg.validate()?;
     let r = mdp.sa_reward(reward)?;
-    let (s_n, a_n) = (mdp.n_states(), mdp.n_actions());
-    let mut v = vec![0.0; s_n];
-    let mut q = vec![0.0; s_n * a_n];
-    let mut iterations = 0;
-    let mut converged = false;
-    while iterations < cfg.max_iterations {
-        iterations += 1;
-        backup_q(mdp, &r, &v, &mut q);
-        let mut delta = 0.0f64;
-        for s in 0..s_n {
-            let best = q[s * a_n..(s + 1) * a_n]
-                .iter()
-                .copied()
-                .fold(f64::NEG_INFINITY, f64::max);
-            delta = delta.max((best - v[s]).abs());
-            v[s] = best;
-        }
-        if delta < cfg.tolerance {
-            converged = true;
-            break;
-        }
-    }
-    backup_q(mdp, &r, &v, &mut q);
+    let a_n = mdp.n_actions();
+    let (v, q, iterations, converged) =
+        sweep_until_converged(mdp, &r, cfg.tolerance, cfg.max_iterations, |_, row| {
+            row.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+        });
     let policy = greedy_policy(&q, a_n);
     Ok(Plan {
         values: v,
@@ -96,6 +78,39 @@ pub fn value_iteration(mdp: &Mdp, reward: &[f64], cfg: &ValueIterationConfig) ->
         iterations,
         converged,
     })
+}
+
+/// The Jacobi sweeps shared by hard and soft value iteration: from `V = 0`, back up
+/// `Q = R + γ P V`, set `V(s) = state_value(s, Q(s, ·))`, until the largest change is below
+/// `tolerance` or `max_iterations` sweeps. Returns `(V, Q of the final V, sweeps, converged)`.
+pub(crate) fn sweep_until_converged(
+    mdp: &Mdp,
+    r_sa: &[f64],
+    tolerance: f64,
+    max_iterations: usize,
+    state_value: impl Fn(usize, &[f64]) -> f64,
+) -> (Vec<f64>, Vec<f64>, usize, bool) {
+    let (s_n, a_n) = (mdp.n_states(), mdp.n_actions());
+    let mut v = vec![0.0; s_n];
+    let mut q = vec![0.0; s_n * a_n];
+    let mut iterations = 0;
+    let mut converged = false;
+    while iterations < max_iterations {
+        iterations += 1;
+        backup_q(mdp, r_sa, &v, &mut q);
+        let mut delta = 0.0f64;
+        for s in 0..s_n {
+            let new = state_value(s, &q[s * a_n..(s + 1) * a_n]);
+            delta = delta.max((new - v[s]).abs());
+            v[s] = new;
+        }
+        if delta < tolerance {
+            converged = true;
+            break;
+        }
+    }
+    backup_q(mdp, r_sa, &v, &mut q);
+    (v, q, iterations, converged)
 }
 
 /// The actions of state `s` whose value is within [`TIE_TOLERANCE`] of the best, ascending.

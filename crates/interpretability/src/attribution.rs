@@ -105,26 +105,7 @@ pub(crate) fn check_positive(name: &str, value: usize) -> Result<()> {
     Ok(())
 }
 
-/// A progress bar on stderr over `total` steps labelled `what`, drawn only when `show` is true
-/// and stderr is a terminal (hidden in tests and library calls).
-pub fn progress_bar(show: bool, total: u64, what: &str) -> indicatif::ProgressBar {
-    use std::io::IsTerminal;
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(total),
-        if show && std::io::stderr().is_terminal() {
-            indicatif::ProgressDrawTarget::stderr()
-        } else {
-            indicatif::ProgressDrawTarget::hidden()
-        },
-    );
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{bar:30.cyan/blue} {pos}/{len} {msg} [{elapsed_precise} < {eta_precise}]",
-    ) {
-        bar.set_style(style);
-    }
-    bar.set_message(what.to_string());
-    bar
-}
+pub use aegis_model::cli::progress_bar;
 
 /// Reads a float tensor back to the host, row-major.
 pub fn to_host<const D: usize>(t: Tensor<D>) -> Vec<f32> {

@@ -138,7 +138,7 @@ pub fn evaluate_quality(
     check_positive("sensitivity_rows", config.sensitivity_rows)?;
     check_positive("randomization_rows", config.randomization_rows)?;
     let started = Instant::now();
-    let bar = progress_bar(progress, 8, "");
+    let bar = progress_bar(progress, 8, "checks");
     let say = |s: &str| {
         bar.set_message(s.to_string());
         bar.inc(1);

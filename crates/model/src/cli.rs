@@ -3,6 +3,7 @@
 //! normally and exit 0).
 
 use std::fmt::Display;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 /// Parses `C` from the command line and runs `run`; errors become `error: …` on one line and
@@ -28,4 +29,25 @@ pub fn run_cli<C: clap::Parser, E: Display>(run: impl FnOnce(C) -> Result<(), E>
             ExitCode::from(2)
         }
     }
+}
+
+/// A progress bar on stderr over `total` steps counted in `unit` (e.g. `batch`, `rows`),
+/// with elapsed time and ETA; drawn only when `show` is true and stderr is a terminal, so
+/// tests, pipes and library calls stay quiet. Every long loop of Aegis uses it.
+pub fn progress_bar(show: bool, total: u64, unit: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        if show && std::io::stderr().is_terminal() {
+            indicatif::ProgressDrawTarget::stderr()
+        } else {
+            indicatif::ProgressDrawTarget::hidden()
+        },
+    );
+    let template = format!(
+        "{{bar:30.cyan/blue}} {unit} {{pos}}/{{len}} {{msg}} [{{elapsed_precise}} < {{eta_precise}}]"
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(&template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
 }

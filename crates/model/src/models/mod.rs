@@ -328,10 +328,7 @@ mod tests {
             .into_data()
             .try_to_vec::<f32>()
             .unwrap();
-        assert!(
-            y.contains(&0.0),
-            "MC dropout stays on in inference"
-        );
+        assert!(y.contains(&0.0), "MC dropout stays on in inference");
     }
 
     #[test]

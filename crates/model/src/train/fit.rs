@@ -1,7 +1,6 @@
 //! The supervised training loop: seeded, batched, checkpointed every epoch, with a live
 //! progress bar and a hard stop on a non-finite loss.
 
-use std::io::IsTerminal;
 use std::time::Instant;
 
 use burn::module::Module;
@@ -10,7 +9,6 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, GradientsParams, SgdConfig};
 use burn::tensor::{Device, Int, Tensor};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -174,7 +172,11 @@ pub fn fit_with(
 
     let n = train.len();
     let batches_per_epoch = n.div_ceil(cfg.batch_size);
-    let bar = progress_bar(opts.progress, (cfg.epochs * batches_per_epoch) as u64);
+    let bar = crate::cli::progress_bar(
+        opts.progress,
+        (cfg.epochs * batches_per_epoch) as u64,
+        "batch",
+    );
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let mut order: Vec<usize> = (0..n).collect();
     let mut history = Vec::with_capacity(cfg.epochs);
@@ -286,23 +288,4 @@ pub fn fit_with(
 pub fn seed_device(device: &Device, seed: u64) {
     device.seed(seed);
     device.clone().autodiff().seed(seed);
-}
-
-fn progress_bar(show: bool, total: u64) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(
-        Some(total),
-        if show && std::io::stderr().is_terminal() {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        },
-    );
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{bar:30.cyan/blue} batch {pos}/{len} {msg} [{elapsed_precise} < {eta_precise}]",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
-    bar
 }
