@@ -1,10 +1,12 @@
-//! The cross-device suite: the same small model's forward pass, input gradient and one training
-//! epoch on flex, ndarray and wgpu (Mesa's software Vulkan on a CPU-only machine) must agree
+//! The cross-device suite: the same small model's forward pass, input gradient, one training
+//! epoch, one attack (PGD), one attribution (integrated gradients) and MC-dropout passes on
+//! flex, ndarray and wgpu (Mesa's software Vulkan on a CPU-only machine) must agree
 //! with flex within tolerance. Flex is the reference.
 //!
 //! wgpu is required: CI installs `mesa-vulkan-drivers libvulkan1`. A failure names the device.
 
 use aegis::adversarial::{Attack, Goal, Pgd, PgdConfig};
+use aegis::interpretability::{Attribution, IgConfig, IntegratedGradients};
 use aegis::model::burn::module::Module;
 use aegis::model::burn::tensor::{Device, Tensor};
 use aegis::model::data::{DataSource, Split};
@@ -12,6 +14,7 @@ use aegis::model::models::{Architecture, ModelConfig};
 use aegis::model::run::RunDir;
 use aegis::model::train::{TrainConfig, TrainOptions, cross_entropy, fit, seed_device};
 use aegis::model::{Classifier, DeviceSpec, Model, batch_tensor, label_tensor};
+use aegis::uncertainty::{McDropout, McDropoutConfig, UncertaintyEstimator};
 
 const DEVICES: [DeviceSpec; 3] = [
     DeviceSpec::Flex,
@@ -62,6 +65,17 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
         .fold(0.0, f32::max)
 }
 
+/// What one device computed, compared with flex's.
+struct DeviceResult {
+    logits: Vec<f32>,
+    grad: Vec<f32>,
+    after: Vec<f32>,
+    loss: f64,
+    adv: Vec<f32>,
+    ig: Vec<f32>,
+    mc: Vec<f32>,
+}
+
 /// Logits and the input gradient of the cross-entropy on 32 images.
 fn forward_and_input_grad(model: &Model, device: &Device, split: &Split) -> (Vec<f32>, Vec<f32>) {
     let n = 32;
@@ -84,7 +98,7 @@ fn forward_input_gradient_and_one_epoch_agree_across_devices() {
     let split = data();
     let tmp = tempfile::tempdir().unwrap();
     let cfg = reference_weights(tmp.path());
-    let mut reference: Option<(Vec<f32>, Vec<f32>, Vec<f32>, f64, Vec<f32>)> = None;
+    let mut reference: Option<DeviceResult> = None;
     for spec in DEVICES {
         let device = open(spec);
         let model = load(&cfg, tmp.path(), &device);
@@ -136,9 +150,55 @@ fn forward_input_gradient_and_one_epoch_agree_across_devices() {
             adv.iter().all(|v| (0.0..=1.0).contains(v)),
             "{spec}: adversarial pixels out of [0, 1]"
         );
+        // One attribution: integrated gradients (16 Gauss–Legendre points) on 4 images.
+        let ig = IntegratedGradients::new(IgConfig::new().with_steps(16))
+            .unwrap()
+            .attribute(
+                &model,
+                &split.test.features[..4 * 784],
+                &split.test.labels[..4],
+                &device,
+            )
+            .unwrap()
+            .values;
+        // MC dropout: 5 passes with host-seeded masks on 8 images.
+        let mc = McDropout::new(&model, McDropoutConfig::new().with_passes(5).with_seed(4))
+            .unwrap()
+            .predict_samples(&split.test.features[..8 * 784], &device)
+            .unwrap()
+            .logits;
         match &reference {
-            None => reference = Some((logits, grad, after, loss, adv)),
-            Some((l0, g0, a0, loss0, adv0)) => {
+            None => {
+                reference = Some(DeviceResult {
+                    logits,
+                    grad,
+                    after,
+                    loss,
+                    adv,
+                    ig,
+                    mc,
+                })
+            }
+            Some(DeviceResult {
+                logits: l0,
+                grad: g0,
+                after: a0,
+                loss: loss0,
+                adv: adv0,
+                ig: ig0,
+                mc: mc0,
+            }) => {
+                let scale = ig0.iter().fold(0f32, |m, v| m.max(v.abs()));
+                let di = max_abs_diff(&ig, ig0);
+                assert!(
+                    di < 1e-3 * scale.max(1e-3),
+                    "{spec}: integrated gradients differ from flex by {di} (max {scale})"
+                );
+                let dm = max_abs_diff(&mc, mc0);
+                assert!(
+                    dm < 1e-3,
+                    "{spec}: MC-dropout logits differ from flex by {dm}"
+                );
                 // A gradient sign can flip where the gradient is ~0; allow a few such pixels.
                 let differing = adv
                     .iter()
