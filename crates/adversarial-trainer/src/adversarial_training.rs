@@ -31,7 +31,9 @@ pub enum AdvMethod {
 /// `extensions.adversarial`).
 ///
 /// Defaults are Aegis's best MNIST recipe: PGD-AT, ε = 0.3 reached by a linear warm-up over
-/// the first 5 epochs, 10 inner steps of 2.5·ε/10.
+/// the first 5 epochs, 10 inner steps of 2.5·ε/10; the rest of the recipe is in the training
+/// configuration: 10 epochs, Adam 1e-3 constant, **batch 16**, dropout 0 (see
+/// [`best_recipe_train_config`]).
 #[derive(Config, Debug, PartialEq)]
 pub struct AdvTrainConfig {
     /// Method.
@@ -52,6 +54,15 @@ pub struct AdvTrainConfig {
     /// TRADES β (weight of the robust KL term).
     #[config(default = 6.0)]
     pub beta: f64,
+}
+
+/// The training half of Aegis's best MNIST recipe (with [`AdvTrainConfig::new`]): 10 epochs,
+/// Adam 1e-3 with a constant rate, batch 16. Measured on bundled MNIST with SmallCnn
+/// (dropout 0), seed 1: 96.7% clean, 81.0% PGD-40, 73.6% worst case over APGD-CE,
+/// targeted APGD-DLR and Square (500 images); batch 64 gave 62.7% PGD-40, batch 32 70.9%,
+/// and a cosine rate schedule lowered robustness (55.4% at batch 64).
+pub fn best_recipe_train_config() -> aegis_model::TrainConfig {
+    aegis_model::TrainConfig::new().with_batch_size(16)
 }
 
 impl AdvTrainConfig {

@@ -36,7 +36,9 @@ mod report;
 mod square;
 mod trades;
 
-pub use adversarial_training::{AdvMethod, AdvSchedule, AdvTrainConfig, train_adversarial};
+pub use adversarial_training::{
+    AdvMethod, AdvSchedule, AdvTrainConfig, best_recipe_train_config, train_adversarial,
+};
 pub use apgd::{Apgd, ApgdConfig, ApgdLoss, apgd_checkpoints};
 pub use attack::{
     Attack, Bounds, Goal, check_goal, goal_tensor, objective_gradient, predictions, project_l2,

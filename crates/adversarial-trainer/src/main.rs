@@ -9,11 +9,11 @@ use std::process::ExitCode;
 use aegis_adversarial_trainer::{
     AdvMethod, AdvTrainConfig, Apgd, ApgdConfig, ApgdLoss, CwConfig, CwL2, EvalAttack,
     EvaluateConfig, Fgsm, FgsmConfig, GoalKind, MiFgsm, MiFgsmConfig, Norm, Pgd, PgdConfig, Square,
-    SquareConfig, evaluate_robustness, run_attack, train_adversarial,
+    SquareConfig, best_recipe_train_config, evaluate_robustness, run_attack, train_adversarial,
 };
 use aegis_model::data::DataSource;
 use aegis_model::io::write_json;
-use aegis_model::{Architecture, DeviceArgs, LrSchedule, RunDir, TrainConfig, TrainRequest};
+use aegis_model::{Architecture, DeviceArgs, LrSchedule, RunDir, TrainRequest};
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -81,9 +81,11 @@ enum Command {
         /// Epochs.
         #[arg(long, default_value_t = 10)]
         epochs: usize,
-        /// Batch size.
-        #[arg(long, default_value_t = 64)]
-        batch_size: usize,
+        /// Batch size [default: 16, part of the best recipe: with 10 epochs of 4,000 images,
+        /// more (smaller) steps gave 81.0% PGD-40 robust accuracy against 70.9% at 32 and
+        /// 62.7% at 64].
+        #[arg(long)]
+        batch_size: Option<usize>,
         /// Learning rate (Adam).
         #[arg(long, default_value_t = 0.001)]
         lr: f64,
@@ -223,9 +225,11 @@ fn run(cli: Cli) -> Result<()> {
             let mut req = TrainRequest::new(data);
             req.architecture = Some(model);
             req.dropout = Some(dropout);
-            req.train = TrainConfig::new()
+            let recipe = best_recipe_train_config();
+            req.train = recipe
+                .clone()
                 .with_epochs(epochs)
-                .with_batch_size(batch_size)
+                .with_batch_size(batch_size.unwrap_or(recipe.batch_size))
                 .with_learning_rate(lr)
                 .with_lr_schedule(lr_schedule)
                 .with_seed(seed);
