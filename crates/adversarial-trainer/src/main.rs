@@ -61,7 +61,7 @@ enum Command {
     /// directory in the `aegis-model train` format, then report its PGD-40 robustness.
     Train {
         /// pgd-at | trades | fast-at.
-        #[arg(long, default_value = "pgd-at")]
+        #[arg(long, default_value = "trades")]
         method: AdvMethod,
         /// Final L∞ radius ε.
         #[arg(long, default_value_t = 0.3)]
