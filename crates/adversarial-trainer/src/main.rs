@@ -174,8 +174,9 @@ enum Command {
         /// Seed of random starts.
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Rows per batch.
-        #[arg(long, default_value_t = 500)]
+        /// Rows per batch (100 is fastest on flex: PGD-10 on 1,000 images takes 1.5 s in
+        /// batches of 100 and 3.9 s as one batch on 2 cores; GPUs prefer larger batches).
+        #[arg(long, default_value_t = 100)]
         batch_size: usize,
         /// Output folder [default: DIR/attack-<name>-eps<E>].
         #[arg(long)]
