@@ -17,12 +17,12 @@ pub struct Deterministic {
 }
 
 impl Deterministic {
-    /// Wraps an inference copy of `model` (temperature 1, batches of 500 rows).
+    /// Wraps an inference copy of `model` (temperature 1, batches of 100 rows).
     pub fn new(model: &Model) -> Self {
         Self {
             model: model.valid(),
             temperature: 1.0,
-            batch_size: 500,
+            batch_size: 100,
         }
     }
 

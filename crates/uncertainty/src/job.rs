@@ -203,7 +203,7 @@ pub fn calibrate(run: &LoadedRun, cfg: &CalibrateConfig, out: &Path) -> Result<C
     }
     let c = run.test.num_classes;
     let logits =
-        crate::estimator::batched_logits(&run.model, &run.test.features, 500, &run.device)?;
+        crate::estimator::batched_logits(&run.model, &run.test.features, 100, &run.device)?;
     let (fit_idx, eval_idx) = halves(run.test.len(), cfg.seed);
     if fit_idx.is_empty() || eval_idx.is_empty() {
         return Err(UncertaintyError::invalid(

@@ -20,8 +20,9 @@ pub struct McDropoutConfig {
     pub seed: u64,
     /// Forward rows per device batch. The `T` passes of a chunk of inputs run as one batch of
     /// `T · chunk` rows (inputs tiled `T` times), so a chunk holds `max(1, batch_rows / T)`
-    /// inputs.
-    #[config(default = 4000)]
+    /// inputs. Small batches are fastest on flex (MC-dropout OOD over 6,000 MNIST images with
+    /// T = 20: 11 s at 200 rows, 26 s at 1,000, 28 s at 4,000 on 2 cores); raise it on a GPU.
+    #[config(default = 200)]
     pub batch_rows: usize,
 }
 
