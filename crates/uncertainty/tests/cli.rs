@@ -1,0 +1,150 @@
+//! The `aegis-uncertainty` binary end to end: the contract files of `calibrate`, `conformal`
+//! and `ood` on a small MNIST run, and bad input (a one-line error naming the file or
+//! parameter, exit code 2, no panic).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use aegis_model::{DataSource, TrainConfig, TrainRequest, train_run};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_aegis-uncertainty"))
+        .args(args)
+        .output()
+        .expect("binary runs")
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(
+        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap()
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("aegis-unc-cli-{}", std::process::id()))
+}
+
+/// SmallCnn on bundled MNIST, two epochs (trained once per test process).
+fn mnist_run() -> &'static str {
+    static RUN: OnceLock<String> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let dir = root().join("mnist");
+        let mut req = TrainRequest::new(DataSource::Mnist);
+        req.train = TrainConfig::new().with_epochs(2);
+        req.out = Some(dir.clone());
+        train_run(&req).unwrap();
+        dir.to_string_lossy().into_owned()
+    })
+}
+
+fn assert_clean_error(out: &Output, needles: &[&str]) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line expected: {err}");
+    for n in needles {
+        assert!(lines[0].contains(n), "`{n}` missing from: {err}");
+    }
+}
+
+#[test]
+fn contract_files_of_calibrate_conformal_and_ood() {
+    let run_dir = mnist_run();
+    let out = root().join("out");
+    let o = |name: &str| out.join(name).to_string_lossy().into_owned();
+
+    let r = run(&["calibrate", "--run", run_dir, "--out", &o("cal")]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let cal = json(&out.join("cal/calibration.json"));
+    for key in [
+        "temperature",
+        "nll_before",
+        "nll_after",
+        "ece_before",
+        "ece_after",
+    ] {
+        assert!(cal[key].is_f64(), "calibration.json lacks {key}");
+    }
+    assert!(out.join("cal/reliability.png").exists());
+
+    let r = run(&[
+        "conformal",
+        "--run",
+        run_dir,
+        "--alpha",
+        "0.1",
+        "--score",
+        "aps",
+        "--splits",
+        "5",
+        "--out",
+        &o("conf"),
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let conf = json(&out.join("conf/conformal.json"));
+    assert!(conf["mean_coverage"].as_f64().unwrap() > 0.8);
+    assert!(conf["mean_set_size"].as_f64().unwrap() >= 1.0);
+    assert_eq!(conf["splits"].as_array().unwrap().len(), 5);
+
+    let r = run(&[
+        "ood",
+        "--run",
+        run_dir,
+        "--estimator",
+        "mc-dropout",
+        "--passes",
+        "3",
+        "--out",
+        &o("ood"),
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let ood = json(&out.join("ood/ood.json"));
+    for set in [
+        "gaussian-noise",
+        "uniform-noise",
+        "inverted",
+        "rotated-45",
+        "rotated-90",
+    ] {
+        for score in [
+            "msp",
+            "max-logit",
+            "energy",
+            "entropy",
+            "mutual-information",
+        ] {
+            let v = ood["auroc"][set][score].as_f64();
+            assert!(
+                v.is_some_and(|v| (0.0..=1.0).contains(&v)),
+                "{set}/{score}: {v:?}"
+            );
+        }
+    }
+    assert!(out.join("ood/ood.csv").exists() && out.join("ood/ood.png").exists());
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_code_2() {
+    let missing = root().join("no-such-run");
+    let m = missing.to_string_lossy().into_owned();
+    assert_clean_error(&run(&["calibrate", "--run", &m]), &["no-such-run"]);
+    let run_dir = mnist_run();
+    assert_clean_error(
+        &run(&["conformal", "--run", run_dir, "--alpha", "1.5", "--out", &m]),
+        &["alpha"],
+    );
+    assert_clean_error(
+        &run(&["conformal", "--run", run_dir, "--score", "nope"]),
+        &["nope"],
+    );
+    let bad_cfg = root().join("bad-config");
+    std::fs::create_dir_all(&bad_cfg).unwrap();
+    std::fs::write(bad_cfg.join("config.json"), "{ not json").unwrap();
+    assert_clean_error(
+        &run(&["ood", "--run", &bad_cfg.to_string_lossy()]),
+        &["config.json"],
+    );
+}
