@@ -158,7 +158,7 @@ pub fn run(
         let goal = Goal::Untargeted(test.labels.clone());
         let pgd = Pgd::new(PgdConfig::new(0.3).with_steps(10).with_step_size(0.01))?;
         pgd.perturb(&model, x(), &goal)?;
-        for chunk in [1000usize, 100] {
+        for chunk in [1000, aegis_model::DEFAULT_BATCH_ROWS] {
             let mut secs = Vec::new();
             for _ in 0..repeats {
                 let t = Instant::now();

@@ -13,7 +13,7 @@ use aegis_model::burn::config::Config;
 use aegis_model::burn::module::Module;
 use aegis_model::burn::tensor::activation::log_softmax;
 use aegis_model::burn::tensor::{Device, Int, Tensor, TensorData};
-use aegis_model::{Classifier, label_tensor};
+use aegis_model::{Classifier, label_tensor, to_host};
 use serde::{Deserialize, Serialize};
 
 use crate::attack::{Attack, Bounds, Goal, check_eps, check_goal, project_linf, random_tensor};
@@ -145,13 +145,7 @@ impl Apgd {
             goal,
             &truth.clone().map(|t| t.autodiff()),
         );
-        let values = l
-            .clone()
-            .inner()
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .unwrap_or_default();
+        let values = to_host(l.clone().inner());
         let g = xa
             .grad(&l.sum().backward())
             .expect("input takes part in the loss");

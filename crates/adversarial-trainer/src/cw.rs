@@ -4,7 +4,7 @@
 use aegis_model::burn::config::Config;
 use aegis_model::burn::module::Module;
 use aegis_model::burn::tensor::{Int, Tensor, TensorData};
-use aegis_model::{Classifier, label_tensor};
+use aegis_model::{Classifier, label_tensor, to_host};
 
 use crate::attack::{Attack, Goal, check_goal, row_l2};
 use crate::error::{AdversarialError, Result};
@@ -153,17 +153,8 @@ impl Attack for CwL2 {
                 let g = wa.grad(&loss.backward()).expect("w takes part in the loss");
                 // Record successes of the current iterate before stepping.
                 let cur = xa.inner();
-                let margins = margin
-                    .inner()
-                    .into_data()
-                    .convert::<f32>()
-                    .try_to_vec::<f32>()
-                    .unwrap_or_default();
-                let dist = row_l2(cur.clone() - x.clone())
-                    .into_data()
-                    .convert::<f32>()
-                    .try_to_vec::<f32>()
-                    .unwrap_or_default();
+                let margins = to_host(margin.inner());
+                let dist = to_host(row_l2(cur.clone() - x.clone()));
                 let mut take = vec![0f32; n];
                 for i in 0..n {
                     if margins[i] < 0.0 {

@@ -9,7 +9,7 @@ use aegis_model::burn::module::Module;
 use aegis_model::burn::tensor::Device;
 use aegis_model::io::{write_atomic, write_json};
 use aegis_model::plot::{Series, line_chart};
-use aegis_model::{Classifier, Dataset, argmax, batch_tensor, label_tensor};
+use aegis_model::{Classifier, Dataset, argmax, batch_tensor, label_tensor, to_host};
 use serde::{Deserialize, Serialize};
 
 use crate::apgd::{Apgd, ApgdConfig, ApgdLoss};
@@ -71,7 +71,7 @@ pub struct EvaluateConfig {
     pub square_queries: usize,
     /// Seed of every random start.
     pub seed: u64,
-    /// Rows per batch (default 100, the fastest on flex; GPUs prefer larger batches).
+    /// Rows per batch (default [`aegis_model::DEFAULT_BATCH_ROWS`]).
     pub batch_size: usize,
 }
 
@@ -91,7 +91,7 @@ impl Default for EvaluateConfig {
             apgd_steps: 100,
             square_queries: 1000,
             seed: 0,
-            batch_size: 100,
+            batch_size: aegis_model::DEFAULT_BATCH_ROWS,
         }
     }
 }
@@ -182,12 +182,7 @@ fn correct_under<M: Classifier + Module>(
             EvalAttack::ApgdDlrT => {
                 // Target: the most likely wrong class on the clean input.
                 let c = model.num_classes();
-                let logits = inference
-                    .logits(x.clone())
-                    .into_data()
-                    .convert::<f32>()
-                    .try_to_vec::<f32>()
-                    .unwrap_or_default();
+                let logits = to_host(inference.logits(x.clone()));
                 let targets: Vec<usize> = logits
                     .chunks(c)
                     .zip(&labels)
@@ -430,11 +425,12 @@ pub fn evaluate_robustness<M: Classifier + Module>(
     }
     {
         let x = batch_tensor(data.features.clone(), data.len(), f, device);
-        let g = objective_gradient(&inference, &x, &label_tensor(&data.labels, device), false)
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .unwrap_or_default();
+        let g = to_host(objective_gradient(
+            &inference,
+            &x,
+            &label_tensor(&data.labels, device),
+            false,
+        ));
         let bad = g
             .chunks(f)
             .filter(|row| row.iter().all(|v| *v == 0.0) || row.iter().any(|v| v.is_nan()))

@@ -174,9 +174,8 @@ enum Command {
         /// Seed of random starts.
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Rows per batch (100 is fastest on flex: PGD-10 on 1,000 images takes 1.5 s in
-        /// batches of 100 and 3.9 s as one batch on 2 cores; GPUs prefer larger batches).
-        #[arg(long, default_value_t = 100)]
+        /// Rows per batch (small batches are fastest on flex; GPUs prefer larger ones).
+        #[arg(long, default_value_t = aegis_model::DEFAULT_BATCH_ROWS)]
         batch_size: usize,
         /// Output folder [default: DIR/attack-<name>-eps<E>].
         #[arg(long)]

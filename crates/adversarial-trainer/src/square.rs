@@ -5,7 +5,7 @@
 use aegis_model::burn::config::Config;
 use aegis_model::burn::module::Module;
 use aegis_model::burn::tensor::{Tensor, TensorData};
-use aegis_model::{Classifier, batch_tensor};
+use aegis_model::{Classifier, batch_tensor, to_host};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -80,12 +80,7 @@ impl Square {
         device: &aegis_model::burn::tensor::Device,
     ) -> Vec<f32> {
         let c = model.num_classes();
-        let logits = model
-            .logits(batch_tensor(rows.to_vec(), n, f, device))
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .unwrap_or_default();
+        let logits = to_host(model.logits(batch_tensor(rows.to_vec(), n, f, device)));
         logits
             .chunks(c)
             .zip(idx)
@@ -131,11 +126,7 @@ impl Attack for Square {
         };
         let (lo, hi) = (self.config.lower as f32, self.config.upper as f32);
         let eps = self.config.eps as f32;
-        let clean = x
-            .into_data()
-            .convert::<f32>()
-            .try_to_vec::<f32>()
-            .unwrap_or_default();
+        let clean = to_host(x);
         let mut rng = ChaCha8Rng::seed_from_u64(self.config.seed);
         // Vertical stripes: one random sign per (channel, column), over all rows of the image.
         let mut best = clean.clone();

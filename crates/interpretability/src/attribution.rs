@@ -107,13 +107,7 @@ pub(crate) fn check_positive(name: &str, value: usize) -> Result<()> {
 
 pub use aegis_model::cli::progress_bar;
 
-/// Reads a float tensor back to the host, row-major.
-pub fn to_host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .unwrap_or_default()
-}
+pub use aegis_model::to_host;
 
 fn one_hot(targets: &[usize], classes: usize, device: &Device) -> Tensor<2> {
     let mut v = vec![0f32; targets.len() * classes];

@@ -8,6 +8,10 @@ use std::sync::OnceLock;
 
 use aegis_model::{DataSource, TrainConfig, TrainRequest, train_run};
 
+#[path = "../../../tests/support/cli_contract.rs"]
+mod cli_contract;
+use cli_contract::assert_clean_error;
+
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_aegis-interpretability"))
         .env("CUBECL_AUTOTUNE_LEVEL", "minimal")
@@ -31,19 +35,6 @@ fn json(path: &Path) -> serde_json::Value {
         &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
     )
     .unwrap()
-}
-
-/// Asserts exit code 2, one stderr line starting with `error:` containing every needle.
-fn assert_clean_error(out: &Output, needles: &[&str]) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
-    assert!(!err.contains("panicked"), "panic: {err}");
-    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "one line expected: {err}");
-    assert!(lines[0].starts_with("error: "), "{err}");
-    for n in needles {
-        assert!(lines[0].contains(n), "`{n}` missing from: {err}");
-    }
 }
 
 fn root() -> PathBuf {

@@ -35,7 +35,8 @@ pub mod run;
 pub mod train;
 
 pub use classifier::{
-    Classifier, accuracy, argmax, batch_tensor, label_tensor, predict, predict_proba,
+    Classifier, DEFAULT_BATCH_ROWS, accuracy, argmax, batch_tensor, label_tensor, predict,
+    predict_proba, to_host,
 };
 pub use data::{DataSource, Dataset, Split};
 pub use device::{DeviceArgs, DeviceSpec};

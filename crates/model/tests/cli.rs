@@ -4,6 +4,10 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+#[path = "../../../tests/support/cli_contract.rs"]
+mod cli_contract;
+use cli_contract::assert_clean_error;
+
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_aegis-model"));
     c.env("CUBECL_AUTOTUNE_LEVEL", "minimal");
@@ -12,20 +16,6 @@ fn bin() -> Command {
 
 fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("binary runs")
-}
-
-/// Asserts exit code 2, exactly one stderr line starting with `error:` that contains every
-/// `needle`, and no panic.
-fn assert_clean_error(out: &Output, needles: &[&str]) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
-    assert!(!err.contains("panicked"), "panic: {err}");
-    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "one line expected: {err}");
-    assert!(lines[0].starts_with("error: "), "{err}");
-    for n in needles {
-        assert!(lines[0].contains(n), "`{n}` missing from: {err}");
-    }
 }
 
 fn train_moons(dir: &Path) {

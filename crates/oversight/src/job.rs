@@ -9,16 +9,16 @@ use aegis_interpretability::{
     Attribution, IgConfig, IntegratedGradients, Saliency, SaliencyConfig,
 };
 use aegis_model::LoadedRun;
+use aegis_model::data::shuffled_split;
 use aegis_model::io::write_json;
 use aegis_model::plot::{Series, line_chart};
 use aegis_model::{DeviceSpec, RunDir};
 use aegis_uncertainty::job::{EstimatorConfig, estimator};
 use aegis_uncertainty::metrics::confidence_and_correct;
-use aegis_uncertainty::{ConformalConfig, ConformalScore, PredictiveSamples, SplitConformal};
+use aegis_uncertainty::{
+    ConformalConfig, ConformalScore, PredictiveSamples, SplitConformal, gather_rows,
+};
 use burn::config::Config;
-use rand::SeedableRng;
-use rand::seq::SliceRandom;
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -45,26 +45,7 @@ pub fn model_hash(run: &RunDir) -> Result<String> {
 /// Seeded split of `0..n`: `(calibration, deployment)`, the first `round(n·fraction)` shuffled
 /// rows for calibration.
 pub fn split_rows(n: usize, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
-    let mut order: Vec<usize> = (0..n).collect();
-    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-    let n_cal = ((n as f64 * fraction).round() as usize).min(n);
-    let deploy = order.split_off(n_cal);
-    (order, deploy)
-}
-
-fn select<T: Copy>(v: &[T], idx: &[usize]) -> Vec<T> {
-    idx.iter().map(|&i| v[i]).collect()
-}
-
-fn select_samples(s: &PredictiveSamples, idx: &[usize]) -> Result<PredictiveSamples> {
-    let (n, c) = (s.rows, s.classes);
-    let mut logits = Vec::with_capacity(s.samples * idx.len() * c);
-    for k in 0..s.samples {
-        for &i in idx {
-            logits.extend_from_slice(&s.logits[(k * n + i) * c..(k * n + i + 1) * c]);
-        }
-    }
-    Ok(PredictiveSamples::new(logits, s.samples, idx.len(), c)?)
+    shuffled_split(n, (n as f64 * fraction).round() as usize, seed)
 }
 
 /// Conformal sets for the queue: APS without randomisation (never empty), α = `alpha`.
@@ -90,9 +71,9 @@ fn confidences(
     deploy: &[usize],
     alpha: f64,
 ) -> Result<(Vec<f64>, Vec<f64>)> {
-    let (sc, sd) = (select_samples(all, cal)?, select_samples(all, deploy)?);
+    let (sc, sd) = (all.select_rows(cal), all.select_rows(deploy));
     let cp = if kind == ConfidenceKind::SetSize {
-        Some(conformal_for(&sc, &select(labels, cal), alpha)?)
+        Some(conformal_for(&sc, &gather_rows(labels, 1, cal), alpha)?)
     } else {
         None
     };
@@ -232,8 +213,13 @@ pub fn calibrate_threshold(
             &test,
             cfg.conformal_alpha,
         )?;
-        let r = sgr(&kc, &select(&correct, &cal), cfg.target_risk, cfg.delta)?;
-        let m = selective_metrics(&kt, &select(&correct, &test), r.threshold)?;
+        let r = sgr(
+            &kc,
+            &gather_rows(&correct, 1, &cal),
+            cfg.target_risk,
+            cfg.delta,
+        )?;
+        let m = selective_metrics(&kt, &gather_rows(&correct, 1, &test), r.threshold)?;
         if k == 0 {
             deployment = Some(Deployment {
                 threshold: r.threshold,
@@ -251,10 +237,7 @@ pub fn calibrate_threshold(
         });
     }
     let n = splits.len() as f64;
-    let (n_cal, n_test) = {
-        let (c, t) = split_rows(run.test.len(), cfg.calibration_fraction, cfg.seed);
-        (c.len(), t.len())
-    };
+    let deployment = deployment.expect("at least one split");
     let report = SgrReport {
         target_risk: cfg.target_risk,
         delta: cfg.delta,
@@ -264,10 +247,10 @@ pub fn calibrate_threshold(
         mean_coverage: splits.iter().map(|s| s.test_coverage).sum::<f64>() / n,
         mean_test_risk: splits.iter().map(|s| s.test_risk).sum::<f64>() / n,
         feasible_rate: splits.iter().filter(|s| s.sgr.feasible).count() as f64 / n,
-        n_calibration: n_cal,
-        n_test,
+        n_calibration: deployment.calibration_rows.len(),
+        n_test: deployment.rows.len(),
         splits,
-        deployment: deployment.expect("at least one split"),
+        deployment,
     };
     std::fs::create_dir_all(out).map_err(|e| OversightError::io(out, e))?;
     write_json(&out.join("sgr.json"), &report)?;
@@ -341,7 +324,8 @@ pub fn build_queue(
     let samples = est.predict_samples(&run.test.features, &run.device)?;
     let labels = &run.test.labels;
     let c = samples.classes;
-    let (cal, rows, threshold, source) = match &cfg.threshold {
+    // The threshold is known up front (SGR, fixed) or derived from the calibration rows' κ.
+    let (cal, rows, known_threshold, source) = match &cfg.threshold {
         ThresholdSource::Sgr(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| OversightError::io(path, e))?;
             let r: SgrReport = serde_json::from_str(&text).map_err(|e| {
@@ -374,26 +358,18 @@ pub fn build_queue(
                 "sgr r*={} δ={} (bound {:.4})",
                 r.target_risk, r.delta, d.risk_bound
             );
-            (d.calibration_rows, d.rows, d.threshold, src)
+            (d.calibration_rows, d.rows, Some(d.threshold), src)
         }
         ThresholdSource::Fixed(t) => {
             let (cal, rows) = split_rows(run.test.len(), cfg.calibration_fraction, cfg.seed);
-            (cal, rows, *t, format!("fixed {t}"))
+            (cal, rows, Some(*t), format!("fixed {t}"))
         }
         ThresholdSource::Coverage(cov) => {
             let (cal, rows) = split_rows(run.test.len(), cfg.calibration_fraction, cfg.seed);
-            let (kc, _) = confidences(
-                cfg.confidence,
-                &samples,
-                labels,
-                &cal,
-                &rows,
-                cfg.conformal_alpha,
-            )?;
             (
                 cal,
                 rows,
-                threshold_for_coverage(&kc, *cov)?,
+                None,
                 format!("coverage {cov} on the calibration rows"),
             )
         }
@@ -404,7 +380,7 @@ pub fn build_queue(
             "leaves no calibration rows for the conformal sets",
         ));
     }
-    let (_, kd) = confidences(
+    let (kc, kd) = confidences(
         cfg.confidence,
         &samples,
         labels,
@@ -412,27 +388,29 @@ pub fn build_queue(
         &rows,
         cfg.conformal_alpha,
     )?;
-    let sd = select_samples(&samples, &rows)?;
+    let threshold = match (known_threshold, &cfg.threshold) {
+        (Some(t), _) => t,
+        (None, ThresholdSource::Coverage(cov)) => threshold_for_coverage(&kc, *cov)?,
+        (None, _) => unreachable!("only a coverage target leaves the threshold open"),
+    };
+    let sd = samples.select_rows(&rows);
     let probs = sd.mean_probs();
     let cp = conformal_for(
-        &select_samples(&samples, &cal)?,
-        &select(labels, &cal),
+        &samples.select_rows(&cal),
+        &gather_rows(labels, 1, &cal),
         cfg.conformal_alpha,
     )?;
     let sets = cp.predict_sets(&probs, c, 0);
     let mut queued: Vec<usize> = (0..rows.len()).filter(|&j| kd[j] < threshold).collect();
     queued.sort_by(|&a, &b| kd[a].total_cmp(&kd[b]).then(rows[a].cmp(&rows[b])));
-    let pred = |j: usize| {
-        aegis_model::argmax(
-            &probs[j * c..(j + 1) * c]
-                .iter()
-                .map(|&v| v as f32)
-                .collect::<Vec<_>>(),
-        )
-    };
+    // Arg-max class of each deployment row (the first on ties).
+    let preds: Vec<usize> = probs
+        .chunks(c)
+        .map(|r| (0..c).fold(0, |best, k| if r[k] > r[best] { k } else { best }))
+        .collect();
     let automatic: Vec<(usize, usize)> = (0..rows.len())
         .filter(|&j| kd[j] >= threshold)
-        .map(|j| (rows[j], pred(j)))
+        .map(|j| (rows[j], preds[j]))
         .collect();
     // Attributions of the queued rows toward their predicted class, in one batched call.
     let f = run.test.dim();
@@ -440,8 +418,7 @@ pub fn build_queue(
     for &j in &queued {
         x.extend_from_slice(run.test.row(rows[j]));
     }
-    let targets: Vec<usize> = queued.iter().map(|&j| pred(j)).collect();
-    let is_image = run.test.sample_shape.len() == 3;
+    let targets: Vec<usize> = queued.iter().map(|&j| preds[j]).collect();
     let attributions: Option<Vec<f32>> = match cfg.attribution {
         AttributionChoice::None => None,
         _ if queued.is_empty() => None,
@@ -452,13 +429,8 @@ pub fn build_queue(
         ),
         AttributionChoice::Ig => {
             let mut ig = IgConfig::new();
-            if !is_image {
-                let mut mean = vec![0f32; f];
-                for &i in &cal {
-                    for (m, v) in mean.iter_mut().zip(run.test.row(i)) {
-                        *m += v / cal.len() as f32;
-                    }
-                }
+            if !run.is_image() {
+                let mean = run.test.select(&cal).feature_stats().0;
                 ig = ig.with_baseline(aegis_interpretability::Baseline::Custom { values: mean });
             }
             Some(
@@ -480,9 +452,9 @@ pub fn build_queue(
             QueueItem {
                 id: format!("row-{i}"),
                 index: i,
-                prediction: pred(j),
+                prediction: preds[j],
                 confidence: kd[j],
-                probability: probs[j * c + pred(j)],
+                probability: probs[j * c + preds[j]],
                 conformal_set: sets[j].clone(),
                 top_attribution: if attr.is_empty() {
                     Vec::new()
@@ -771,12 +743,9 @@ pub fn report(
         let set: std::collections::HashSet<usize> = rows.iter().cloned().collect();
         (0..run.test.len()).filter(|i| !set.contains(i)).collect()
     };
-    let y = select(labels, rows);
-    let (_, ok) = confidence_and_correct(
-        &select_samples(&samples, rows)?.mean_probs(),
-        &y,
-        samples.classes,
-    )?;
+    let y = gather_rows(labels, 1, rows);
+    let (_, ok) =
+        confidence_and_correct(&samples.select_rows(rows).mean_probs(), &y, samples.classes)?;
     let grid: Vec<f64> = {
         let steps = (1.0 / cfg.coverage_step).round() as usize;
         (0..=steps)

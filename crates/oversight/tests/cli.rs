@@ -8,6 +8,10 @@ use std::process::{Command, Output};
 
 use aegis_model::{DataSource, TrainRequest, train_run};
 
+#[path = "../../../tests/support/cli_contract.rs"]
+mod cli_contract;
+use cli_contract::assert_clean_error;
+
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_aegis-oversight"))
         .args(args)
@@ -23,17 +27,6 @@ fn ok(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn assert_clean_error(out: &Output, needles: &[&str]) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
-    assert!(!err.contains("panicked"), "panic: {err}");
-    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "one line expected: {err}");
-    for n in needles {
-        assert!(lines[0].contains(n), "`{n}` missing from: {err}");
-    }
 }
 
 fn s(p: &Path) -> String {

@@ -13,12 +13,12 @@
 //! exchangeability, `P(y ∈ set) ≥ 1 − α` (and `≤ 1 − α + 1/(n + 1)` without ties).
 
 use burn::config::Config;
-use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, UncertaintyError};
+use crate::estimator::gather_rows;
 use crate::metrics::accuracy;
 
 /// The non-conformity score.
@@ -232,21 +232,19 @@ pub fn evaluate_conformal(
         ));
     }
     let gather = |idx: &[usize]| -> (Vec<f64>, Vec<usize>) {
-        let mut p = Vec::with_capacity(idx.len() * classes);
-        for &i in idx {
-            p.extend_from_slice(&probs[i * classes..(i + 1) * classes]);
-        }
-        (p, idx.iter().map(|&i| labels[i]).collect())
+        (
+            gather_rows(probs, classes, idx),
+            gather_rows(labels, 1, idx),
+        )
     };
     let mut out = Vec::with_capacity(splits);
     let mut class_hits = vec![0.0; classes];
     let mut class_counts = vec![0.0; classes];
     for k in 0..splits {
         let seed = config.seed.wrapping_add(k as u64);
-        let mut order: Vec<usize> = (0..n).collect();
-        order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-        let (cal_p, cal_y) = gather(&order[..n_cal]);
-        let (test_p, test_y) = gather(&order[n_cal..]);
+        let (cal, test) = aegis_model::data::shuffled_split(n, n_cal, seed);
+        let (cal_p, cal_y) = gather(&cal);
+        let (test_p, test_y) = gather(&test);
         let cp =
             SplitConformal::calibrate(config.clone().with_seed(seed), &cal_p, &cal_y, classes)?;
         let sets = cp.predict_sets(&test_p, classes, seed ^ 0x5eed);

@@ -17,12 +17,13 @@ pub struct Deterministic {
 }
 
 impl Deterministic {
-    /// Wraps an inference copy of `model` (temperature 1, batches of 100 rows).
+    /// Wraps an inference copy of `model` (temperature 1, batches of
+    /// [`aegis_model::DEFAULT_BATCH_ROWS`] rows).
     pub fn new(model: &Model) -> Self {
         Self {
             model: model.valid(),
             temperature: 1.0,
-            batch_size: 100,
+            batch_size: aegis_model::DEFAULT_BATCH_ROWS,
         }
     }
 

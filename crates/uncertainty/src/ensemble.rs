@@ -34,7 +34,7 @@ impl DeepEnsemble {
         }
         Ok(Self {
             members: members.iter().map(|m| m.valid()).collect(),
-            batch_size: 100,
+            batch_size: aegis_model::DEFAULT_BATCH_ROWS,
         })
     }
 

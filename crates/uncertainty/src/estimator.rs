@@ -1,7 +1,7 @@
 //! The [`UncertaintyEstimator`] trait and the [`PredictiveSamples`] it returns.
 
-use aegis_model::{Classifier, batch_tensor};
-use burn::tensor::{Device, Tensor};
+use aegis_model::{Classifier, batch_tensor, to_host};
+use burn::tensor::Device;
 
 use crate::error::{Result, UncertaintyError};
 
@@ -55,6 +55,22 @@ impl PredictiveSamples {
         mean_over_samples(&l, self.samples)
     }
 
+    /// The rows `idx` (in that order) of every pass, `[S, idx.len(), C]`. Indices must be
+    /// below `rows`.
+    pub fn select_rows(&self, idx: &[usize]) -> PredictiveSamples {
+        let c = self.classes;
+        let mut logits = Vec::with_capacity(self.samples * idx.len() * c);
+        for pass in self.logits.chunks(self.rows * c) {
+            logits.extend(gather_rows(pass, c, idx));
+        }
+        PredictiveSamples {
+            logits,
+            samples: self.samples,
+            rows: idx.len(),
+            classes: c,
+        }
+    }
+
     /// Concatenates two sets of samples of the same `S` and `C` along the rows.
     pub fn concat_rows(&self, other: &PredictiveSamples) -> Result<PredictiveSamples> {
         if self.samples != other.samples || self.classes != other.classes {
@@ -70,6 +86,15 @@ impl PredictiveSamples {
         }
         PredictiveSamples::new(logits, s, self.rows + other.rows, c)
     }
+}
+
+/// The rows `idx` (in that order) of a row-major `[N, width]` array.
+pub fn gather_rows<T: Copy>(values: &[T], width: usize, idx: &[usize]) -> Vec<T> {
+    let mut out = Vec::with_capacity(idx.len() * width);
+    for &i in idx {
+        out.extend_from_slice(&values[i * width..(i + 1) * width]);
+    }
+    out
 }
 
 /// Mean over the leading `S` axis of `[S, N·C]` values.
@@ -121,14 +146,6 @@ pub fn batched_logits<M: Classifier>(
         out.extend(to_host(model.logits(t)));
     }
     Ok(out)
-}
-
-/// Reads a tensor back to the host as `f32`.
-pub(crate) fn to_host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .unwrap_or_default()
 }
 
 /// Anything that turns inputs into a predictive distribution with a notion of spread.

@@ -6,24 +6,22 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use aegis_model::LoadedRun;
+use aegis_model::data::shuffled_split;
 use aegis_model::io::{write_atomic, write_json};
 use aegis_model::plot::{Series, line_chart};
 use burn::config::Config;
-use rand::SeedableRng;
-use rand::seq::SliceRandom;
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::conformal::{ConformalConfig, ConformalReport, evaluate_conformal};
 use crate::deterministic::Deterministic;
 use crate::ensemble::{DeepEnsemble, train_ensemble};
 use crate::error::{Result, UncertaintyError};
-use crate::estimator::{PredictiveSamples, UncertaintyEstimator};
+use crate::estimator::{PredictiveSamples, UncertaintyEstimator, gather_rows};
 use crate::mc_dropout::{McDropout, McDropoutConfig};
 use crate::metrics::{
-    BinScheme, CalibrationNorm, OodMetrics, ReliabilityBin, aurc, brier, calibration_error,
-    confidence_and_correct, entropy, mutual_information, nll, ood_metrics, reliability_bins,
-    risk_coverage,
+    BinScheme, CalibrationNorm, OodMetrics, ReliabilityBin, RiskCoveragePoint, aurc_of_curve,
+    brier, calibration_error, confidence_and_correct, entropy, mutual_information, nll,
+    ood_metrics, reliability_bins, risk_coverage,
 };
 use crate::ood_scores::OodScore;
 use crate::shift::{ShiftKind, shifted_images};
@@ -125,18 +123,7 @@ pub fn estimator(
 
 /// Seeded split of `0..n` into two halves (the first `⌊n/2⌋` shuffled indices, the rest).
 pub fn halves(n: usize, seed: u64) -> (Vec<usize>, Vec<usize>) {
-    let mut order: Vec<usize> = (0..n).collect();
-    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-    let b = order.split_off(n / 2);
-    (order, b)
-}
-
-fn gather<T: Copy>(values: &[T], width: usize, idx: &[usize]) -> Vec<T> {
-    let mut out = Vec::with_capacity(idx.len() * width);
-    for &i in idx {
-        out.extend_from_slice(&values[i * width..(i + 1) * width]);
-    }
-    out
+    shuffled_split(n, n / 2, seed)
 }
 
 fn softmax_rows(logits: &[f32], c: usize) -> Vec<f64> {
@@ -202,8 +189,12 @@ pub fn calibrate(run: &LoadedRun, cfg: &CalibrateConfig, out: &Path) -> Result<C
         return Err(UncertaintyError::invalid("bins", "must be at least 1"));
     }
     let c = run.test.num_classes;
-    let logits =
-        crate::estimator::batched_logits(&run.model, &run.test.features, 100, &run.device)?;
+    let logits = crate::estimator::batched_logits(
+        &run.model,
+        &run.test.features,
+        aegis_model::DEFAULT_BATCH_ROWS,
+        &run.device,
+    )?;
     let (fit_idx, eval_idx) = halves(run.test.len(), cfg.seed);
     if fit_idx.is_empty() || eval_idx.is_empty() {
         return Err(UncertaintyError::invalid(
@@ -212,12 +203,12 @@ pub fn calibrate(run: &LoadedRun, cfg: &CalibrateConfig, out: &Path) -> Result<C
         ));
     }
     let (fit_logits, fit_y) = (
-        gather(&logits, c, &fit_idx),
-        gather(&run.test.labels, 1, &fit_idx),
+        gather_rows(&logits, c, &fit_idx),
+        gather_rows(&run.test.labels, 1, &fit_idx),
     );
     let (ev_logits, ev_y) = (
-        gather(&logits, c, &eval_idx),
-        gather(&run.test.labels, 1, &eval_idx),
+        gather_rows(&logits, c, &eval_idx),
+        gather_rows(&run.test.labels, 1, &eval_idx),
     );
     let fit = fit_temperature(&fit_logits, &fit_y, c)?;
     let scaled: Vec<f32> = ev_logits
@@ -392,7 +383,11 @@ pub fn ood(
     let id = est.predict_samples(&run.test.features, &run.device)?;
     let id_probs = id.mean_probs();
     let (_, ok) = confidence_and_correct(&id_probs, &run.test.labels, c)?;
-    let scores = OodScore::all_for(id.samples);
+    // In-distribution scores are the same for every OOD set: computed once.
+    let id_scores = OodScore::all_for(id.samples)
+        .into_iter()
+        .map(|score| Ok((score, score.compute(&id)?)))
+        .collect::<Result<Vec<_>>>()?;
     let mut auroc = BTreeMap::new();
     let mut details = BTreeMap::new();
     let mut shifted_accuracy = BTreeMap::new();
@@ -414,8 +409,8 @@ pub fn ood(
         }
         let mut a = BTreeMap::new();
         let mut d = BTreeMap::new();
-        for score in &scores {
-            let m = ood_metrics(&score.compute(&id)?, &score.compute(&s)?)?;
+        for (score, id_score) in &id_scores {
+            let m = ood_metrics(id_score, &score.compute(&s)?)?;
             a.insert(score.key().to_string(), m.auroc);
             d.insert(score.key().to_string(), m);
         }
@@ -533,12 +528,24 @@ pub fn estimator_metrics(
     labels: &[usize],
     bins: usize,
 ) -> Result<EstimatorMetrics> {
+    Ok(metrics_and_curve(name, s, labels, bins)?.0)
+}
+
+/// [`estimator_metrics`] and the risk–coverage curve it derives AURC from, so `evaluate` can
+/// plot the curve without recomputing it.
+fn metrics_and_curve(
+    name: &str,
+    s: &PredictiveSamples,
+    labels: &[usize],
+    bins: usize,
+) -> Result<(EstimatorMetrics, Vec<RiskCoveragePoint>)> {
     let c = s.classes;
     let p = s.mean_probs();
     let (conf, ok) = confidence_and_correct(&p, labels, c)?;
+    let curve = risk_coverage(&conf, &ok)?;
     let ce = |scheme, norm| calibration_error(&conf, &ok, bins, scheme, norm);
     let n = labels.len().max(1) as f64;
-    Ok(EstimatorMetrics {
+    let metrics = EstimatorMetrics {
         estimator: name.to_string(),
         samples: s.samples,
         accuracy: ok.iter().filter(|&&v| v).count() as f64 / n,
@@ -548,14 +555,15 @@ pub fn estimator_metrics(
         ece_adaptive: ce(BinScheme::EqualMass, CalibrationNorm::L1)?,
         ece_l2: ce(BinScheme::EqualWidth, CalibrationNorm::L2)?,
         mce: ce(BinScheme::EqualWidth, CalibrationNorm::Max)?,
-        aurc: aurc(&conf, &ok)?,
+        aurc: aurc_of_curve(&curve),
         mean_entropy: entropy(&p, c)?.iter().sum::<f64>() / n,
         mean_mutual_information: mutual_information(&s.sample_probs(), s.samples, c)?
             .iter()
             .sum::<f64>()
             / n,
         reliability: reliability_bins(&conf, &ok, bins, BinScheme::EqualWidth)?,
-    })
+    };
+    Ok((metrics, curve))
 }
 
 /// 2-fold cross-fitted temperature scaling of logits `[N, C]`: rows in `b` are divided by the
@@ -571,7 +579,12 @@ pub fn cross_fit_temperature(
     let mut scaled = logits.to_vec();
     let mut temperatures = Vec::new();
     for (fit, apply) in [(a, b), (b, a)] {
-        let t = fit_temperature(&gather(logits, c, fit), &gather(labels, 1, fit), c)?.temperature;
+        let t = fit_temperature(
+            &gather_rows(logits, c, fit),
+            &gather_rows(labels, 1, fit),
+            c,
+        )?
+        .temperature;
         temperatures.push(t);
         for &i in apply {
             for v in &mut scaled[i * c..(i + 1) * c] {
@@ -643,10 +656,12 @@ pub fn evaluate(
             PredictiveSamples::new(scaled, 1, s.rows, c)?,
         ));
     }
-    let estimators = all
+    let (estimators, risk_curves): (Vec<_>, Vec<_>) = all
         .iter()
-        .map(|(name, s)| estimator_metrics(name, s, y, cfg.bins))
-        .collect::<Result<Vec<_>>>()?;
+        .map(|(name, s)| metrics_and_curve(name, s, y, cfg.bins))
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .unzip();
     let report = UncertaintyReport {
         rows: run.test.len(),
         estimators,
@@ -682,17 +697,14 @@ pub fn evaluate(
         .map(|m| (m.estimator.clone(), &m.reliability))
         .collect();
     reliability_plot(&out.join("reliability.png"), &curves)?;
-    let mut series = Vec::new();
-    for (name, s) in &all {
-        let (conf, ok) = confidence_and_correct(&s.mean_probs(), y, c)?;
-        series.push(Series {
+    let series: Vec<Series> = all
+        .iter()
+        .zip(&risk_curves)
+        .map(|((name, _), curve)| Series {
             name: name.clone(),
-            points: risk_coverage(&conf, &ok)?
-                .iter()
-                .map(|p| (p.coverage, p.risk))
-                .collect(),
-        });
-    }
+            points: curve.iter().map(|p| (p.coverage, p.risk)).collect(),
+        })
+        .collect();
     line_chart(
         &out.join("risk_coverage.png"),
         "Risk–coverage (confidence = max probability)",

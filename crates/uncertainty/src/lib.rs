@@ -47,7 +47,9 @@ pub use conformal::{
 pub use deterministic::Deterministic;
 pub use ensemble::{DeepEnsemble, train_ensemble};
 pub use error::{Result, UncertaintyError};
-pub use estimator::{PredictiveSamples, UncertaintyEstimator, batched_logits, logsumexp, softmax};
+pub use estimator::{
+    PredictiveSamples, UncertaintyEstimator, batched_logits, gather_rows, logsumexp, softmax,
+};
 pub use mc_dropout::{McDropout, McDropoutConfig};
 pub use ood_scores::OodScore;
 pub use shift::ShiftKind;

@@ -1,13 +1,13 @@
 //! Monte-Carlo dropout (Gal & Ghahramani 2016): `T` stochastic passes with dropout active at
 //! inference; the predictive distribution is the mean softmax.
 
-use aegis_model::{Classifier, Model, batch_tensor};
+use aegis_model::{Classifier, Model, batch_tensor, to_host};
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
 use crate::error::{Result, UncertaintyError};
-use crate::estimator::{PredictiveSamples, UncertaintyEstimator, to_host};
+use crate::estimator::{PredictiveSamples, UncertaintyEstimator};
 
 /// Settings of [`McDropout`].
 #[derive(Config, Debug)]

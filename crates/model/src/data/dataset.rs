@@ -140,6 +140,16 @@ pub fn stratified_split(data: &Dataset, test_fraction: f64, seed: u64) -> Split 
     }
 }
 
+/// Seeded split of the row indices `0..n`: `0..n` shuffled with `ChaCha8Rng(seed)`, the first
+/// `first` of them (clamped to `n`) and the rest. The calibration / test splits of the
+/// uncertainty and oversight crates all come from it.
+pub fn shuffled_split(n: usize, first: usize, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    let rest = order.split_off(first.min(n));
+    (order, rest)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

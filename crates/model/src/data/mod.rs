@@ -6,7 +6,7 @@ mod source;
 pub mod synthetic;
 pub mod tabular;
 
-pub use dataset::{Dataset, Split, SplitInfo, stratified_split};
+pub use dataset::{Dataset, Split, SplitInfo, shuffled_split, stratified_split};
 pub use idx::{IdxArray, read_idx};
 pub use source::{DEFAULT_TEST_FRACTION, DataSource, IDX_FILES, load_idx_dir, load_idx_images};
 pub use synthetic::{InformativeData, gaussian_blobs, informative_features, two_moons};

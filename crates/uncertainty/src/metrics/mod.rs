@@ -16,7 +16,7 @@ pub use calibration::{
 pub use information::{entropy, expected_entropy, mutual_information};
 pub use ood::{OodMetrics, aupr, auroc, fpr_at_tpr, ood_metrics};
 pub use scoring::{NLL_PROB_FLOOR, accuracy, brier, confidence_and_correct, nll};
-pub use selective::{RiskCoveragePoint, aurc, risk_coverage};
+pub use selective::{RiskCoveragePoint, aurc, aurc_of_curve, risk_coverage};
 
 use crate::error::{Result, UncertaintyError};
 

@@ -49,11 +49,15 @@ pub fn risk_coverage(confidence: &[f64], correct: &[bool]) -> Result<Vec<RiskCov
 
 /// Area under the risk–coverage curve (lower is better; 0 for an empty input).
 pub fn aurc(confidence: &[f64], correct: &[bool]) -> Result<f64> {
-    let curve = risk_coverage(confidence, correct)?;
+    Ok(aurc_of_curve(&risk_coverage(confidence, correct)?))
+}
+
+/// AURC of an already computed [`risk_coverage`] curve (0 for an empty curve).
+pub fn aurc_of_curve(curve: &[RiskCoveragePoint]) -> f64 {
     if curve.is_empty() {
-        return Ok(0.0);
+        return 0.0;
     }
-    Ok(curve.iter().map(|p| p.risk).sum::<f64>() / curve.len() as f64)
+    curve.iter().map(|p| p.risk).sum::<f64>() / curve.len() as f64
 }
 
 #[cfg(test)]
