@@ -9,7 +9,7 @@ use aegis_interpretability::{
     Attribution, IgConfig, IntegratedGradients, KernelShap, KernelShapConfig,
 };
 use aegis_model::data::{DataSource, Split};
-use aegis_model::job::model_config_for;
+use aegis_model::model_config_for;
 use aegis_model::models::{Architecture, ModelConfig};
 use aegis_model::train::{TrainConfig, TrainOptions, fit, seed_device};
 use aegis_model::{DeviceSpec, batch_tensor, predict};

@@ -189,7 +189,7 @@ pub(crate) mod tests {
             let dev = Device::flex();
             let s = informative_features(1000, 8, 3, 11);
             let split = aegis_model::data::stratified_split(&s.data, 0.2, 1);
-            let cfg = aegis_model::job::model_config_for(
+            let cfg = aegis_model::model_config_for(
                 Architecture::Mlp,
                 &split.train,
                 Some(vec![32]),

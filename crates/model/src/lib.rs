@@ -42,8 +42,8 @@ pub use data::{DataSource, Dataset, Split};
 pub use device::{DeviceArgs, DeviceSpec};
 pub use error::{ModelError, Result};
 pub use job::{
-    EvalReport, Prediction, TrainOutcome, TrainRequest, evaluate_run, predict_file, train_run,
-    train_run_with,
+    EvalReport, Prediction, TrainOutcome, TrainRequest, evaluate_run, model_config_for,
+    predict_file, train_run, train_run_with,
 };
 pub use models::{Architecture, MadryCnn, Mlp, Model, ModelConfig, SmallCnn};
 pub use run::{LoadedRun, Metrics, RunConfig, RunDir};

@@ -17,7 +17,7 @@ use aegis_oversight::job::{
 use aegis_oversight::{
     AuditLog, ConfidenceKind, Queue, ScriptedDecisions, SimulatedExpert, TerminalReviewer, review,
 };
-use aegis_uncertainty::job::EstimatorArgs;
+use aegis_uncertainty::EstimatorArgs;
 use anyhow::{Result, bail};
 use clap::{Parser, Subcommand};
 
