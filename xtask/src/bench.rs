@@ -8,9 +8,10 @@ use aegis_adversarial_trainer::{Attack, Goal, Pgd, PgdConfig};
 use aegis_interpretability::{
     Attribution, IgConfig, IntegratedGradients, KernelShap, KernelShapConfig,
 };
-use aegis_model::data::{DataSource, Split};
+use aegis_model::burn::tensor::Device;
+use aegis_model::data::{DataSource, Dataset, Split};
 use aegis_model::model_config_for;
-use aegis_model::models::{Architecture, ModelConfig};
+use aegis_model::models::{Architecture, Model, ModelConfig};
 use aegis_model::train::{TrainConfig, TrainOptions, fit, seed_device};
 use aegis_model::{DeviceSpec, batch_tensor, predict};
 use anyhow::Result;
@@ -85,9 +86,10 @@ pub fn run(
     out_dir: &Path,
 ) -> Result<BenchReport> {
     let (mnist, _) = DataSource::Mnist.load_split(0, 0.2)?;
-    let timed = subset(&mnist, train_rows, 10);
-    let warm = subset(&mnist, 128, 10);
-    let mut results = Vec::new();
+    let mut bench = Bench {
+        repeats,
+        results: Vec::new(),
+    };
     let mut unavailable = Vec::new();
     let mut pgd_checks = Vec::new();
     for spec in devices {
@@ -99,6 +101,67 @@ pub fn run(
                 continue;
             }
         };
+        bench.training(spec, &device, &mnist, train_rows)?;
+        let model =
+            ModelConfig::new(Architecture::SmallCnn, vec![1, 28, 28], 10).init(&device, 1)?;
+        bench.inference(spec, &device, &model, &mnist.test)?;
+        bench.pgd(spec, &device, &model, &mnist.test)?;
+        bench.integrated_gradients(spec, &device, &model, &mnist.test)?;
+        bench.kernel_shap(spec, &device)?;
+        pgd_checks.extend(check_pgd(spec, &device, &model, &mnist.test)?);
+    }
+    let report = BenchReport {
+        cpu_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        autotune_level: std::env::var("CUBECL_AUTOTUNE_LEVEL").unwrap_or_else(|_| "default".into()),
+        repeats,
+        results: bench.results,
+        unavailable,
+        pgd_checks,
+    };
+    std::fs::create_dir_all(out_dir)?;
+    aegis_model::io::write_json(&out_dir.join("report.json"), &report)?;
+    aegis_model::io::write_atomic(&out_dir.join("report.md"), markdown(&report).as_bytes())?;
+    Ok(report)
+}
+
+/// The measurements of one run of the bench.
+struct Bench {
+    repeats: usize,
+    results: Vec<BenchResult>,
+}
+
+impl Bench {
+    /// Median seconds of `repeats` calls of `task` (warm-up is the caller's).
+    fn time(&self, mut task: impl FnMut() -> Result<()>) -> Result<f64> {
+        let mut secs = Vec::with_capacity(self.repeats);
+        for _ in 0..self.repeats {
+            let t = Instant::now();
+            task()?;
+            secs.push(t.elapsed().as_secs_f64());
+        }
+        Ok(median(secs))
+    }
+
+    fn record(&mut self, spec: &DeviceSpec, task: String, samples: usize, seconds: f64) {
+        self.results.push(BenchResult {
+            device: spec.to_string(),
+            task,
+            samples,
+            seconds,
+            samples_per_second: samples as f64 / seconds,
+        });
+    }
+
+    /// One epoch of `train_rows` MNIST images (batch 64, Adam), SmallCnn and MLP.
+    fn training(
+        &mut self,
+        spec: &DeviceSpec,
+        device: &Device,
+        mnist: &Split,
+        train_rows: usize,
+    ) -> Result<()> {
+        let timed = subset(mnist, train_rows, 10);
+        let warm = subset(mnist, 128, 10);
         for (arch, name) in [
             (Architecture::SmallCnn, "train SmallCnn (batch 64, Adam)"),
             (
@@ -110,117 +173,110 @@ pub fn run(
                 ModelConfig::new(arch, vec![1, 28, 28], 10).with_dropout(arch.default_dropout());
             let cfg = TrainConfig::new().with_epochs(1);
             let opts = TrainOptions::default();
-            seed_device(&device, 1);
+            seed_device(device, 1);
             // Warm-up: kernel compilation / autotune on GPUs, allocator on CPUs.
-            fit(model_cfg.init(&device, 1)?, &cfg, &warm, &device, &opts)?;
-            let mut secs = Vec::new();
-            for _ in 0..repeats {
-                let model = model_cfg.init(&device, 1)?;
-                let t = Instant::now();
-                fit(model, &cfg, &timed, &device, &opts)?;
-                secs.push(t.elapsed().as_secs_f64());
-            }
-            let s = median(secs);
+            fit(model_cfg.init(device, 1)?, &cfg, &warm, device, &opts)?;
+            let s = self.time(|| {
+                fit(model_cfg.init(device, 1)?, &cfg, &timed, device, &opts)?;
+                Ok(())
+            })?;
             eprintln!("{spec:>8}  {name}: {:.0} samples/s", train_rows as f64 / s);
-            results.push(BenchResult {
-                device: spec.to_string(),
-                task: name.into(),
-                samples: train_rows,
-                seconds: s,
-                samples_per_second: train_rows as f64 / s,
-            });
+            self.record(spec, name.into(), train_rows, s);
         }
-        let model =
-            ModelConfig::new(Architecture::SmallCnn, vec![1, 28, 28], 10).init(&device, 1)?;
-        let test = &mnist.test;
-        predict(&model, &test.features[..500 * 784], 500, &device);
-        let mut secs = Vec::new();
-        for _ in 0..repeats {
-            let t = Instant::now();
-            predict(&model, &test.features, 500, &device);
-            secs.push(t.elapsed().as_secs_f64());
-        }
-        let s = median(secs);
+        Ok(())
+    }
+
+    /// SmallCnn inference on the 1,000 test images in batches of 500.
+    fn inference(
+        &mut self,
+        spec: &DeviceSpec,
+        device: &Device,
+        model: &Model,
+        test: &Dataset,
+    ) -> Result<()> {
+        predict(model, &test.features[..500 * 784], 500, device);
+        let s = self.time(|| {
+            predict(model, &test.features, 500, device);
+            Ok(())
+        })?;
         let name = "inference SmallCnn (1,000 images, batch 500)";
         eprintln!("{spec:>8}  {name}: {:.0} samples/s", test.len() as f64 / s);
-        results.push(BenchResult {
-            device: spec.to_string(),
-            task: name.into(),
-            samples: test.len(),
-            seconds: s,
-            samples_per_second: test.len() as f64 / s,
-        });
+        self.record(spec, name.into(), test.len(), s);
+        Ok(())
+    }
 
-        // PGD-10 (ε 0.3, step 0.01, random start) on the 1,000 test images, as one batch and
-        // in batches of 100 rows (what `attack` and `evaluate` use by default: on flex the
-        // large batch is slower, on a GPU it is not).
-        let x = || batch_tensor(test.features.clone(), test.len(), 784, &device);
+    /// PGD-10 (ε 0.3, step 0.01, random start) on the 1,000 test images, as one batch and in
+    /// batches of 100 rows (what `attack` and `evaluate` use by default: on flex the large
+    /// batch is slower, on a GPU it is not).
+    fn pgd(
+        &mut self,
+        spec: &DeviceSpec,
+        device: &Device,
+        model: &Model,
+        test: &Dataset,
+    ) -> Result<()> {
+        let x = batch_tensor(test.features.clone(), test.len(), 784, device);
         let goal = Goal::Untargeted(test.labels.clone());
         let pgd = Pgd::new(PgdConfig::new(0.3).with_steps(10).with_step_size(0.01))?;
-        pgd.perturb(&model, x(), &goal)?;
+        pgd.perturb(model, x, &goal)?;
         for chunk in [1000, aegis_model::DEFAULT_BATCH_ROWS] {
-            let mut secs = Vec::new();
-            for _ in 0..repeats {
-                let t = Instant::now();
+            let s = self.time(|| {
                 for start in (0..test.len()).step_by(chunk) {
                     let end = (start + chunk).min(test.len());
                     let xb = batch_tensor(
                         test.features[start * 784..end * 784].to_vec(),
                         end - start,
                         784,
-                        &device,
+                        device,
                     );
                     let gb = Goal::Untargeted(test.labels[start..end].to_vec());
-                    pgd.perturb(&model, xb, &gb)?.into_data();
+                    pgd.perturb(model, xb, &gb)?.into_data();
                 }
-                secs.push(t.elapsed().as_secs_f64());
-            }
-            let s = median(secs);
+                Ok(())
+            })?;
             let name =
                 format!("PGD-10 SmallCnn (1,000 images, ε 0.3, step 0.01; batches of {chunk})");
             eprintln!(
                 "{spec:>8}  {name}: {:.0} images/s ({s:.2} s)",
                 test.len() as f64 / s
             );
-            results.push(BenchResult {
-                device: spec.to_string(),
-                task: name,
-                samples: test.len(),
-                seconds: s,
-                samples_per_second: test.len() as f64 / s,
-            });
+            self.record(spec, name, test.len(), s);
         }
-        // Integrated gradients (Gauss–Legendre, n = 50) per image: 20 images, one call.
+        Ok(())
+    }
+
+    /// Integrated gradients (Gauss–Legendre, n = 50) per image: 20 images, one call.
+    fn integrated_gradients(
+        &mut self,
+        spec: &DeviceSpec,
+        device: &Device,
+        model: &Model,
+        test: &Dataset,
+    ) -> Result<()> {
         let n_ig = 20;
         let ig = IntegratedGradients::new(IgConfig::new())?;
         let (xs, ys) = (&test.features[..n_ig * 784], &test.labels[..n_ig]);
-        ig.attribute(&model, &xs[..784], &ys[..1], &device)?;
-        let mut secs = Vec::new();
-        for _ in 0..repeats {
-            let t = Instant::now();
-            ig.attribute(&model, xs, ys, &device)?;
-            secs.push(t.elapsed().as_secs_f64());
-        }
-        let s = median(secs);
+        ig.attribute(model, &xs[..784], &ys[..1], device)?;
+        let s = self.time(|| {
+            ig.attribute(model, xs, ys, device)?;
+            Ok(())
+        })?;
         let name = "integrated gradients SmallCnn (n = 50, Gauss–Legendre; 20 images)";
         eprintln!("{spec:>8}  {name}: {:.4} s per image", s / n_ig as f64);
-        results.push(BenchResult {
-            device: spec.to_string(),
-            task: name.into(),
-            samples: n_ig,
-            seconds: s,
-            samples_per_second: n_ig as f64 / s,
-        });
+        self.record(spec, name.into(), n_ig, s);
+        Ok(())
+    }
 
-        // KernelSHAP per row on a breast-cancer MLP (30-128-64-2), 100 background rows, shap's
-        // automatic budget (2·30 + 2048 = 2,108 coalitions): 5 rows.
+    /// KernelSHAP per row on a breast-cancer MLP (30-128-64-2), 100 background rows, shap's
+    /// automatic budget (2·30 + 2048 = 2,108 coalitions): 5 rows.
+    fn kernel_shap(&mut self, spec: &DeviceSpec, device: &Device) -> Result<()> {
         let (bc, _) = DataSource::BreastCancer.load_split(0, 0.2)?;
         let mlp_cfg = model_config_for(Architecture::Mlp, &bc.train, None, None);
         let (mlp, _) = fit(
-            mlp_cfg.init(&device, 1)?,
+            mlp_cfg.init(device, 1)?,
             &TrainConfig::new().with_epochs(10),
             &bc,
-            &device,
+            device,
             &TrainOptions::default(),
         )?;
         let background = bc.train.clone().head(Some(100)).features;
@@ -228,58 +284,50 @@ pub fn run(
         let rows = &bc.test.features[..n_shap * 30];
         let targets = vec![1usize; n_shap];
         let shap = KernelShap::new(KernelShapConfig::new())?;
-        shap.explain(&mlp, &rows[..30], &targets[..1], &background, &device)?;
-        let mut secs = Vec::new();
-        for _ in 0..repeats {
-            let t = Instant::now();
-            shap.explain(&mlp, rows, &targets, &background, &device)?;
-            secs.push(t.elapsed().as_secs_f64());
-        }
-        let s = median(secs);
+        shap.explain(&mlp, &rows[..30], &targets[..1], &background, device)?;
+        let s = self.time(|| {
+            shap.explain(&mlp, rows, &targets, &background, device)?;
+            Ok(())
+        })?;
         let name = "KernelSHAP breast-cancer MLP (100 background rows, 2,108 coalitions; 5 rows)";
         eprintln!("{spec:>8}  {name}: {:.4} s per row", s / n_shap as f64);
-        results.push(BenchResult {
-            device: spec.to_string(),
-            task: name.into(),
-            samples: n_shap,
-            seconds: s,
-            samples_per_second: n_shap as f64 / s,
-        });
-
-        for steps in [2usize, 10] {
-            let plain = Pgd::new(
-                PgdConfig::new(0.3)
-                    .with_steps(steps)
-                    .with_step_size(0.01)
-                    .with_random_start(false),
-            )?;
-            let adv = plain.perturb(&model, x(), &goal)?;
-            let max = (adv - x()).abs().max().into_scalar::<f32>();
-            let expected = steps as f32 * 0.01;
-            pgd_checks.push(PgdCheck {
-                device: spec.to_string(),
-                steps,
-                max_perturbation: max,
-                expected,
-                passed: (max - expected).abs() < 1e-4,
-            });
-            eprintln!(
-                "{spec:>8}  PGD check, {steps} steps of 0.01 without random start: max |δ| = {max} (expected {expected})"
-            );
-        }
+        self.record(spec, name.into(), n_shap, s);
+        Ok(())
     }
-    let report = BenchReport {
-        cpu_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        autotune_level: std::env::var("CUBECL_AUTOTUNE_LEVEL").unwrap_or_else(|_| "default".into()),
-        repeats,
-        results,
-        unavailable,
-        pgd_checks,
-    };
-    std::fs::create_dir_all(out_dir)?;
-    aegis_model::io::write_json(&out_dir.join("report.json"), &report)?;
-    aegis_model::io::write_atomic(&out_dir.join("report.md"), markdown(&report).as_bytes())?;
-    Ok(report)
+}
+
+/// PGD correctness on a device: 2 and 10 steps of 0.01 from the clean input.
+fn check_pgd(
+    spec: &DeviceSpec,
+    device: &Device,
+    model: &Model,
+    test: &Dataset,
+) -> Result<Vec<PgdCheck>> {
+    let x = || batch_tensor(test.features.clone(), test.len(), 784, device);
+    let goal = Goal::Untargeted(test.labels.clone());
+    let mut checks = Vec::new();
+    for steps in [2usize, 10] {
+        let plain = Pgd::new(
+            PgdConfig::new(0.3)
+                .with_steps(steps)
+                .with_step_size(0.01)
+                .with_random_start(false),
+        )?;
+        let adv = plain.perturb(model, x(), &goal)?;
+        let max = (adv - x()).abs().max().into_scalar::<f32>();
+        let expected = steps as f32 * 0.01;
+        checks.push(PgdCheck {
+            device: spec.to_string(),
+            steps,
+            max_perturbation: max,
+            expected,
+            passed: (max - expected).abs() < 1e-4,
+        });
+        eprintln!(
+            "{spec:>8}  PGD check, {steps} steps of 0.01 without random start: max |δ| = {max} (expected {expected})"
+        );
+    }
+    Ok(checks)
 }
 
 fn markdown(r: &BenchReport) -> String {

@@ -10,7 +10,8 @@
 //!   seeded stratified splits.
 //! - [`train`]: the seeded training loop with checkpoints and a progress bar.
 //! - [`run`]: the run directory format (`model.bpk`, `config.json`, `metrics.json`).
-//! - [`job`]: train / evaluate / predict as single calls (what the binary runs).
+//! - [`commands`]: train / evaluate / predict as single calls, one file per command of the
+//!   binary (its flags, request, report and function).
 //!
 //! ```no_run
 //! use aegis_model::{DataSource, TrainRequest, train_run};
@@ -24,11 +25,11 @@
 
 mod classifier;
 pub mod cli;
+pub mod commands;
 pub mod data;
 pub mod device;
 mod error;
 pub mod io;
-pub mod job;
 pub mod models;
 pub mod plot;
 pub mod run;
@@ -38,16 +39,19 @@ pub use classifier::{
     Classifier, DEFAULT_BATCH_ROWS, accuracy, argmax, batch_tensor, label_tensor, predict,
     predict_proba, to_host,
 };
-pub use data::{DataSource, Dataset, Split};
-pub use device::{DeviceArgs, DeviceSpec};
-pub use error::{ModelError, Result};
-pub use job::{
+pub use commands::{
     EvalReport, Prediction, TrainOutcome, TrainRequest, evaluate_run, model_config_for,
     predict_file, train_run, train_run_with,
 };
+pub use data::{DataSource, Dataset, Split};
+pub use device::{DeviceArgs, DeviceSpec};
+pub use error::{ModelError, Result};
 pub use models::{Architecture, MadryCnn, Mlp, Model, ModelConfig, SmallCnn};
 pub use run::{LoadedRun, Metrics, RunConfig, RunDir};
 pub use train::{LrSchedule, OptimizerKind, TrainConfig};
+
+/// Former name of [`commands`], kept so code written against 0.1 compiles.
+pub use commands as job;
 
 /// Re-export of burn, so downstream crates use the exact same version.
 pub use burn;

@@ -13,11 +13,11 @@ use aegis_model::data::shuffled_split;
 use aegis_model::io::write_json;
 use aegis_model::plot::{Series, line_chart};
 use aegis_model::{DeviceSpec, RunDir};
-use aegis_uncertainty::{EstimatorConfig, estimator};
 use aegis_uncertainty::metrics::confidence_and_correct;
 use aegis_uncertainty::{
     ConformalConfig, ConformalScore, PredictiveSamples, SplitConformal, gather_rows,
 };
+use aegis_uncertainty::{EstimatorConfig, estimator};
 use burn::config::Config;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

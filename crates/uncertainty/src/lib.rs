@@ -47,10 +47,10 @@ pub use conformal::{
 pub use deterministic::Deterministic;
 pub use ensemble::{DeepEnsemble, train_ensemble};
 pub use error::{Result, UncertaintyError};
-pub use job::{EstimatorArgs, EstimatorConfig, estimator};
 pub use estimator::{
     PredictiveSamples, UncertaintyEstimator, batched_logits, gather_rows, logsumexp, softmax,
 };
+pub use job::{EstimatorArgs, EstimatorConfig, estimator};
 pub use mc_dropout::{McDropout, McDropoutConfig};
 pub use ood_scores::OodScore;
 pub use shift::ShiftKind;

@@ -7,7 +7,7 @@ use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, GradientsParams, SgdConfig};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::{Device, Int, Tensor};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::config::{OptimizerKind, TrainConfig};
 use crate::classifier::{Classifier, accuracy, batch_tensor, label_tensor};
-use crate::data::Split;
+use crate::data::{Dataset, Split};
 use crate::error::{ModelError, Result};
 use crate::models::{Model, l1_norm};
 use crate::run::{EpochMetrics, Metrics, RunDir};
@@ -126,6 +126,88 @@ pub fn fit_with(
     mut loss_fn: impl LossFn,
 ) -> Result<(Model, Metrics)> {
     cfg.validate()?;
+    check_split_fits(&model, split)?;
+    let ad_device = device.clone().autodiff();
+    let mut model = model.fork(&ad_device).train();
+    let mut optim = optimizer(cfg);
+
+    let n = split.train.len();
+    let batches_per_epoch = n.div_ceil(cfg.batch_size);
+    let bar = crate::cli::progress_bar(
+        opts.progress,
+        (cfg.epochs * batches_per_epoch) as u64,
+        "batch",
+    );
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut history = Vec::with_capacity(cfg.epochs);
+    let mut last_checkpoint = None;
+    let started = Instant::now();
+
+    for epoch in 0..cfg.epochs {
+        let epoch_start = Instant::now();
+        let lr = cfg.lr_schedule.rate(cfg.learning_rate, epoch, cfg.epochs);
+        order.shuffle(&mut rng);
+        let pass = EpochPass {
+            cfg,
+            train: &split.train,
+            order: &order,
+            epoch,
+            lr,
+            device: &ad_device,
+            bar: &bar,
+        };
+        let stats;
+        (model, stats) = match pass.run(model, &mut optim, &mut loss_fn) {
+            Ok(done) => done,
+            Err(fault) => {
+                bar.abandon();
+                return Err(fault.into_error(epoch, last_checkpoint));
+            }
+        };
+        let snapshot = model.valid();
+        let test_accuracy = accuracy(
+            &snapshot,
+            &split.test.features,
+            &split.test.labels,
+            cfg.eval_batch_size,
+            device,
+        );
+        if let Some(run) = &opts.run_dir {
+            run.save_weights(&snapshot)?;
+            last_checkpoint = Some(run.weights_path());
+        }
+        let record = stats.record(epoch, lr, test_accuracy, epoch_start);
+        bar.println(format!(
+            "epoch {:>3}/{}: loss {:.4}  train acc {:.4}  test acc {:.4}  ({:.1}s)",
+            record.epoch,
+            cfg.epochs,
+            record.loss,
+            record.train_accuracy,
+            record.test_accuracy,
+            epoch_start.elapsed().as_secs_f64()
+        ));
+        history.push(record);
+    }
+    bar.finish_and_clear();
+    let metrics = Metrics {
+        test_accuracy: history.last().map_or(0.0, |e| e.test_accuracy),
+        epochs: history,
+        seed: cfg.seed,
+        device: opts.device_name.clone(),
+        wall_seconds: started.elapsed().as_secs_f64(),
+        n_train: n,
+        n_test: split.test.len(),
+    };
+    if let Some(run) = &opts.run_dir {
+        run.save_metrics(&metrics)?;
+    }
+    Ok((model.valid(), metrics))
+}
+
+/// Refuses a split whose feature count or class count does not fit the model, or an empty
+/// training split.
+fn check_split_fits(model: &Model, split: &Split) -> Result<()> {
     let train = &split.train;
     let f = model.input_dim();
     if train.dim() != f || split.test.dim() != f {
@@ -144,64 +226,81 @@ pub fn fit_with(
     if train.is_empty() {
         return Err(ModelError::invalid("data", "the training split is empty"));
     }
-    let ad_device = device.clone().autodiff();
-    let mut model = model.fork(&ad_device).train();
-    let mut optim = match cfg.optimizer {
-        OptimizerKind::Adam => {
-            let mut c = AdamConfig::new().with_epsilon(1e-8);
-            if cfg.weight_decay > 0.0 {
-                c = c.with_weight_decay(Some(WeightDecayConfig::new(cfg.weight_decay as f32)));
-            }
-            c.init()
-        }
+    Ok(())
+}
+
+/// The optimiser of `cfg`: Adam (ε = 1e-8) or SGD with optional momentum (no dampening),
+/// both with coupled weight decay when `weight_decay > 0`.
+fn optimizer(cfg: &TrainConfig) -> ModuleOptimizer {
+    let decay = (cfg.weight_decay > 0.0).then(|| WeightDecayConfig::new(cfg.weight_decay as f32));
+    match cfg.optimizer {
+        OptimizerKind::Adam => AdamConfig::new()
+            .with_epsilon(1e-8)
+            .with_weight_decay(decay)
+            .init(),
         OptimizerKind::Sgd => {
-            let mut c = SgdConfig::new();
-            if cfg.momentum > 0.0 {
-                c = c.with_momentum(Some(
-                    MomentumConfig::new()
-                        .with_momentum(cfg.momentum)
-                        .with_dampening(0.0),
-                ));
-            }
-            if cfg.weight_decay > 0.0 {
-                c = c.with_weight_decay(Some(WeightDecayConfig::new(cfg.weight_decay as f32)));
-            }
-            c.init()
+            let momentum = (cfg.momentum > 0.0).then(|| {
+                MomentumConfig::new()
+                    .with_momentum(cfg.momentum)
+                    .with_dampening(0.0)
+            });
+            SgdConfig::new()
+                .with_momentum(momentum)
+                .with_weight_decay(decay)
+                .init()
         }
-    };
+    }
+}
 
-    let n = train.len();
-    let batches_per_epoch = n.div_ceil(cfg.batch_size);
-    let bar = crate::cli::progress_bar(
-        opts.progress,
-        (cfg.epochs * batches_per_epoch) as u64,
-        "batch",
-    );
-    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-    let mut order: Vec<usize> = (0..n).collect();
-    let mut history = Vec::with_capacity(cfg.epochs);
-    let mut last_checkpoint = None;
-    let started = Instant::now();
+/// One pass over the training rows in `order`, batch by batch.
+struct EpochPass<'a> {
+    cfg: &'a TrainConfig,
+    train: &'a Dataset,
+    order: &'a [usize],
+    epoch: usize,
+    lr: f64,
+    device: &'a Device,
+    bar: &'a indicatif::ProgressBar,
+}
 
-    for epoch in 0..cfg.epochs {
-        let epoch_start = Instant::now();
-        let lr = cfg.lr_schedule.rate(cfg.learning_rate, epoch, cfg.epochs);
-        order.shuffle(&mut rng);
-        let (mut loss_sum, mut correct, mut seen) = (0f64, 0usize, 0usize);
-        for (b, chunk) in order.chunks(cfg.batch_size).enumerate() {
-            let mut xs = Vec::with_capacity(chunk.len() * f);
-            let mut ys = Vec::with_capacity(chunk.len());
-            for &i in chunk {
-                xs.extend_from_slice(train.row(i));
-                ys.push(train.labels[i]);
-            }
-            let batch = Batch {
-                x: batch_tensor(xs, chunk.len(), f, &ad_device),
-                y: label_tensor(&ys, &ad_device),
-                epoch,
-                batch_index: b,
-                batches_per_epoch,
-            };
+/// Running sums of one epoch.
+#[derive(Default)]
+struct EpochStats {
+    loss_sum: f64,
+    correct: usize,
+    seen: usize,
+}
+
+/// A batch whose loss was NaN or infinite (1-based batch index).
+struct NonFiniteBatch {
+    batch: usize,
+    loss: f32,
+}
+
+impl NonFiniteBatch {
+    fn into_error(self, epoch: usize, checkpoint: Option<std::path::PathBuf>) -> ModelError {
+        ModelError::NonFiniteLoss {
+            epoch: epoch + 1,
+            batch: self.batch,
+            loss: self.loss,
+            checkpoint,
+        }
+    }
+}
+
+impl EpochPass<'_> {
+    /// Steps the optimiser once per batch and returns the updated model with the epoch's
+    /// running loss and accuracy; stops at the first non-finite loss.
+    fn run(
+        &self,
+        mut model: Model,
+        optim: &mut ModuleOptimizer,
+        loss_fn: &mut impl LossFn,
+    ) -> std::result::Result<(Model, EpochStats), NonFiniteBatch> {
+        let mut stats = EpochStats::default();
+        let batches_per_epoch = self.order.len().div_ceil(self.cfg.batch_size);
+        for (b, chunk) in self.order.chunks(self.cfg.batch_size).enumerate() {
+            let batch = self.batch(chunk, b, batches_per_epoch);
             let y = batch.y.clone();
             let out = loss_fn.loss(&model, batch);
             let hits = out
@@ -214,73 +313,67 @@ pub fn fit_with(
                 .sum();
             let loss_value: f32 = out.loss.clone().detach().into_scalar();
             if !loss_value.is_finite() {
-                bar.abandon();
-                return Err(ModelError::NonFiniteLoss {
-                    epoch: epoch + 1,
+                return Err(NonFiniteBatch {
                     batch: b + 1,
                     loss: loss_value,
-                    checkpoint: last_checkpoint,
                 });
             }
             let grads = GradientsParams::from_grads(out.loss.backward(), &model);
-            model = optim.step(lr, model, grads);
-            loss_sum += loss_value as f64 * chunk.len() as f64;
-            correct += hits.into_scalar::<i64>() as usize;
-            seen += chunk.len();
-            bar.set_message(format!(
+            model = optim.step(self.lr, model, grads);
+            stats.loss_sum += loss_value as f64 * chunk.len() as f64;
+            stats.correct += hits.into_scalar::<i64>() as usize;
+            stats.seen += chunk.len();
+            self.bar.set_message(format!(
                 "epoch {}/{} loss {:.4} acc {:.3}",
-                epoch + 1,
-                cfg.epochs,
-                loss_sum / seen as f64,
-                correct as f64 / seen as f64
+                self.epoch + 1,
+                self.cfg.epochs,
+                stats.loss(),
+                stats.accuracy()
             ));
-            bar.inc(1);
+            self.bar.inc(1);
         }
-        let snapshot = model.valid();
-        let test_accuracy = accuracy(
-            &snapshot,
-            &split.test.features,
-            &split.test.labels,
-            cfg.eval_batch_size,
-            device,
-        );
-        if let Some(run) = &opts.run_dir {
-            run.save_weights(&snapshot)?;
-            last_checkpoint = Some(run.weights_path());
+        Ok((model, stats))
+    }
+
+    /// Gathers the rows of `chunk` into a batch on the autodiff device.
+    fn batch(&self, chunk: &[usize], index: usize, batches_per_epoch: usize) -> Batch {
+        let f = self.train.dim();
+        let mut xs = Vec::with_capacity(chunk.len() * f);
+        let mut ys = Vec::with_capacity(chunk.len());
+        for &i in chunk {
+            xs.extend_from_slice(self.train.row(i));
+            ys.push(self.train.labels[i]);
         }
-        history.push(EpochMetrics {
+        Batch {
+            x: batch_tensor(xs, chunk.len(), f, self.device),
+            y: label_tensor(&ys, self.device),
+            epoch: self.epoch,
+            batch_index: index,
+            batches_per_epoch,
+        }
+    }
+}
+
+impl EpochStats {
+    fn loss(&self) -> f64 {
+        self.loss_sum / self.seen as f64
+    }
+
+    fn accuracy(&self) -> f64 {
+        self.correct as f64 / self.seen as f64
+    }
+
+    /// The epoch's line of `metrics.json` (`epoch` is 0-based here, 1-based in the record).
+    fn record(&self, epoch: usize, lr: f64, test_accuracy: f64, start: Instant) -> EpochMetrics {
+        EpochMetrics {
             epoch: epoch + 1,
-            loss: loss_sum / seen as f64,
-            train_accuracy: correct as f64 / seen as f64,
+            loss: self.loss(),
+            train_accuracy: self.accuracy(),
             test_accuracy,
             learning_rate: lr,
-            seconds: epoch_start.elapsed().as_secs_f64(),
-        });
-        bar.println(format!(
-            "epoch {:>3}/{}: loss {:.4}  train acc {:.4}  test acc {:.4}  ({:.1}s)",
-            epoch + 1,
-            cfg.epochs,
-            loss_sum / seen as f64,
-            correct as f64 / seen as f64,
-            test_accuracy,
-            epoch_start.elapsed().as_secs_f64()
-        ));
+            seconds: start.elapsed().as_secs_f64(),
+        }
     }
-    bar.finish_and_clear();
-    let model = model.valid();
-    let metrics = Metrics {
-        test_accuracy: history.last().map_or(0.0, |e| e.test_accuracy),
-        epochs: history,
-        seed: cfg.seed,
-        device: opts.device_name.clone(),
-        wall_seconds: started.elapsed().as_secs_f64(),
-        n_train: n,
-        n_test: split.test.len(),
-    };
-    if let Some(run) = &opts.run_dir {
-        run.save_metrics(&metrics)?;
-    }
-    Ok((model, metrics))
 }
 
 /// Seeds the device's random generator (weight initialisation, dropout). Call it before

@@ -1,0 +1,15 @@
+//! One file per command of the `aegis-model` binary: its flags (`clap::Args`), its request,
+//! its report and the library function that runs it. The binary's `main.rs` only dispatches
+//! to `<Command>Args::run`; library users call the functions (`train_run`, `evaluate_run`,
+//! `predict_file`) directly.
+
+pub mod devices;
+pub mod eval;
+pub mod predict;
+pub mod train;
+
+pub use eval::{EvalArgs, EvalReport, evaluate_run};
+pub use predict::{PredictArgs, Prediction, predict_file};
+pub use train::{
+    TrainArgs, TrainOutcome, TrainRequest, model_config_for, train_run, train_run_with,
+};
