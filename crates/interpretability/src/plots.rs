@@ -10,7 +10,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::{InterpretError, Result};
-use crate::pdp::PartialDependence;
+use crate::tabular::{PartialDependence, mean_abs, ranking};
 
 /// Writes the image (grayscale, left) and the attribution overlay (right) side by side,
 /// each upscaled by `scale`. `image` and `attributions` are one sample of shape `shape`
@@ -90,7 +90,7 @@ pub fn importance_bars(
     std: Option<&[f64]>,
     max_features: usize,
 ) -> Result<()> {
-    let order = crate::permutation::ranking(mean);
+    let order = ranking(mean);
     let keep = &order[..order.len().min(max_features.max(1))];
     let labels: Vec<String> = keep.iter().map(|&j| names[j].clone()).collect();
     let values: Vec<f64> = keep.iter().map(|&j| mean[j]).collect();
@@ -126,8 +126,8 @@ pub fn value_distribution(
         )));
     }
     let rows = values.len() / f;
-    let imp = crate::kernel_shap::mean_abs(values, f);
-    let order = crate::permutation::ranking(&imp);
+    let imp = mean_abs(values, f);
+    let order = ranking(&imp);
     let keep: Vec<usize> = order[..f.min(max_features.max(1))].to_vec();
     let lim = values.iter().fold(1e-9f32, |m, v| m.max(v.abs())) as f64 * 1.05;
     let k = keep.len();

@@ -8,9 +8,9 @@ use aegis_model::burn::config::Config;
 use aegis_model::burn::module::Module;
 use aegis_model::burn::tensor::Device;
 
+use super::occlusion::group_ablation;
 use crate::attribution::{Attribution, Attributions, check_batch, check_positive};
 use crate::error::{InterpretError, Result};
-use crate::occlusion::group_ablation;
 
 /// Feature-ablation hyper-parameters.
 #[derive(Config, Debug)]

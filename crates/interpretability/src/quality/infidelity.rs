@@ -124,7 +124,7 @@ mod tests {
     use super::*;
     use crate::attribution::Attribution;
     use crate::attribution::tests::linear_model;
-    use crate::gradient_x_input::{GradientXInput, GradientXInputConfig};
+    use crate::gradient::{GradientXInput, GradientXInputConfig};
 
     #[test]
     fn the_gradient_of_a_linear_model_has_zero_infidelity() {

@@ -215,7 +215,7 @@ mod tests {
     use super::*;
     use crate::attribution::tests::trained_cnn;
     use crate::attribution::{ModelOutput, target_outputs};
-    use crate::saliency::{Saliency, SaliencyConfig};
+    use crate::gradient::{Saliency, SaliencyConfig};
 
     #[test]
     fn spearman_by_hand() {

@@ -103,8 +103,8 @@ pub fn sensitivity_max<M: Classifier + Module, A: Attribution>(
 mod tests {
     use super::*;
     use crate::attribution::tests::linear_model;
-    use crate::gradient_x_input::{GradientXInput, GradientXInputConfig};
-    use crate::saliency::{Saliency, SaliencyConfig};
+    use crate::gradient::{GradientXInput, GradientXInputConfig};
+    use crate::gradient::{Saliency, SaliencyConfig};
 
     #[test]
     fn constant_gradient_has_zero_sensitivity_and_gradient_x_input_does_not() {

@@ -257,12 +257,10 @@ mod tests {
         )
         .unwrap();
         let a = occ.attribute(&m, &x, &[1], &dev).unwrap();
-        let gx = crate::gradient_x_input::GradientXInput::new(
-            crate::gradient_x_input::GradientXInputConfig::new(),
-        )
-        .unwrap()
-        .attribute(&m, &x, &[1], &dev)
-        .unwrap();
+        let gx = crate::gradient::GradientXInput::new(crate::gradient::GradientXInputConfig::new())
+            .unwrap()
+            .attribute(&m, &x, &[1], &dev)
+            .unwrap();
         for j in 0..4 {
             assert!(
                 (a.values[j] - gx.values[j]).abs() < 1e-4,

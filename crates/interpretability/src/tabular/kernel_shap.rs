@@ -8,7 +8,7 @@
 //!   completely while the budget allows, each coalition weighted by the Shapley kernel
 //!   `(M − 1) / (C(M, s) · s · (M − s))` (normalised as shap does); the rest of the budget is
 //!   drawn at random from the remaining sizes with **paired sampling** (each coalition with its
-//!   complement; repeats add weight), from `ChaCha8Rng(seed)`;
+//!   complement; repeats add weight), from `ChaCha8Rng(seed)` ([`coalition_plan`]);
 //! - `f(z)` is the mean model output over the background rows with the features in `z` taken
 //!   from `x` (the interventional expectation, shap's default);
 //! - the attributions solve the weighted least-squares problem with the **efficiency constraint
@@ -25,21 +25,18 @@
 //! `batch_size` rows, and the mean over the background is taken on the device too (only `K × C`
 //! values come back).
 
-use std::collections::HashMap;
-
 use aegis_model::Classifier;
 use aegis_model::burn::config::Config;
 use aegis_model::burn::module::Module;
 use aegis_model::burn::tensor::{Device, Tensor, TensorData, activation};
 use rand::SeedableRng;
-use rand::distr::Distribution;
-use rand::distr::weighted::WeightedIndex;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use super::coalitions::{CoalitionPlan, coalition_plan};
+use super::linalg::solve;
 use crate::attribution::{ModelOutput, check_positive, model_outputs, progress_bar, to_host};
 use crate::error::{InterpretError, Result};
-use crate::linalg::solve;
 
 /// KernelSHAP hyper-parameters.
 #[derive(Config, Debug)]
@@ -84,147 +81,6 @@ pub struct KernelShap {
     config: KernelShapConfig,
 }
 
-/// A coalition plan: masks over the `M` varying features and their kernel weights.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CoalitionPlan {
-    /// Masks, row-major `[K, M]`, 1 = feature taken from `x`.
-    pub masks: Vec<u8>,
-    /// Kernel weight per mask.
-    pub weights: Vec<f64>,
-    /// Number of varying features `M`.
-    pub m: usize,
-}
-
-fn binom(n: usize, k: usize) -> f64 {
-    let k = k.min(n - k);
-    (0..k).fold(1.0, |acc, i| acc * (n - i) as f64 / (i + 1) as f64)
-}
-
-/// Calls `visit` with every `k`-subset of `0..m` (lexicographic order).
-fn for_each_combination(m: usize, k: usize, mut visit: impl FnMut(&[usize])) {
-    if k > m {
-        return;
-    }
-    let mut idx: Vec<usize> = (0..k).collect();
-    loop {
-        visit(&idx);
-        let mut i = k;
-        while i > 0 && idx[i - 1] == i - 1 + m - k {
-            i -= 1;
-        }
-        if i == 0 {
-            return;
-        }
-        idx[i - 1] += 1;
-        for j in i..k {
-            idx[j] = idx[j - 1] + 1;
-        }
-    }
-}
-
-/// shap's sampling plan for `m` varying features and a budget of `n_samples` coalitions.
-pub fn coalition_plan(m: usize, n_samples: usize, rng: &mut ChaCha8Rng) -> CoalitionPlan {
-    let mut plan = CoalitionPlan {
-        masks: Vec::new(),
-        weights: Vec::new(),
-        m,
-    };
-    if m < 2 {
-        return plan;
-    }
-    let max_samples = if m <= 30 {
-        (1usize << m) - 2
-    } else {
-        usize::MAX
-    };
-    let n_samples = n_samples.min(max_samples);
-    let num_subset_sizes = (m - 1).div_ceil(2);
-    let num_paired = (m - 1) / 2;
-    let mut weight_vector: Vec<f64> = (1..=num_subset_sizes)
-        .map(|i| (m as f64 - 1.0) / (i as f64 * (m - i) as f64))
-        .collect();
-    weight_vector[..num_paired]
-        .iter_mut()
-        .for_each(|w| *w *= 2.0);
-    let total: f64 = weight_vector.iter().sum();
-    weight_vector.iter_mut().for_each(|w| *w /= total);
-    let mut remaining = weight_vector.clone();
-    let mut num_full = 0;
-    let mut samples_left = n_samples as f64;
-    let add = |plan: &mut CoalitionPlan, mask: &[u8], w: f64| {
-        plan.masks.extend_from_slice(mask);
-        plan.weights.push(w);
-    };
-    for s in 1..=num_subset_sizes {
-        let paired = s <= num_paired;
-        let nsubsets = binom(m, s) * if paired { 2.0 } else { 1.0 };
-        if samples_left * remaining[s - 1] / nsubsets < 1.0 - 1e-8 {
-            break;
-        }
-        num_full += 1;
-        samples_left -= nsubsets;
-        if remaining[s - 1] < 1.0 {
-            let r = 1.0 - remaining[s - 1];
-            remaining.iter_mut().for_each(|w| *w /= r);
-        }
-        let w = weight_vector[s - 1] / binom(m, s) / if paired { 2.0 } else { 1.0 };
-        for_each_combination(m, s, |inds| {
-            let mut mask = vec![0u8; m];
-            inds.iter().for_each(|&i| mask[i] = 1);
-            add(&mut plan, &mask, w);
-            if paired {
-                mask.iter_mut().for_each(|v| *v = 1 - *v);
-                add(&mut plan, &mask, w);
-            }
-        });
-    }
-    let n_fixed = plan.weights.len();
-    let mut left = n_samples.saturating_sub(n_fixed);
-    if num_full != num_subset_sizes && left > 0 {
-        let mut rw = weight_vector.clone();
-        rw[..num_paired].iter_mut().for_each(|w| *w /= 2.0);
-        let rw = &rw[num_full..];
-        let dist = WeightedIndex::new(rw).expect("positive kernel weights");
-        let mut used: HashMap<Vec<u8>, usize> = HashMap::new();
-        let mut draws = 4 * left;
-        while left > 0 && draws > 0 {
-            draws -= 1;
-            let s = dist.sample(rng) + num_full + 1;
-            let mut mask = vec![0u8; m];
-            for i in rand::seq::index::sample(rng, m, s).iter() {
-                mask[i] = 1;
-            }
-            let known = used.get(&mask).copied();
-            match known {
-                None => {
-                    used.insert(mask.clone(), plan.weights.len());
-                    left -= 1;
-                    add(&mut plan, &mask, 1.0);
-                }
-                Some(at) => plan.weights[at] += 1.0,
-            }
-            if left > 0 && s <= num_paired {
-                mask.iter_mut().for_each(|v| *v = 1 - *v);
-                match known {
-                    None => {
-                        left -= 1;
-                        add(&mut plan, &mask, 1.0);
-                    }
-                    Some(at) => plan.weights[at + 1] += 1.0,
-                }
-            }
-        }
-        let weight_left: f64 = weight_vector[num_full..].iter().sum();
-        let sum: f64 = plan.weights[n_fixed..].iter().sum();
-        if sum > 0.0 {
-            plan.weights[n_fixed..]
-                .iter_mut()
-                .for_each(|w| *w *= weight_left / sum);
-        }
-    }
-    plan
-}
-
 impl KernelShap {
     /// Validates the configuration.
     pub fn new(config: KernelShapConfig) -> Result<Self> {
@@ -249,6 +105,10 @@ impl KernelShap {
     }
 
     /// [`KernelShap::explain`] with a progress bar over the rows when `progress` is true.
+    ///
+    /// Per row: the varying features, the [`coalition_plan`], the model's mean output over the
+    /// background for every coalition, then the weighted least-squares fit with the efficiency
+    /// constraint exact.
     pub fn explain_with_progress<M: Classifier + Module>(
         &self,
         model: &M,
@@ -260,30 +120,7 @@ impl KernelShap {
     ) -> Result<ShapValues> {
         let f = model.input_dim();
         let c = model.num_classes();
-        if x.is_empty()
-            || !x.len().is_multiple_of(f)
-            || background.is_empty()
-            || !background.len().is_multiple_of(f)
-        {
-            return Err(InterpretError::Shape(format!(
-                "x has {} values and the background {}, both must be non-empty multiples of {f}",
-                x.len(),
-                background.len()
-            )));
-        }
-        let r = x.len() / f;
-        let b = background.len() / f;
-        if targets.len() != 1 && targets.len() != r {
-            return Err(InterpretError::Shape(format!(
-                "{} targets for {r} rows",
-                targets.len()
-            )));
-        }
-        if let Some(&t) = targets.iter().find(|&&t| t >= c) {
-            return Err(InterpretError::Shape(format!(
-                "target class {t} out of range ({c} classes)"
-            )));
-        }
+        let (r, b) = check_inputs(x, targets, background, f, c)?;
         let model = model.valid();
         let out = self.config.output;
         let bs = self.config.batch_size;
@@ -292,8 +129,18 @@ impl KernelShap {
             .map(|k| bg_out.chunks(c).map(|row| row[k] as f64).sum::<f64>() / b as f64)
             .collect();
         let x_out = model_outputs(&model, x, out, bs, device);
-        let bg_t = Tensor::<2>::from_data(TensorData::new(background.to_vec(), [b, f]), device)
-            .unsqueeze_dim::<3>(0);
+        let masked = MaskedOutputs {
+            model: &model,
+            background: Tensor::<2>::from_data(
+                TensorData::new(background.to_vec(), [b, f]),
+                device,
+            )
+            .unsqueeze_dim::<3>(0),
+            rows: b,
+            output: out,
+            batch_size: bs,
+            device,
+        };
         let mut rng = ChaCha8Rng::seed_from_u64(self.config.seed);
         let mut result = ShapValues {
             values: vec![0.0; r * f],
@@ -318,9 +165,7 @@ impl KernelShap {
             result.targets.push(t);
             result.base_values.push(f0 as f32);
             result.outputs.push(fx as f32);
-            let varying: Vec<usize> = (0..f)
-                .filter(|&j| (0..b).any(|k| background[k * f + j] != xi[j]))
-                .collect();
+            let varying = varying_features(xi, background, b);
             let m = varying.len();
             let phi = &mut result.values[i * f..(i + 1) * f];
             if m == 0 {
@@ -334,57 +179,12 @@ impl KernelShap {
             }
             let budget = self.config.n_samples.unwrap_or(2 * m + 2048);
             let plan = coalition_plan(m, budget, &mut rng);
-            let k = plan.weights.len();
-            result.coalitions.push(k);
-            // f(z) for every coalition: mean over the background with z's features from x,
-            // built on the device by broadcasting: rows = bg ⊙ (1 − z) + x ⊙ z, [K·B, F].
-            let x_t = Tensor::<2>::from_data(TensorData::new(xi.to_vec(), [1, f]), device)
-                .unsqueeze_dim::<3>(0);
-            let per_chunk = (bs / b).max(1);
-            let mut ey = Vec::with_capacity(k);
-            for chunk in plan.masks.chunks(per_chunk * m) {
-                let kc = chunk.len() / m;
-                let mut full = vec![0f32; kc * f];
-                for (q, mask) in chunk.chunks(m).enumerate() {
-                    for (&on, &j) in mask.iter().zip(&varying) {
-                        full[q * f + j] = f32::from(on);
-                    }
-                }
-                let z = Tensor::<2>::from_data(TensorData::new(full, [kc, f]), device)
-                    .unsqueeze_dim::<3>(1);
-                let rows = bg_t.clone() * (z.clone().neg() + 1.0) + x_t.clone() * z;
-                let logits = model.logits(rows.reshape([kc * b, f]));
-                let y = match out {
-                    ModelOutput::Logit => logits,
-                    ModelOutput::Probability => activation::softmax(logits, 1),
-                };
-                let mean = y.reshape([kc, b, c]).mean_dim(1).reshape([kc, c]);
-                ey.extend(to_host(mean).chunks(c).map(|row| row[t] as f64));
-            }
+            result.coalitions.push(plan.weights.len());
+            let ey = masked.coalition_means(&plan, &varying, xi, t);
             // Constrained WLS: eliminate the last varying feature.
             let p = m - 1;
             let total = fx - f0;
-            let mut a = vec![0.0; p * p];
-            let mut rhs = vec![0.0; p];
-            let mut row = vec![0.0; p];
-            for ((mask, &w), &e) in plan.masks.chunks(m).zip(&plan.weights).zip(&ey) {
-                let last = mask[p] as f64;
-                for q in 0..p {
-                    row[q] = mask[q] as f64 - last;
-                }
-                let y = e - f0 - last * total;
-                for q in 0..p {
-                    let wr = w * row[q];
-                    if wr == 0.0 {
-                        continue;
-                    }
-                    rhs[q] += wr * y;
-                    for s in 0..p {
-                        a[q * p + s] += wr * row[s];
-                    }
-                }
-            }
-            let w = solve(a, rhs, p);
+            let w = constrained_least_squares(&plan, &ey, f0, total);
             let sum_w: f64 = w.iter().sum();
             for (q, &j) in varying[..p].iter().enumerate() {
                 phi[j] = w[q] as f32;
@@ -394,6 +194,135 @@ impl KernelShap {
         bar.finish_and_clear();
         Ok(result)
     }
+}
+
+/// Checks that `x` and `background` are non-empty `[R, F]` and `[B, F]`, and that there is one
+/// target (or one per row) below `c`; returns `(R, B)`.
+fn check_inputs(
+    x: &[f32],
+    targets: &[usize],
+    background: &[f32],
+    f: usize,
+    c: usize,
+) -> Result<(usize, usize)> {
+    if x.is_empty()
+        || !x.len().is_multiple_of(f)
+        || background.is_empty()
+        || !background.len().is_multiple_of(f)
+    {
+        return Err(InterpretError::Shape(format!(
+            "x has {} values and the background {}, both must be non-empty multiples of {f}",
+            x.len(),
+            background.len()
+        )));
+    }
+    let r = x.len() / f;
+    let b = background.len() / f;
+    if targets.len() != 1 && targets.len() != r {
+        return Err(InterpretError::Shape(format!(
+            "{} targets for {r} rows",
+            targets.len()
+        )));
+    }
+    if let Some(&t) = targets.iter().find(|&&t| t >= c) {
+        return Err(InterpretError::Shape(format!(
+            "target class {t} out of range ({c} classes)"
+        )));
+    }
+    Ok((r, b))
+}
+
+/// The features of `xi` whose value differs from at least one of the `b` background rows.
+fn varying_features(xi: &[f32], background: &[f32], b: usize) -> Vec<usize> {
+    let f = xi.len();
+    (0..f)
+        .filter(|&j| (0..b).any(|k| background[k * f + j] != xi[j]))
+        .collect()
+}
+
+/// Evaluates coalitions: the model's output averaged over the background rows with the
+/// coalition's features taken from the explained row.
+struct MaskedOutputs<'a, M> {
+    /// The model in inference mode.
+    model: &'a M,
+    /// The background rows on the device, `[1, B, F]`.
+    background: Tensor<3>,
+    /// `B`.
+    rows: usize,
+    output: ModelOutput,
+    /// Model rows (coalitions × background) per forward pass.
+    batch_size: usize,
+    device: &'a Device,
+}
+
+impl<M: Classifier> MaskedOutputs<'_, M> {
+    /// `f(z)` of class `t` for every coalition of `plan` over the `varying` features of row
+    /// `xi`: the mean over the background with z's features from `xi`, built on the device by
+    /// broadcasting (rows = bg ⊙ (1 − z) + x ⊙ z, `[K·B, F]`), in chunks of `batch_size` rows.
+    fn coalition_means(
+        &self,
+        plan: &CoalitionPlan,
+        varying: &[usize],
+        xi: &[f32],
+        t: usize,
+    ) -> Vec<f64> {
+        let (f, m, b) = (xi.len(), plan.m, self.rows);
+        let c = self.model.num_classes();
+        let device = self.device;
+        let x_t = Tensor::<2>::from_data(TensorData::new(xi.to_vec(), [1, f]), device)
+            .unsqueeze_dim::<3>(0);
+        let per_chunk = (self.batch_size / b).max(1);
+        let mut ey = Vec::with_capacity(plan.weights.len());
+        for chunk in plan.masks.chunks(per_chunk * m) {
+            let kc = chunk.len() / m;
+            let mut full = vec![0f32; kc * f];
+            for (q, mask) in chunk.chunks(m).enumerate() {
+                for (&on, &j) in mask.iter().zip(varying) {
+                    full[q * f + j] = f32::from(on);
+                }
+            }
+            let z = Tensor::<2>::from_data(TensorData::new(full, [kc, f]), device)
+                .unsqueeze_dim::<3>(1);
+            let rows = self.background.clone() * (z.clone().neg() + 1.0) + x_t.clone() * z;
+            let logits = self.model.logits(rows.reshape([kc * b, f]));
+            let y = match self.output {
+                ModelOutput::Logit => logits,
+                ModelOutput::Probability => activation::softmax(logits, 1),
+            };
+            let mean = y.reshape([kc, b, c]).mean_dim(1).reshape([kc, c]);
+            ey.extend(to_host(mean).chunks(c).map(|row| row[t] as f64));
+        }
+        ey
+    }
+}
+
+/// The weighted least-squares fit of the coalition values `ey` (base value `f0`) with the
+/// efficiency constraint `Σ φ = total` exact: the last varying feature is eliminated
+/// (`φ_M = total − Σ others`). Returns `φ` of the first `M − 1` varying features.
+fn constrained_least_squares(plan: &CoalitionPlan, ey: &[f64], f0: f64, total: f64) -> Vec<f64> {
+    let m = plan.m;
+    let p = m - 1;
+    let mut a = vec![0.0; p * p];
+    let mut rhs = vec![0.0; p];
+    let mut row = vec![0.0; p];
+    for ((mask, &w), &e) in plan.masks.chunks(m).zip(&plan.weights).zip(ey) {
+        let last = mask[p] as f64;
+        for q in 0..p {
+            row[q] = mask[q] as f64 - last;
+        }
+        let y = e - f0 - last * total;
+        for q in 0..p {
+            let wr = w * row[q];
+            if wr == 0.0 {
+                continue;
+            }
+            rhs[q] += wr * y;
+            for s in 0..p {
+                a[q * p + s] += wr * row[s];
+            }
+        }
+    }
+    solve(a, rhs, p)
 }
 
 /// Mean `|φ|` per feature over the rows (the usual global SHAP importance).
@@ -414,57 +343,8 @@ mod tests {
     use super::*;
     use crate::attribution::target_outputs;
     use crate::attribution::tests::linear_model;
-    use crate::permutation::{ranking, tests::informative_model};
+    use crate::tabular::permutation::{ranking, tests::informative_model};
     use rand::Rng;
-
-    #[test]
-    fn plan_enumerates_everything_when_the_budget_allows() {
-        let mut rng = ChaCha8Rng::seed_from_u64(0);
-        let plan = coalition_plan(5, 1000, &mut rng);
-        // 2^5 − 2 = 30 coalitions, all distinct, weights summing to 1.
-        assert_eq!(plan.weights.len(), 30);
-        let mut masks: Vec<&[u8]> = plan.masks.chunks(5).collect();
-        masks.sort();
-        masks.dedup();
-        assert_eq!(masks.len(), 30);
-        assert!((plan.weights.iter().sum::<f64>() - 1.0).abs() < 1e-12);
-        // Shapley kernel: weight ∝ (M−1)/(C(M,s) s (M−s)): size 1 vs size 2 = (4/5/4)/(4/10/6).
-        let w1 = plan.weights[0];
-        let w2 = plan.weights[plan
-            .masks
-            .chunks(5)
-            .position(|m| m.iter().sum::<u8>() == 2)
-            .unwrap()];
-        assert!(
-            (w1 / w2 - (4.0 / 20.0) / (4.0 / 60.0)).abs() < 1e-9,
-            "{w1} {w2}"
-        );
-        // A small budget samples in complementary pairs (M = 11: every size ≤ 5 is paired; by
-        // hand, 60·w₁/22 = 1.02 ≥ 1 so the 22 size-1 pairs are enumerated, the rest sampled).
-        let plan = coalition_plan(11, 60, &mut rng);
-        assert_eq!(plan.weights.len(), 60);
-        assert!((plan.weights.iter().sum::<f64>() - 1.0).abs() < 1e-12);
-        let complement = |m: &[u8]| m.iter().map(|v| 1 - v).collect::<Vec<u8>>();
-        let all: Vec<&[u8]> = plan.masks.chunks(11).collect();
-        assert!(
-            all[..22]
-                .iter()
-                .all(|m| m.iter().sum::<u8>() == 1 || m.iter().sum::<u8>() == 10)
-        );
-        for m in &all {
-            assert!(all.contains(&complement(m).as_slice()));
-        }
-    }
-
-    #[test]
-    fn combinations_are_complete() {
-        let mut n = 0;
-        for_each_combination(6, 3, |_| n += 1);
-        assert_eq!(n, 20);
-        let mut v = Vec::new();
-        for_each_combination(3, 1, |c| v.push(c.to_vec()));
-        assert_eq!(v, vec![vec![0], vec![1], vec![2]]);
-    }
 
     #[test]
     fn linear_model_gives_w_times_centered_input_exactly() {

@@ -33,9 +33,9 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
+use super::linalg::weighted_least_squares;
 use crate::attribution::{ModelOutput, check_positive, model_outputs, progress_bar};
 use crate::error::{InterpretError, Result};
-use crate::linalg::weighted_least_squares;
 
 /// LIME hyper-parameters.
 #[derive(Config, Debug)]
@@ -363,7 +363,7 @@ fn weighted_ridge(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::permutation::{ranking, tests::informative_model};
+    use crate::tabular::permutation::{ranking, tests::informative_model};
 
     #[test]
     fn quartile_bins_follow_numpy_percentiles() {

@@ -163,7 +163,7 @@ mod tests {
     use super::*;
     use crate::attribution::Attribution;
     use crate::attribution::tests::linear_model;
-    use crate::gradient_x_input::{GradientXInput, GradientXInputConfig};
+    use crate::gradient::{GradientXInput, GradientXInputConfig};
 
     #[test]
     fn trapezoid_by_hand() {
@@ -224,8 +224,8 @@ mod tests {
     fn saliency_and_ig_delete_faster_than_random_on_mnist() {
         // The bar on a smaller scale: 10 test images, SmallCnn trained briefly.
         use crate::attribution::tests::trained_cnn;
-        use crate::integrated_gradients::{IgConfig, IntegratedGradients};
-        use crate::saliency::{Saliency, SaliencyConfig};
+        use crate::gradient::{IgConfig, IntegratedGradients};
+        use crate::gradient::{Saliency, SaliencyConfig};
         let dev = Device::flex();
         let (m, test) = trained_cnn();
         let n = 10;
