@@ -34,6 +34,22 @@ pub enum OversightError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A command-line flag's value cannot be parsed (`--expert-accuracy "x": …`).
+    #[error("--{flag} {value:?}: {reason}")]
+    BadFlag {
+        /// The flag, without its dashes.
+        flag: String,
+        /// The value given.
+        value: String,
+        /// Why it cannot be parsed.
+        reason: String,
+    },
+    /// A command-line flag that takes a list was given none.
+    #[error("--{flag} is empty")]
+    EmptyFlag {
+        /// The flag, without its dashes.
+        flag: String,
+    },
     /// An error of the model crate.
     #[error(transparent)]
     Model(#[from] aegis_model::ModelError),

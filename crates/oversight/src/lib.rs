@@ -4,31 +4,45 @@
 //! with an explanation, and every human decision is recorded in an audit log that loses
 //! nothing.
 //!
-//! - [`confidence()`]: confidence functions κ (MSP, margin, entropy, MC-dropout/ensemble
-//!   variance, conformal set size) from [`aegis_uncertainty`] estimators.
-//! - [`sgr()`]: Selection with Guaranteed Risk (Geifman & El-Yaniv 2017): the threshold whose
-//!   binomial upper bound on selective risk is below `r*` with probability `1 − δ`.
-//! - [`Queue`]: the review queue (JSONL), most uncertain first, each item with its prediction,
-//!   confidence, conformal set and top attributions (from [`aegis_interpretability`]).
-//! - [`review()`]: interactive terminal review ([`TerminalReviewer`], images as Unicode half
-//!   blocks) or scripted ([`ScriptedDecisions`]); each decision is appended to the
-//!   [`AuditLog`] and synced to disk before the next item; sessions resume.
-//! - [`metrics`]: coverage, selective risk, system accuracy, override rate, Cohen's κ, a
+//! Layers, from the bottom up (each uses only those above it in this list):
+//!
+//! - `error.rs`: [`OversightError`], the one error enum.
+//! - Selection: [`confidence()`]: confidence functions κ (MSP, margin, entropy,
+//!   MC-dropout/ensemble variance, conformal set size) from [`aegis_uncertainty`] estimators;
+//!   [`sgr()`]: Selection with Guaranteed Risk (Geifman & El-Yaniv 2017): the threshold whose
+//!   binomial upper bound on selective risk is below `r*` with probability `1 − δ`;
+//!   [`metrics`]: coverage, selective risk, system accuracy, override rate, Cohen's κ, a
 //!   [`SimulatedExpert`] for offline comparison of deferral policies.
-//! - [`job`]: the binary's commands (`calibrate-threshold`, `queue`, `report`).
+//! - Review: [`Queue`]: the review queue (JSONL), most uncertain first, each item with its
+//!   prediction, confidence, conformal set and top attributions (from
+//!   [`aegis_interpretability`]); [`AuditLog`]: append-only, one synced write per decision;
+//!   [`render_item`]: images as Unicode half blocks; [`review()`]: interactive terminal review
+//!   ([`TerminalReviewer`]) or scripted ([`ScriptedDecisions`]), each decision appended to the
+//!   audit log and synced to disk before the next item; sessions resume.
+//! - [`commands`] (formerly `job`, still reachable under that name): one file per command of
+//!   the binary (`calibrate-threshold`, `queue`, `review`, `report`): its clap arguments, its
+//!   request, its report and the library function that runs it.
 #![warn(missing_docs)]
 
 mod audit;
+pub mod commands;
 mod confidence;
 mod error;
-pub mod job;
 pub mod metrics;
 mod queue;
 mod render;
 mod review;
 mod sgr;
 
+/// Former name of [`commands`], kept so code written against 0.1 compiles.
+pub use commands as job;
+
 pub use audit::{AuditLog, AuditRecord, Decision, now_rfc3339, read_audit_log, rfc3339};
+pub use commands::{
+    AttributionChoice, Deployment, OversightReport, PolicyCurve, QueueConfig, ReportConfig,
+    SgrConfig, SgrReport, SgrSplit, TeamMetrics, ThresholdSource, build_queue, calibrate_threshold,
+    default_out, model_hash, policy_means, report, split_rows,
+};
 pub use confidence::{ConfidenceKind, confidence};
 pub use error::{OversightError, Result};
 pub use metrics::{

@@ -1,0 +1,75 @@
+//! What several commands share: the default output directory, the model's identity
+//! ([`model_hash`]), the seeded calibration/deployment split ([`split_rows`]) and the κ of both
+//! halves of a split ([`confidences`], with the APS conformal predictor of [`conformal_for`]).
+
+use std::path::{Path, PathBuf};
+
+use aegis_model::RunDir;
+use aegis_model::data::shuffled_split;
+use aegis_uncertainty::{
+    ConformalConfig, ConformalScore, PredictiveSamples, SplitConformal, gather_rows,
+};
+use sha2::{Digest, Sha256};
+
+use crate::confidence::{ConfidenceKind, confidence};
+use crate::error::{OversightError, Result};
+
+/// SHA-256 (hex) of a run's `model.bpk`: the identity of the model in queues and audit logs.
+pub fn model_hash(run: &RunDir) -> Result<String> {
+    let p = run.weights_path();
+    let bytes = std::fs::read(&p).map_err(|e| OversightError::io(&p, e))?;
+    Ok(Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// Seeded split of `0..n`: `(calibration, deployment)`, the first `round(n·fraction)` shuffled
+/// rows for calibration.
+pub fn split_rows(n: usize, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    shuffled_split(n, (n as f64 * fraction).round() as usize, seed)
+}
+
+/// Conformal sets for the queue: APS without randomisation (never empty), α = `alpha`.
+pub(super) fn conformal_for(
+    cal: &PredictiveSamples,
+    labels: &[usize],
+    alpha: f64,
+) -> Result<SplitConformal> {
+    Ok(SplitConformal::calibrate(
+        ConformalConfig::new()
+            .with_alpha(alpha)
+            .with_score(ConformalScore::Aps)
+            .with_randomized(false),
+        &cal.mean_probs(),
+        labels,
+        cal.classes,
+    )?)
+}
+
+/// κ of the calibration and deployment rows (the conformal predictor of `set-size` is
+/// calibrated on the calibration rows).
+pub(super) fn confidences(
+    kind: ConfidenceKind,
+    all: &PredictiveSamples,
+    labels: &[usize],
+    cal: &[usize],
+    deploy: &[usize],
+    alpha: f64,
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    let (sc, sd) = (all.select_rows(cal), all.select_rows(deploy));
+    let cp = if kind == ConfidenceKind::SetSize {
+        Some(conformal_for(&sc, &gather_rows(labels, 1, cal), alpha)?)
+    } else {
+        None
+    };
+    Ok((
+        confidence(kind, &sc, cp.as_ref())?,
+        confidence(kind, &sd, cp.as_ref())?,
+    ))
+}
+
+/// Default output directory: `<run>/oversight/<command>`.
+pub fn default_out(run: &Path, command: &str) -> PathBuf {
+    run.join("oversight").join(command)
+}
