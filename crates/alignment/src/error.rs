@@ -27,6 +27,16 @@ pub enum AlignmentError {
         /// Where the non-finite value appeared.
         detail: String,
     },
+    /// A command of the binary failed: `context` says which and where, `source` why (the
+    /// binary prints the chain, `context: source`).
+    #[error("{context}")]
+    Context {
+        /// What was being done (e.g. `irl into DIR`).
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: Box<AlignmentError>,
+    },
     /// An error of the model crate (files, devices, plots).
     #[error(transparent)]
     Model(#[from] aegis_model::ModelError),

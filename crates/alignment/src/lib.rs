@@ -18,8 +18,24 @@
 //! - Preferences: Bradley–Terry reward models trained on synthetic segment comparisons
 //!   (Christiano et al. 2017), ensembles and active query selection by disagreement
 //!   ([`preference_learning`]).
-//! - [`job`]: the binary's commands as library calls, writing JSON reports, `config.json`
-//!   and PNGs atomically.
+//! - [`commands`] (formerly `job`): the binary's commands as library calls, writing JSON
+//!   reports, `config.json` and PNGs atomically.
+//!
+//! ## Layers
+//!
+//! Each layer uses only the ones listed before it:
+//!
+//! - `error.rs`, [`mdp`]: the error type and the tabular MDP every algorithm works on;
+//! - `envs/`: one environment per file ([`gridworld`], [`objectworld`], [`cliff_world`]);
+//! - `planning/`: value iteration, soft value iteration, policy evaluation, Q-learning,
+//!   expected utility;
+//! - `shaping.rs`: potential-based shaping and its experiment (on the gridworld, with
+//!   Q-learning);
+//! - `irl/`: [`demonstrations`], the shared occupancy measures, linear MaxEnt and MCE IRL,
+//!   deep MaxEnt IRL, and the EVD / reward-correlation metrics;
+//! - `preferences/`: segments, the Bradley–Terry labeller, reward models, ensembles, query
+//!   selection and the preference-learning experiment;
+//! - [`commands`]: one file per command of the binary.
 //!
 //! ## Experimental protocol
 //!
@@ -48,54 +64,48 @@
 //!   from a 25-pair ensemble are worse than random ones) and wins at high correlation.
 #![warn(missing_docs)]
 
-pub mod cliff_world;
-mod deep_maxent_irl;
-pub mod demonstrations;
+pub mod commands;
+mod envs;
 mod error;
-mod expected_utility;
-pub mod gridworld;
-pub mod job;
-mod maxent_irl;
-mod mce_irl;
+mod irl;
 pub mod mdp;
-mod metrics;
-pub mod objectworld;
-mod policy_evaluation;
+mod planning;
 mod preferences;
-mod q_learning;
 mod shaping;
-mod soft_value_iteration;
-mod value_iteration;
 
-pub use cliff_world::CliffWorldConfig;
-pub use deep_maxent_irl::{DeepMaxEntIrlConfig, RewardMlp, deep_maxent_irl};
-pub use demonstrations::{Trajectory, sample_trajectories};
-pub use error::{AlignmentError, Result};
-pub use expected_utility::{Decision, Lottery, choose_action, expected_utility};
-pub use gridworld::{Gridworld, GridworldConfig};
-pub use maxent_irl::{
-    IrlObjective, IrlResult, MaxEntIrlConfig, expected_visitation, maxent_irl, maxent_policy,
-    reward_gradient, standardized_features,
+/// Former name of [`commands`], kept so code written against 0.1 compiles.
+pub use commands as job;
+pub use envs::{cliff_world, gridworld, objectworld};
+pub use irl::demonstrations;
+
+pub use commands::{
+    DemoPolicy, EnvKind, IrlMethod, IrlReport, IrlRequest, PlanMethod, PlanReport, PlanRequest,
+    PreferenceReport, PreferenceRequest, RepeatedCurves, SweepReport, SweepRow, irl_experiment,
+    run_irl, run_irl_sweep, run_plan, run_preferences, run_shaping,
 };
-pub use mce_irl::{mce_irl, mce_policy, occupancy_measure};
+pub use envs::{
+    CliffWorldConfig, Gridworld, GridworldConfig, Object, Objectworld, ObjectworldConfig,
+};
+pub use error::{AlignmentError, Result};
+pub use irl::{
+    DeepMaxEntIrlConfig, IrlObjective, IrlResult, MaxEntIrlConfig, RewardMlp, Trajectory,
+    deep_maxent_irl, expected_value_difference, expected_visitation, maxent_irl, maxent_policy,
+    mce_irl, mce_policy, occupancy_measure, pearson, reward_correlation, reward_gradient,
+    sample_trajectories, standardized_features,
+};
 pub use mdp::{Mdp, deterministic_policy_matrix};
-pub use metrics::{expected_value_difference, pearson, reward_correlation};
-pub use objectworld::{Object, Objectworld, ObjectworldConfig};
-pub use policy_evaluation::policy_evaluation;
+pub use planning::{
+    Decision, Lottery, Plan, QLearningConfig, QLearningResult, SoftPlan, SoftValueIterationConfig,
+    TIE_TOLERANCE, ValueIterationConfig, choose_action, expected_utility, greedy_policy,
+    greedy_with_ties, optimal_actions, policy_evaluation, q_learning, soft_max,
+    soft_value_iteration, value_iteration,
+};
 pub use preferences::{
     BradleyTerryLabeller, LinearRewardModel, PreferenceConfig, PreferenceCurve, QuerySelection,
     RewardModelKind, Segment, ensemble_disagreement, fit_mlp_reward, preference_learning,
     sample_segments,
 };
-pub use q_learning::{QLearningConfig, QLearningResult, q_learning};
 pub use shaping::{
     PotentialCheck, ShapingConfig, ShapingCurve, ShapingPotential, ShapingReport,
     potential_shaped_reward, same_optimal_actions, shaping_experiment, transition_bonus_reward,
-};
-pub use soft_value_iteration::{
-    SoftPlan, SoftValueIterationConfig, soft_max, soft_value_iteration,
-};
-pub use value_iteration::{
-    Plan, TIE_TOLERANCE, ValueIterationConfig, greedy_policy, greedy_with_ties, optimal_actions,
-    value_iteration,
 };

@@ -11,11 +11,13 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::envs::gridworld::GridworldConfig;
 use crate::error::{AlignmentError, Result, check_nonzero, check_positive, check_range};
-use crate::gridworld::GridworldConfig;
 use crate::mdp::Mdp;
-use crate::q_learning::{QLearningConfig, q_learning};
-use crate::value_iteration::{ValueIterationConfig, optimal_actions, value_iteration};
+use crate::planning::q_learning::{QLearningConfig, q_learning};
+use crate::planning::value_iteration::{
+    Plan, ValueIterationConfig, optimal_actions, value_iteration,
+};
 
 fn check_len(mdp: &Mdp, v: &[f64], what: &str) -> Result<()> {
     if v.len() != mdp.n_states() || v.iter().any(|x| !x.is_finite()) {
@@ -238,36 +240,8 @@ pub fn shaping_experiment(cfg: &ShapingConfig) -> Result<ShapingReport> {
     let goal = world.goal.unwrap_or(mdp.n_states() - 1);
     let vi = ValueIterationConfig::new().with_tolerance(1e-12);
     let base = value_iteration(mdp, mdp.reward(), &vi)?;
-    let a_n = mdp.n_actions();
-    let mut checks = Vec::new();
-    for k in 0..cfg.random_potentials {
-        let seed = cfg.seed.wrapping_add(k as u64);
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let phi: Vec<f64> = (0..mdp.n_states())
-            .map(|_| rng.random_range(-cfg.potential_scale..cfg.potential_scale))
-            .collect();
-        let shaped = value_iteration(mdp, &potential_shaped_reward(mdp, mdp.reward(), &phi)?, &vi)?;
-        let mut dev = 0.0f64;
-        for s in (0..mdp.n_states()).filter(|&s| !mdp.is_terminal(s)) {
-            for a in 0..a_n {
-                dev = dev.max((shaped.q[s * a_n + a] - (base.q[s * a_n + a] - phi[s])).abs());
-            }
-        }
-        checks.push(PotentialCheck {
-            seed,
-            changed_states: same_optimal_actions(mdp, &base.q, &shaped.q),
-            max_q_deviation: dev,
-        });
-    }
-    let mut bonus = vec![0.0; mdp.n_states()];
-    let centre = (cfg.size / 2) * cfg.size + cfg.size / 2;
-    bonus[centre] = cfg.bonus;
-    let bonused = value_iteration(
-        mdp,
-        &transition_bonus_reward(mdp, mdp.reward(), &bonus)?,
-        &vi,
-    )?;
-    let bonus_changed = same_optimal_actions(mdp, &base.q, &bonused.q);
+    let checks = random_potential_checks(mdp, &base, cfg, &vi)?;
+    let bonus_changed = bonus_changed_states(mdp, &base, cfg, &vi)?;
 
     let dist = world.manhattan_to(goal);
     let potential = |p: ShapingPotential| -> Vec<f64> {
@@ -279,26 +253,10 @@ pub fn shaping_experiment(cfg: &ShapingConfig) -> Result<ShapingReport> {
             ShapingPotential::OptimalValue => base.values.clone(),
         }
     };
-    let run = |phi: Option<&[f64]>| -> Result<Vec<f64>> {
-        let mut mean = vec![0.0; cfg.episodes];
-        for k in 0..cfg.seeds {
-            let q = QLearningConfig::new()
-                .with_episodes(cfg.episodes)
-                .with_learning_rate(cfg.learning_rate)
-                .with_epsilon(cfg.epsilon)
-                .with_max_steps(cfg.max_steps)
-                .with_seed(cfg.seed.wrapping_mul(1000).wrapping_add(k as u64));
-            let res = q_learning(mdp, mdp.reward(), phi, &q)?;
-            for (m, s) in mean.iter_mut().zip(&res.steps) {
-                *m += *s as f64 / cfg.seeds as f64;
-            }
-        }
-        Ok(mean)
-    };
-    let without = run(None)?;
+    let without = mean_steps(mdp, cfg, None)?;
     let mut curves = Vec::new();
     for p in ShapingPotential::ALL {
-        let steps = run(Some(&potential(p)))?;
+        let steps = mean_steps(mdp, cfg, Some(&potential(p)))?;
         curves.push(ShapingCurve {
             potential: p.name().into(),
             total_steps: steps.iter().sum(),
@@ -327,6 +285,77 @@ pub fn shaping_experiment(cfg: &ShapingConfig) -> Result<ShapingReport> {
         steps_with_shaping: with,
         shortest_path: shortest,
     })
+}
+
+/// Invariance under random potentials: for each of `cfg.random_potentials` seeds, a
+/// potential `Φ ~ U(−scale, scale)` per state, value iteration on the shaped reward, and the
+/// states whose optimal actions changed plus the largest deviation from `Q − Φ`.
+fn random_potential_checks(
+    mdp: &Mdp,
+    base: &Plan,
+    cfg: &ShapingConfig,
+    vi: &ValueIterationConfig,
+) -> Result<Vec<PotentialCheck>> {
+    let a_n = mdp.n_actions();
+    let mut checks = Vec::new();
+    for k in 0..cfg.random_potentials {
+        let seed = cfg.seed.wrapping_add(k as u64);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let phi: Vec<f64> = (0..mdp.n_states())
+            .map(|_| rng.random_range(-cfg.potential_scale..cfg.potential_scale))
+            .collect();
+        let shaped = value_iteration(mdp, &potential_shaped_reward(mdp, mdp.reward(), &phi)?, vi)?;
+        let mut dev = 0.0f64;
+        for s in (0..mdp.n_states()).filter(|&s| !mdp.is_terminal(s)) {
+            for a in 0..a_n {
+                dev = dev.max((shaped.q[s * a_n + a] - (base.q[s * a_n + a] - phi[s])).abs());
+            }
+        }
+        checks.push(PotentialCheck {
+            seed,
+            changed_states: same_optimal_actions(mdp, &base.q, &shaped.q),
+            max_q_deviation: dev,
+        });
+    }
+    Ok(checks)
+}
+
+/// The non-potential counter-example: a bonus `cfg.bonus` on every entry into the centre
+/// cell; the number of states whose optimal actions it changes.
+fn bonus_changed_states(
+    mdp: &Mdp,
+    base: &Plan,
+    cfg: &ShapingConfig,
+    vi: &ValueIterationConfig,
+) -> Result<usize> {
+    let mut bonus = vec![0.0; mdp.n_states()];
+    let centre = (cfg.size / 2) * cfg.size + cfg.size / 2;
+    bonus[centre] = cfg.bonus;
+    let bonused = value_iteration(
+        mdp,
+        &transition_bonus_reward(mdp, mdp.reward(), &bonus)?,
+        vi,
+    )?;
+    Ok(same_optimal_actions(mdp, &base.q, &bonused.q))
+}
+
+/// Steps to the goal per episode of Q-learning shaped by `phi` (`None`: unshaped), mean over
+/// `cfg.seeds` runs.
+fn mean_steps(mdp: &Mdp, cfg: &ShapingConfig, phi: Option<&[f64]>) -> Result<Vec<f64>> {
+    let mut mean = vec![0.0; cfg.episodes];
+    for k in 0..cfg.seeds {
+        let q = QLearningConfig::new()
+            .with_episodes(cfg.episodes)
+            .with_learning_rate(cfg.learning_rate)
+            .with_epsilon(cfg.epsilon)
+            .with_max_steps(cfg.max_steps)
+            .with_seed(cfg.seed.wrapping_mul(1000).wrapping_add(k as u64));
+        let res = q_learning(mdp, mdp.reward(), phi, &q)?;
+        for (m, s) in mean.iter_mut().zip(&res.steps) {
+            *m += *s as f64 / cfg.seeds as f64;
+        }
+    }
+    Ok(mean)
 }
 
 #[cfg(test)]

@@ -13,18 +13,18 @@
 //!    empirical visitation; an Adam ascent step (β = 0.9, 0.999) with optional L2 penalty.
 //!
 //! `T` is the demonstrations' length unless set. The causal variant ([`IrlObjective::CausalEntropy`])
-//! replaces both passes by those of [`crate::mce_irl`].
+//! replaces both passes by those of [`super::occupancy`].
 
 use burn::config::Config;
 use serde::{Deserialize, Serialize};
 
-use crate::demonstrations::{
+use crate::error::{AlignmentError, Result, check_nonzero, check_positive, check_range};
+use crate::irl::demonstrations::{
     Trajectory, check_demonstrations, empirical_visitation, max_length, start_distribution,
 };
-use crate::error::{AlignmentError, Result, check_nonzero, check_positive, check_range};
-use crate::mce_irl::{mce_policy, occupancy_measure};
+use crate::irl::occupancy::{expected_visitation, mce_policy, occupancy_measure};
 use crate::mdp::Mdp;
-use crate::soft_value_iteration::soft_max;
+use crate::planning::soft_value_iteration::soft_max;
 
 /// The likelihood model of the demonstrations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -39,7 +39,7 @@ pub enum IrlObjective {
     CausalEntropy,
 }
 
-/// Settings of linear MaxEnt / MCE IRL ([`maxent_irl`], [`crate::mce_irl::mce_irl`]).
+/// Settings of linear MaxEnt / MCE IRL ([`maxent_irl`], [`crate::mce_irl`]).
 #[derive(Config, Debug)]
 pub struct MaxEntIrlConfig {
     /// Gradient steps.
@@ -145,43 +145,6 @@ pub fn maxent_policy(mdp: &Mdp, reward: &[f64], horizon: usize) -> Vec<f64> {
         row.iter_mut().for_each(|p| *p /= total);
     }
     pi
-}
-
-/// Expected state visitation over `horizon` steps of `policy` from `start`, each step
-/// weighted by `discount^t`: `Σ_{t<T} γ^t D_t(s)`, `[S]`. Mass that reaches a terminal state
-/// is counted there once and leaves.
-pub fn expected_visitation(
-    mdp: &Mdp,
-    policy: &[f64],
-    start: &[f64],
-    horizon: usize,
-    discount: f64,
-) -> Vec<f64> {
-    let (s_n, a_n) = (mdp.n_states(), mdp.n_actions());
-    let mut d = start.to_vec();
-    let mut total = d.clone();
-    let mut next = vec![0.0; s_n];
-    let mut w = 1.0;
-    for _ in 1..horizon {
-        next.fill(0.0);
-        for s in (0..s_n).filter(|&s| d[s] > 0.0 && !mdp.is_terminal(s)) {
-            for a in 0..a_n {
-                let m = d[s] * policy[s * a_n + a];
-                if m == 0.0 {
-                    continue;
-                }
-                for &(n, p) in mdp.next(s, a) {
-                    next[n] += m * p;
-                }
-            }
-        }
-        std::mem::swap(&mut d, &mut next);
-        w *= discount;
-        for s in 0..s_n {
-            total[s] += w * d[s];
-        }
-    }
-    total
 }
 
 /// The gradient of the demonstrations' average log-likelihood with respect to the reward of
@@ -299,10 +262,10 @@ pub fn maxent_irl(mdp: &Mdp, demos: &[Trajectory], cfg: &MaxEntIrlConfig) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demonstrations::sample_trajectories;
-    use crate::gridworld::GridworldConfig;
-    use crate::metrics::reward_correlation;
-    use crate::soft_value_iteration::{SoftValueIterationConfig, soft_value_iteration};
+    use crate::envs::gridworld::GridworldConfig;
+    use crate::irl::demonstrations::sample_trajectories;
+    use crate::irl::metrics::reward_correlation;
+    use crate::planning::soft_value_iteration::{SoftValueIterationConfig, soft_value_iteration};
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 

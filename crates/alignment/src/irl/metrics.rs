@@ -2,8 +2,8 @@
 
 use crate::error::{AlignmentError, Result};
 use crate::mdp::{Mdp, deterministic_policy_matrix};
-use crate::policy_evaluation::policy_evaluation;
-use crate::value_iteration::{ValueIterationConfig, value_iteration};
+use crate::planning::policy_evaluation::policy_evaluation;
+use crate::planning::value_iteration::{ValueIterationConfig, value_iteration};
 
 /// Expected value difference (Levine, Popović & Koltun 2011):
 /// `E_{s0}[V*_true(s0)] − E_{s0}[V^{π_learned}_true(s0)]`, where `π_learned` is the greedy

@@ -65,7 +65,7 @@ impl CliffWorldConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value_iteration::{ValueIterationConfig, value_iteration};
+    use crate::planning::value_iteration::{ValueIterationConfig, value_iteration};
 
     /// The optimal path goes up once, right 11 times along the edge, and down once: 13 steps
     /// of −1, so V(start) = −13 (γ = 1, by hand).

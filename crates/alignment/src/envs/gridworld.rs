@@ -163,7 +163,7 @@ impl Gridworld {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value_iteration::{ValueIterationConfig, value_iteration};
+    use crate::planning::value_iteration::{ValueIterationConfig, value_iteration};
 
     #[test]
     fn reward_is_linear_in_the_macro_cell_features() {

@@ -5,7 +5,7 @@
 //! Each iteration evaluates the network on all states, `r = g_θ(F̃)` (`[S, 1]`), runs the
 //! backward and forward passes of the chosen [`IrlObjective`] on the host (by default the
 //! paper's: discounted soft value iteration and the discounted visitation of
-//! [`crate::mce_irl`]; `MaxEnt` uses Ziebart 2008's passes) to get the gradient of
+//! [`super::occupancy`]; `MaxEnt` uses Ziebart 2008's passes) to get the gradient of
 //! the log-likelihood with respect to each state's reward, `μ_D − E[μ]` (`[S]`), and
 //! back-propagates it through the network as the surrogate loss
 //! `−Σ_s r(s) · (μ_D − E[μ])(s)` (the gradient is a detached constant) followed by an Adam
@@ -20,9 +20,9 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData, activation};
 
-use crate::demonstrations::{Trajectory, check_demonstrations, max_length};
 use crate::error::{AlignmentError, Result, check_nonzero, check_positive, check_range};
-use crate::maxent_irl::{IrlObjective, IrlResult, reward_gradient, standardized_features};
+use crate::irl::demonstrations::{Trajectory, check_demonstrations, max_length};
+use crate::irl::maxent_irl::{IrlObjective, IrlResult, reward_gradient, standardized_features};
 use crate::mdp::Mdp;
 
 /// Settings of [`deep_maxent_irl`].
@@ -171,10 +171,12 @@ pub fn deep_maxent_irl(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demonstrations::sample_trajectories;
-    use crate::metrics::reward_correlation;
-    use crate::objectworld::ObjectworldConfig;
-    use crate::value_iteration::{ValueIterationConfig, greedy_with_ties, value_iteration};
+    use crate::envs::objectworld::ObjectworldConfig;
+    use crate::irl::demonstrations::sample_trajectories;
+    use crate::irl::metrics::reward_correlation;
+    use crate::planning::value_iteration::{
+        ValueIterationConfig, greedy_with_ties, value_iteration,
+    };
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 

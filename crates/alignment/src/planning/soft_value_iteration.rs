@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, check_nonzero, check_positive};
 use crate::mdp::Mdp;
-use crate::value_iteration::sweep_until_converged;
+use crate::planning::value_iteration::sweep_until_converged;
 
 /// Settings of [`soft_value_iteration`].
 #[derive(Config, Debug)]
@@ -112,7 +112,7 @@ pub(crate) fn boltzmann_policy(mdp: &Mdp, q: &[f64], v: &[f64], tau: f64) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value_iteration::{ValueIterationConfig, value_iteration};
+    use crate::planning::value_iteration::{ValueIterationConfig, value_iteration};
 
     fn two_state() -> Mdp {
         let rows = vec![

@@ -149,7 +149,7 @@ pub fn q_learning(
 mod tests {
     use super::*;
     use crate::mdp::grid_transitions;
-    use crate::value_iteration::{ValueIterationConfig, greedy_policy, value_iteration};
+    use crate::planning::value_iteration::{ValueIterationConfig, greedy_policy, value_iteration};
 
     /// A 1×5 corridor, start at the left, terminal goal at the right with reward 1: the
     /// learned greedy policy moves right everywhere and episodes shrink to the 4-step optimum.

@@ -1,29 +1,14 @@
 //! Maximum-causal-entropy IRL (Ziebart 2010; Ziebart, Bagnell & Dey 2013), as the `imitation`
 //! library's `mce_irl`: the soft Bellman backup with discount γ and temperature 1 gives the
 //! policy, the forward pass gives the discounted occupancy measure
-//! `ρ(s) = Σ_{t<T} γ^t D_t(s)`, and the reward follows `∇ = ρ_D − ρ` (`ρ_D`: the
-//! demonstrations' discounted visitation). With a linear reward the learner is
-//! [`crate::maxent_irl::maxent_irl`] with [`IrlObjective::CausalEntropy`].
+//! `ρ(s) = Σ_{t<T} γ^t D_t(s)` (both passes are in [`super::occupancy`]), and the reward
+//! follows `∇ = ρ_D − ρ` (`ρ_D`: the demonstrations' discounted visitation). With a linear
+//! reward the learner is [`crate::maxent_irl`] with [`IrlObjective::CausalEntropy`].
 
-use crate::demonstrations::Trajectory;
 use crate::error::Result;
-use crate::maxent_irl::{
-    IrlObjective, IrlResult, MaxEntIrlConfig, expected_visitation, maxent_irl,
-};
+use crate::irl::demonstrations::Trajectory;
+use crate::irl::maxent_irl::{IrlObjective, IrlResult, MaxEntIrlConfig, maxent_irl};
 use crate::mdp::Mdp;
-use crate::soft_value_iteration::{SoftValueIterationConfig, soft_value_iteration};
-
-/// The maximum-causal-entropy policy `[S, A]` of `reward` (soft value iteration, τ = 1,
-/// the MDP's γ, tolerance 1e-8).
-pub fn mce_policy(mdp: &Mdp, reward: &[f64]) -> Result<Vec<f64>> {
-    let cfg = SoftValueIterationConfig::new().with_tolerance(1e-8);
-    Ok(soft_value_iteration(mdp, reward, &cfg)?.policy)
-}
-
-/// The discounted occupancy measure `Σ_{t<T} γ^t D_t(s)` of `policy` from `start`, `[S]`.
-pub fn occupancy_measure(mdp: &Mdp, policy: &[f64], start: &[f64], horizon: usize) -> Vec<f64> {
-    expected_visitation(mdp, policy, start, horizon, mdp.gamma())
-}
 
 /// Linear MCE IRL: [`maxent_irl`] with the objective forced to
 /// [`IrlObjective::CausalEntropy`].
@@ -35,9 +20,10 @@ pub fn mce_irl(mdp: &Mdp, demos: &[Trajectory], cfg: &MaxEntIrlConfig) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demonstrations::sample_trajectories;
-    use crate::gridworld::GridworldConfig;
-    use crate::metrics::reward_correlation;
+    use crate::envs::gridworld::GridworldConfig;
+    use crate::irl::demonstrations::sample_trajectories;
+    use crate::irl::metrics::reward_correlation;
+    use crate::irl::occupancy::mce_policy;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 
@@ -55,11 +41,17 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(9);
         let demos = sample_trajectories(&g.mdp, &pi, 400, 15, &mut rng).unwrap();
         let norm = |r: &[f64]| {
-            crate::maxent_irl::reward_gradient(&g.mdp, r, &demos, IrlObjective::CausalEntropy, 15)
-                .unwrap()
-                .iter()
-                .map(|x| x.abs())
-                .sum::<f64>()
+            crate::irl::maxent_irl::reward_gradient(
+                &g.mdp,
+                r,
+                &demos,
+                IrlObjective::CausalEntropy,
+                15,
+            )
+            .unwrap()
+            .iter()
+            .map(|x| x.abs())
+            .sum::<f64>()
         };
         let at_true = norm(g.mdp.reward());
         let at_zero = norm(&[0.0; 25]);

@@ -2,7 +2,7 @@
 
 use crate::error::{AlignmentError, Result};
 use crate::mdp::Mdp;
-use crate::value_iteration::ValueIterationConfig;
+use crate::planning::value_iteration::ValueIterationConfig;
 
 /// The value `V^π(s)` `[S]` of the stochastic policy `policy` (`[S, A]`) under `reward` (per
 /// state or per state-action), by repeated expected backups from `V = 0` until the largest
@@ -53,7 +53,7 @@ pub fn policy_evaluation(
 mod tests {
     use super::*;
     use crate::mdp::deterministic_policy_matrix;
-    use crate::value_iteration::value_iteration;
+    use crate::planning::value_iteration::value_iteration;
 
     /// Two states, action 0 stays, action 1 switches, r = (0, 1), γ = 0.5, uniform policy.
     /// By hand: V0 = 0 + 0.5·(½V0 + ½V1), V1 = 1 + 0.5·(½V1 + ½V0). Subtracting:
