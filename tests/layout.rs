@@ -291,7 +291,8 @@ fn import_graph(mods: &BTreeMap<ModPath, String>) -> BTreeMap<ModPath, BTreeSet<
         }
     }
     let resolve = |target: &[String]| -> Option<ModPath> {
-        let k = (1..=target.len())
+        // The longest prefix that is a file; `crate::Name` resolves through lib.rs.
+        let k = (0..=target.len())
             .rev()
             .find(|&k| mods.contains_key(&target[..k]))?;
         let module = target[..k].to_vec();
@@ -315,7 +316,9 @@ fn import_graph(mods: &BTreeMap<ModPath, String>) -> BTreeMap<ModPath, BTreeSet<
             let before = rest[..p].chars().next_back();
             let tail = &rest[p + 4..];
             let end = tail.find(';').unwrap_or(tail.len());
-            if before.is_none_or(|c| !is_ident(c)) {
+            // `#[cfg(doc)]` imports exist for intra-doc links only.
+            let doc_only = rest[..p].trim_end().ends_with("#[cfg(doc)]");
+            if before.is_none_or(|c| !is_ident(c)) && !doc_only {
                 paths.extend(expand_use(&tail[..end]));
             }
             rest = &tail[end..];

@@ -1,4 +1,5 @@
-//! Data: IDX and CSV readers, the bundled sets, synthetic generators and seeded splits.
+//! Data layer: IDX and CSV readers, the bundled sets, synthetic generators and seeded splits,
+//! all producing a [`Dataset`] (flat rows `[N, F]` and labels) that models and analyses read.
 
 mod dataset;
 pub mod idx;

@@ -1,4 +1,6 @@
-//! Model architectures and the [`Model`] enum that wraps them behind [`Classifier`].
+//! Model layer: one architecture per file, each implementing [`Classifier`] (flat `[N, F]`
+//! raw inputs to logits `[N, C]`), and the [`Model`] enum that wraps them; the layers they
+//! share (input normalisation, seeded dropout, seeded initialisation).
 
 mod dropout;
 mod init;

@@ -1,4 +1,6 @@
-//! Supervised training: hyper-parameters and the training loop.
+//! Training layer: hyper-parameters ([`TrainConfig`]) and the seeded, checkpointed loop
+//! ([`fit_with`]); a training objective implements [`LossFn`] (plain cross-entropy here,
+//! adversarial objectives in `aegis-adversarial-trainer`).
 
 mod config;
 mod fit;
