@@ -321,14 +321,14 @@ impl<'a, M: Classifier> Search<'a, M> {
     /// changed since the last checkpoint).
     fn checkpoint(&self, s: &mut SearchState, span: f64) {
         let mut restart = vec![0f32; self.n];
-        for i in 0..self.n {
+        for (i, restart_i) in restart.iter_mut().enumerate() {
             let cond1 = (s.increases[i] as f64) < self.apgd.config.rho * span;
             let cond2 = !s.reduced_at_cp[i] && s.best_at_cp[i] == s.best_loss[i];
             let halve = cond1 || cond2;
             s.reduced_at_cp[i] = halve;
             if halve {
                 s.eta[i] /= 2.0;
-                restart[i] = 1.0;
+                *restart_i = 1.0;
             }
             s.increases[i] = 0;
             s.best_at_cp[i] = s.best_loss[i];
