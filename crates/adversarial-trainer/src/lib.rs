@@ -17,44 +17,40 @@
 //! - [`run_attack`]: attack a data set in batches and summarise it ([`AttackReport`], the
 //!   `attack.json` of the binary).
 //!
+//! Layers, one folder each; imports go one way, commands → training / evaluation → attacks →
+//! `error.rs`:
+//!
+//! - [`attacks`]: the [`Attack`] trait and what attacks share (`base.rs`), then one file per
+//!   attack;
+//! - [`training`]: the ε warm-up schedule, one file per adversarial-training objective, and
+//!   [`train_adversarial`];
+//! - [`evaluation`]: [`run_attack`] over a data set and the robustness report with its sanity
+//!   checks;
+//! - [`commands`]: one file per subcommand of the `aegis-adversarial-trainer` binary (its
+//!   flags, what it runs and what it prints).
+//!
 //! Random starts are drawn on the host from `ChaCha8Rng(seed)`, so an attack with a seed gives
 //! the same adversarial examples on every device.
 #![warn(missing_docs)]
 
-mod adversarial_training;
-mod apgd;
-mod attack;
-mod cw;
+pub mod attacks;
+pub mod commands;
 mod error;
-mod evaluate;
-mod fast_at;
-mod fgsm;
-mod mifgsm;
-mod pgd;
-mod pgd_at;
-mod report;
-mod square;
-mod trades;
+pub mod evaluation;
+pub mod training;
 
-pub use adversarial_training::{
-    AdvMethod, AdvSchedule, AdvTrainConfig, best_recipe_train_config, train_adversarial,
+pub use attacks::{
+    Apgd, ApgdConfig, ApgdLoss, Attack, Bounds, CwConfig, CwL2, Fgsm, FgsmConfig, Goal, MiFgsm,
+    MiFgsmConfig, Norm, Pgd, PgdConfig, Square, SquareConfig, apgd_checkpoints, check_goal,
+    goal_tensor, objective_gradient, predictions, project_l2, project_linf, random_tensor, row_l1,
+    row_l2, square_fraction,
 };
-pub use apgd::{Apgd, ApgdConfig, ApgdLoss, apgd_checkpoints};
-pub use attack::{
-    Attack, Bounds, Goal, check_goal, goal_tensor, objective_gradient, predictions, project_l2,
-    project_linf, random_tensor, row_l1, row_l2,
-};
-pub use cw::{CwConfig, CwL2};
 pub use error::{AdversarialError, Result};
-pub use evaluate::{
-    EvalAttack, EvalResult, EvaluateConfig, RobustnessReport, SanityCheck, WorstCase,
-    evaluate_robustness,
+pub use evaluation::{
+    AttackReport, EvalAttack, EvalResult, EvaluateConfig, GoalKind, RobustnessReport, SanityCheck,
+    WorstCase, evaluate_robustness, run_attack,
 };
-pub use fast_at::fast_at_loss;
-pub use fgsm::{Fgsm, FgsmConfig};
-pub use mifgsm::{MiFgsm, MiFgsmConfig};
-pub use pgd::{Norm, Pgd, PgdConfig};
-pub use pgd_at::pgd_at_loss;
-pub use report::{AttackReport, GoalKind, run_attack};
-pub use square::{Square, SquareConfig, square_fraction};
-pub use trades::trades_loss;
+pub use training::{
+    AdvMethod, AdvSchedule, AdvTrainConfig, best_recipe_train_config, fast_at_loss, pgd_at_loss,
+    trades_loss, train_adversarial,
+};

@@ -6,7 +6,7 @@ use aegis_model::burn::config::Config;
 use aegis_model::burn::module::Module;
 use aegis_model::burn::tensor::Tensor;
 
-use crate::attack::{
+use super::base::{
     Attack, Bounds, Goal, check_eps, check_goal, goal_tensor, objective_gradient, project_linf,
     row_l1,
 };

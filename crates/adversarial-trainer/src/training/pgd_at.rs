@@ -5,8 +5,8 @@ use aegis_model::burn::module::Module;
 use aegis_model::train::{Batch, LossOutput, cross_entropy};
 use aegis_model::{Classifier, Model};
 
-use crate::adversarial_training::AdvSchedule;
-use crate::pgd::{Pgd, PgdConfig};
+use super::schedule::AdvSchedule;
+use crate::attacks::{Pgd, PgdConfig};
 
 /// The PGD-AT objective for [`aegis_model::train::fit_with`]: for each batch, PGD (L∞, random
 /// start, `schedule`'s ε and step size at this point of training) on the model in inference

@@ -7,7 +7,7 @@ use aegis_model::burn::tensor::Device;
 use aegis_model::{Classifier, Dataset, batch_tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::attack::{Attack, Goal, predictions};
+use crate::attacks::{Attack, Goal, predictions};
 use crate::error::Result;
 
 /// How goals are chosen for a data set.

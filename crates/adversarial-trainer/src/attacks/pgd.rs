@@ -7,7 +7,7 @@ use aegis_model::burn::module::Module;
 use aegis_model::burn::tensor::{Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use crate::attack::{
+use super::base::{
     Attack, Bounds, Goal, check_eps, check_goal, goal_tensor, objective_gradient, predictions,
     project_l2, project_linf, random_tensor, row_l2,
 };

@@ -8,8 +8,8 @@ use aegis_model::burn::tensor::activation::log_softmax;
 use aegis_model::train::{Batch, LossOutput, cross_entropy};
 use aegis_model::{Classifier, Model};
 
-use crate::adversarial_training::AdvSchedule;
-use crate::attack::{Bounds, project_linf, random_tensor};
+use super::schedule::AdvSchedule;
+use crate::attacks::{Bounds, project_linf, random_tensor};
 
 /// Σ over the batch of KL(p ‖ q) where `p_log`, `q_log` are log-probabilities `[N, C]`.
 fn kl_sum(p_log: Tensor<2>, q_log: Tensor<2>) -> Tensor<1> {

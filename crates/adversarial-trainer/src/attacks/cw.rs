@@ -6,7 +6,7 @@ use aegis_model::burn::module::Module;
 use aegis_model::burn::tensor::{Int, Tensor, TensorData};
 use aegis_model::{Classifier, label_tensor, to_host};
 
-use crate::attack::{Attack, Goal, check_goal, row_l2};
+use super::base::{Attack, Goal, check_goal, row_l2};
 use crate::error::{AdversarialError, Result};
 
 /// CW-L2 hyper-parameters (torchattacks' defaults plus a binary search over c as in the

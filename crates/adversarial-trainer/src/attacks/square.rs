@@ -9,7 +9,7 @@ use aegis_model::{Classifier, batch_tensor, to_host};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::attack::{Attack, Goal, check_eps, check_goal};
+use super::base::{Attack, Goal, check_eps, check_goal};
 use crate::error::Result;
 
 /// Square attack hyper-parameters.

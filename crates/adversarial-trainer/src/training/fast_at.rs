@@ -5,8 +5,8 @@ use aegis_model::burn::module::Module;
 use aegis_model::train::{Batch, LossOutput, cross_entropy};
 use aegis_model::{Classifier, Model};
 
-use crate::adversarial_training::AdvSchedule;
-use crate::attack::{Bounds, objective_gradient, project_linf, random_tensor};
+use super::schedule::AdvSchedule;
+use crate::attacks::{Bounds, objective_gradient, project_linf, random_tensor};
 
 /// The Fast-AT objective: `δ ~ U(−ε, ε)`, `δ ← clamp(δ + 1.25ε·sign(∇), −ε, ε)`, train on
 /// `clip(x + δ)`. The gradient is taken on the model in inference mode.

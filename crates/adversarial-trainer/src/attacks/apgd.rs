@@ -16,7 +16,7 @@ use aegis_model::burn::tensor::{Device, Int, Tensor, TensorData};
 use aegis_model::{Classifier, label_tensor, to_host};
 use serde::{Deserialize, Serialize};
 
-use crate::attack::{Attack, Bounds, Goal, check_eps, check_goal, project_linf, random_tensor};
+use super::base::{Attack, Bounds, Goal, check_eps, check_goal, project_linf, random_tensor};
 use crate::error::Result;
 
 /// APGD's loss.
@@ -153,6 +153,11 @@ impl Apgd {
     }
 
     /// Runs APGD; `truth` holds the true labels for targeted DLR.
+    ///
+    /// The steps of the paper's Algorithm 1: `start` (random start and a plain projected step
+    /// with η = 2ε), then per iteration `track_best` (count loss increases, keep the best
+    /// point), at the checkpoints `checkpoint` (halve η and restart from the best point where
+    /// progress stalled), and `momentum_step`; finally `best_point`.
     pub fn run<M: Classifier>(
         &self,
         model: &M,
@@ -160,8 +165,6 @@ impl Apgd {
         goal: &Goal,
         truth: Option<&[usize]>,
     ) -> Tensor<2> {
-        let [n, f] = x.dims();
-        let device: Device = x.device();
         let bounds = Bounds {
             lower: self.config.lower as f32,
             upper: self.config.upper as f32,
@@ -169,84 +172,197 @@ impl Apgd {
         if self.config.eps == 0.0 || self.config.steps == 0 {
             return bounds.clip(x.clone()); // nothing to search
         }
-        let eps = self.config.eps as f32;
-        let labels = label_tensor(goal.labels(), &device);
-        let truth = truth.map(|t| label_tensor(t, &device));
-        let col = |v: &[f32]| Tensor::<2>::from_data(TensorData::new(v.to_vec(), [n, 1]), &device);
-        let project = |t: Tensor<2>| project_linf(t, x, eps, bounds);
-
-        let mut x_prev =
-            project(x.clone() + random_tensor(n, f, eps, false, self.config.seed, &device));
-        let (mut loss_prev, mut grad) = self.loss_and_grad(model, &x_prev, &labels, goal, &truth);
-        let mut best_x = x_prev.clone();
-        let mut best_loss = loss_prev.clone();
-        let mut eta = vec![2.0 * eps; n];
+        let search = Search::new(self, model, x, goal, truth, bounds);
+        let mut state = search.start();
         let checkpoints = apgd_checkpoints(self.config.steps);
         let mut next_cp = 1;
-        let mut increases = vec![0usize; n];
-        let mut eta_at_cp = eta.clone();
-        let mut best_at_cp = best_loss.clone();
-        let mut reduced_at_cp = vec![false; n];
-        let a = self.config.alpha as f32;
-
-        // First step: plain projected step.
-        let mut x_cur = project(x_prev.clone() + grad.clone().sign() * col(&eta));
         for k in 1..self.config.steps {
-            let (loss_cur, g) = self.loss_and_grad(model, &x_cur, &labels, goal, &truth);
-            // Track the best point and count increases.
-            let mut improve = vec![0f32; n];
-            for i in 0..n {
-                if loss_cur[i] > loss_prev[i] {
-                    increases[i] += 1;
-                }
-                if loss_cur[i] > best_loss[i] {
-                    best_loss[i] = loss_cur[i];
-                    improve[i] = 1.0;
-                }
-            }
-            let m = col(&improve);
-            best_x = best_x * (-m.clone() + 1.0) + x_cur.clone() * m;
-            grad = g;
-            loss_prev = loss_cur;
-            // Checkpoint: halve η and restart from the best point where progress stalled.
+            search.track_best(&mut state);
             if next_cp < checkpoints.len() && k == checkpoints[next_cp] {
                 let span = (checkpoints[next_cp] - checkpoints[next_cp - 1]) as f64;
-                let mut restart = vec![0f32; n];
-                for i in 0..n {
-                    let cond1 = (increases[i] as f64) < self.config.rho * span;
-                    let cond2 = !reduced_at_cp[i] && best_at_cp[i] == best_loss[i];
-                    let halve = cond1 || cond2;
-                    reduced_at_cp[i] = halve;
-                    if halve {
-                        eta[i] /= 2.0;
-                        restart[i] = 1.0;
-                    }
-                    increases[i] = 0;
-                    eta_at_cp[i] = eta[i];
-                    best_at_cp[i] = best_loss[i];
-                }
-                let r = col(&restart);
-                x_cur = x_cur * (-r.clone() + 1.0) + best_x.clone() * r;
-                if restart.iter().any(|&v| v > 0.0) {
-                    let (l, g) = self.loss_and_grad(model, &x_cur, &labels, goal, &truth);
-                    loss_prev = l;
-                    grad = g;
-                }
+                search.checkpoint(&mut state, span);
                 next_cp += 1;
             }
-            let z = project(x_cur.clone() + grad.clone().sign() * col(&eta));
-            let x_next = project(
-                x_cur.clone() + (z - x_cur.clone()) * a + (x_cur.clone() - x_prev) * (1.0 - a),
-            );
-            x_prev = x_cur;
-            x_cur = x_next;
+            search.momentum_step(&mut state);
         }
-        let (last, _) = self.loss_and_grad(model, &x_cur, &labels, goal, &truth);
-        let take: Vec<f32> = (0..n)
-            .map(|i| if last[i] > best_loss[i] { 1.0 } else { 0.0 })
+        search.best_point(state)
+    }
+}
+
+/// One APGD search: what stays fixed while it runs (the attack, the model, the clean batch,
+/// the goal as tensors, the radius and the bounds).
+struct Search<'a, M> {
+    apgd: &'a Apgd,
+    model: &'a M,
+    x: &'a Tensor<2>,
+    goal: &'a Goal,
+    labels: Tensor<1, Int>,
+    truth: Option<Tensor<1, Int>>,
+    n: usize,
+    eps: f32,
+    bounds: Bounds,
+    device: Device,
+}
+
+/// The per-sample state of an APGD search between iterations.
+struct SearchState {
+    /// The previous iterate x⁽ᵏ⁻¹⁾ (for the momentum term).
+    x_prev: Tensor<2>,
+    /// The current iterate x⁽ᵏ⁾.
+    x_cur: Tensor<2>,
+    /// Loss per sample at the last evaluated iterate.
+    loss_prev: Vec<f32>,
+    /// Gradient at the last evaluated iterate.
+    grad: Tensor<2>,
+    /// Best point so far, per row.
+    best_x: Tensor<2>,
+    /// Loss at the best point.
+    best_loss: Vec<f32>,
+    /// Step size η per sample.
+    eta: Vec<f32>,
+    /// Loss increases since the last checkpoint.
+    increases: Vec<usize>,
+    /// Best loss at the last checkpoint.
+    best_at_cp: Vec<f32>,
+    /// Whether η was halved at the last checkpoint.
+    reduced_at_cp: Vec<bool>,
+}
+
+impl<'a, M: Classifier> Search<'a, M> {
+    fn new(
+        apgd: &'a Apgd,
+        model: &'a M,
+        x: &'a Tensor<2>,
+        goal: &'a Goal,
+        truth: Option<&[usize]>,
+        bounds: Bounds,
+    ) -> Self {
+        let [n, _] = x.dims();
+        let device: Device = x.device();
+        Self {
+            apgd,
+            model,
+            x,
+            goal,
+            labels: label_tensor(goal.labels(), &device),
+            truth: truth.map(|t| label_tensor(t, &device)),
+            n,
+            eps: apgd.config.eps as f32,
+            bounds,
+            device,
+        }
+    }
+
+    /// A per-sample column `[N, 1]` of `v`.
+    fn col(&self, v: &[f32]) -> Tensor<2> {
+        Tensor::<2>::from_data(TensorData::new(v.to_vec(), [self.n, 1]), &self.device)
+    }
+
+    /// Projection onto the ε-ball around the clean batch and the bounds.
+    fn project(&self, t: Tensor<2>) -> Tensor<2> {
+        project_linf(t, self.x, self.eps, self.bounds)
+    }
+
+    /// Loss per sample and gradient of their sum at `at`.
+    fn loss_and_grad(&self, at: &Tensor<2>) -> (Vec<f32>, Tensor<2>) {
+        self.apgd
+            .loss_and_grad(self.model, at, &self.labels, self.goal, &self.truth)
+    }
+
+    /// Initial step: a uniform random start in the ε-ball (the best point so far), η = 2ε,
+    /// then a plain projected sign-gradient step.
+    fn start(&self) -> SearchState {
+        let [n, f] = self.x.dims();
+        let x_prev = self.project(
+            self.x.clone()
+                + random_tensor(n, f, self.eps, false, self.apgd.config.seed, &self.device),
+        );
+        let (loss_prev, grad) = self.loss_and_grad(&x_prev);
+        let best_x = x_prev.clone();
+        let best_loss = loss_prev.clone();
+        let eta = vec![2.0 * self.eps; n];
+        let best_at_cp = best_loss.clone();
+        let x_cur = self.project(x_prev.clone() + grad.clone().sign() * self.col(&eta));
+        SearchState {
+            x_prev,
+            x_cur,
+            loss_prev,
+            grad,
+            best_x,
+            best_loss,
+            eta,
+            increases: vec![0usize; n],
+            best_at_cp,
+            reduced_at_cp: vec![false; n],
+        }
+    }
+
+    /// Evaluates the current iterate: counts loss increases and keeps the best point.
+    fn track_best(&self, s: &mut SearchState) {
+        let (loss_cur, g) = self.loss_and_grad(&s.x_cur);
+        let mut improve = vec![0f32; self.n];
+        for i in 0..self.n {
+            if loss_cur[i] > s.loss_prev[i] {
+                s.increases[i] += 1;
+            }
+            if loss_cur[i] > s.best_loss[i] {
+                s.best_loss[i] = loss_cur[i];
+                improve[i] = 1.0;
+            }
+        }
+        let m = self.col(&improve);
+        s.best_x = s.best_x.clone() * (-m.clone() + 1.0) + s.x_cur.clone() * m;
+        s.grad = g;
+        s.loss_prev = loss_cur;
+    }
+
+    /// Checkpoint after `span` iterations: halve η and restart from the best point where
+    /// progress stalled (fewer than ρ·span loss increases, or neither η nor the best loss
+    /// changed since the last checkpoint).
+    fn checkpoint(&self, s: &mut SearchState, span: f64) {
+        let mut restart = vec![0f32; self.n];
+        for (i, restart_i) in restart.iter_mut().enumerate() {
+            let cond1 = (s.increases[i] as f64) < self.apgd.config.rho * span;
+            let cond2 = !s.reduced_at_cp[i] && s.best_at_cp[i] == s.best_loss[i];
+            let halve = cond1 || cond2;
+            s.reduced_at_cp[i] = halve;
+            if halve {
+                s.eta[i] /= 2.0;
+                *restart_i = 1.0;
+            }
+            s.increases[i] = 0;
+            s.best_at_cp[i] = s.best_loss[i];
+        }
+        let r = self.col(&restart);
+        s.x_cur = s.x_cur.clone() * (-r.clone() + 1.0) + s.best_x.clone() * r;
+        if restart.iter().any(|&v| v > 0.0) {
+            let (l, g) = self.loss_and_grad(&s.x_cur);
+            s.loss_prev = l;
+            s.grad = g;
+        }
+    }
+
+    /// The gradient step with momentum:
+    /// `x⁽ᵏ⁺¹⁾ = P(x⁽ᵏ⁾ + α(z − x⁽ᵏ⁾) + (1−α)(x⁽ᵏ⁾ − x⁽ᵏ⁻¹⁾))`, `z = P(x⁽ᵏ⁾ + η·sign ∇)`.
+    fn momentum_step(&self, s: &mut SearchState) {
+        let a = self.apgd.config.alpha as f32;
+        let z = self.project(s.x_cur.clone() + s.grad.clone().sign() * self.col(&s.eta));
+        let x_next = self.project(
+            s.x_cur.clone()
+                + (z - s.x_cur.clone()) * a
+                + (s.x_cur.clone() - s.x_prev.clone()) * (1.0 - a),
+        );
+        s.x_prev = std::mem::replace(&mut s.x_cur, x_next);
+    }
+
+    /// Keeps the best point, or the last iterate where it beats it.
+    fn best_point(&self, s: SearchState) -> Tensor<2> {
+        let (last, _) = self.loss_and_grad(&s.x_cur);
+        let take: Vec<f32> = (0..self.n)
+            .map(|i| if last[i] > s.best_loss[i] { 1.0 } else { 0.0 })
             .collect();
-        let m = col(&take);
-        best_x * (-m.clone() + 1.0) + x_cur * m
+        let m = self.col(&take);
+        s.best_x * (-m.clone() + 1.0) + s.x_cur * m
     }
 }
 

@@ -1,0 +1,26 @@
+//! Attacks: each file implements [`Attack`] for one algorithm; `base.rs` holds the trait and
+//! what every attack shares ([`Goal`], [`Bounds`], [`objective_gradient`], the L∞/L2
+//! projections and the host-seeded random starts).
+//!
+//! A new attack (e.g. FAB) is one more file here that implements [`Attack`] and is re-exported
+//! below; per-feature (tabular) input bounds belong to [`Bounds`] in `base.rs`.
+
+mod apgd;
+mod base;
+mod cw;
+mod fgsm;
+mod mifgsm;
+mod pgd;
+mod square;
+
+pub use apgd::{Apgd, ApgdConfig, ApgdLoss, apgd_checkpoints};
+pub(crate) use base::check_eps;
+pub use base::{
+    Attack, Bounds, Goal, check_goal, goal_tensor, objective_gradient, predictions, project_l2,
+    project_linf, random_tensor, row_l1, row_l2,
+};
+pub use cw::{CwConfig, CwL2};
+pub use fgsm::{Fgsm, FgsmConfig};
+pub use mifgsm::{MiFgsm, MiFgsmConfig};
+pub use pgd::{Norm, Pgd, PgdConfig};
+pub use square::{Square, SquareConfig, square_fraction};

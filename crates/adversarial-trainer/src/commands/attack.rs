@@ -1,0 +1,185 @@
+//! `attack`: attack a run's test split with one attack and write `DIR2/attack.json`
+//! ([`AttackReport`], built by [`run_attack`]).
+
+use std::path::PathBuf;
+
+use aegis_model::burn::tensor::Device;
+use aegis_model::io::write_json;
+use aegis_model::{Dataset, DeviceSpec, Model, RunDir};
+
+use crate::attacks::{
+    Apgd, ApgdConfig, ApgdLoss, CwConfig, CwL2, Fgsm, FgsmConfig, MiFgsm, MiFgsmConfig, Norm, Pgd,
+    PgdConfig, Square, SquareConfig,
+};
+use crate::error::Result;
+use crate::evaluation::{AttackReport, GoalKind, run_attack};
+
+/// Flags of `attack`.
+#[derive(clap::Args, Debug)]
+pub struct AttackArgs {
+    /// Run directory written by `aegis-model train`.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Attack.
+    #[arg(long)]
+    pub attack: AttackName,
+    /// Radius ε of the threat model.
+    #[arg(long)]
+    pub eps: f64,
+    /// Iterations [default: 40 for PGD, 10 for MI-FGSM, 100 for APGD; queries for Square: 5000].
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Step size [default: 0.01 for PGD, 2.5·ε/steps for PGD-L2, ε/10 for MI-FGSM].
+    #[arg(long)]
+    pub step_size: Option<f64>,
+    /// PGD restarts.
+    #[arg(long, default_value_t = 1)]
+    pub restarts: usize,
+    /// Targeted attack towards class (y + 1) mod C.
+    #[arg(long)]
+    pub targeted: bool,
+    /// Attack only the first N test rows.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Seed of random starts.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Rows per batch (small batches are fastest on flex; GPUs prefer larger ones).
+    #[arg(long, default_value_t = aegis_model::DEFAULT_BATCH_ROWS)]
+    pub batch_size: usize,
+    /// Output folder [default: DIR/attack-<name>-eps<E>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+impl AttackArgs {
+    /// Attacks the run's test split (its first `--limit` rows), writes `attack.json` and prints
+    /// the summary.
+    pub fn run(self, device: DeviceSpec) -> Result<()> {
+        let spec = device;
+        let device = spec.open()?;
+        let (model, config) = RunDir::new(&self.run).load_model(&device)?;
+        let data = config.test_split(None)?.head(self.limit);
+        let report = self.attack_rows(&model, &data, &device)?;
+        let eps = self.eps;
+        let out = self
+            .out
+            .unwrap_or_else(|| self.run.join(format!("attack-{}-eps{eps}", report.attack)));
+        write_json(&out.join("attack.json"), &report)?;
+        println!(
+            "{} ε={} on {} rows: clean accuracy {:.2}%, adversarial accuracy {:.2}%, success {:.2}%, mean perturbation {:.4}, {:.1}s on {spec}; written to {}",
+            report.attack,
+            eps,
+            report.n,
+            100.0 * report.clean_accuracy,
+            100.0 * report.adversarial_accuracy,
+            100.0 * report.success_rate,
+            report.mean_perturbation_norm,
+            report.seconds,
+            out.join("attack.json").display()
+        );
+        Ok(())
+    }
+
+    /// Builds the chosen attack from the flags and runs it over `data` with the chosen goal.
+    fn attack_rows(&self, model: &Model, data: &Dataset, device: &Device) -> Result<AttackReport> {
+        let eps = self.eps;
+        let goal = if self.targeted {
+            GoalKind::Targeted
+        } else {
+            GoalKind::Untargeted
+        };
+        // Every attack runs over the same rows with the same goal and batching.
+        macro_rules! run {
+            ($attack:expr) => {
+                run_attack(model, $attack, data, goal, eps, self.batch_size, device)?
+            };
+        }
+        let (report, _) = match self.attack {
+            AttackName::Fgsm => run!(&Fgsm::new(FgsmConfig::new(eps))?),
+            AttackName::Pgd | AttackName::PgdL2 => run!(&Pgd::new(self.pgd_config())?),
+            AttackName::ApgdCe | AttackName::ApgdDlr => {
+                let loss = if matches!(self.attack, AttackName::ApgdCe) {
+                    ApgdLoss::Ce
+                } else {
+                    ApgdLoss::Dlr
+                };
+                let c = ApgdConfig::new(eps)
+                    .with_loss(loss)
+                    .with_steps(self.steps.unwrap_or(100))
+                    .with_seed(self.seed);
+                run!(&Apgd::new(c)?)
+            }
+            AttackName::Cw => {
+                let c = CwConfig::new()
+                    .with_steps(self.steps.unwrap_or(100))
+                    .with_max_l2(Some(eps));
+                run!(&CwL2::new(c)?)
+            }
+            AttackName::Square => {
+                let c = SquareConfig::new(eps)
+                    .with_queries(self.steps.unwrap_or(5000))
+                    .with_seed(self.seed);
+                run!(&Square::new(c)?)
+            }
+            AttackName::Mifgsm => {
+                let mut c =
+                    MiFgsmConfig::new(eps).with_step_size(self.step_size.unwrap_or(eps / 10.0));
+                if let Some(k) = self.steps {
+                    c = c.with_steps(k);
+                }
+                run!(&MiFgsm::new(c)?)
+            }
+        };
+        Ok(report)
+    }
+
+    /// PGD in L∞ (`pgd`) or L2 (`pgd-l2`) with the flags' steps, step size, restarts and seed.
+    fn pgd_config(&self) -> PgdConfig {
+        let eps = self.eps;
+        let norm = if matches!(self.attack, AttackName::Pgd) {
+            Norm::Linf
+        } else {
+            Norm::L2
+        };
+        let mut c = PgdConfig::new(eps)
+            .with_norm(norm)
+            .with_restarts(self.restarts)
+            .with_seed(self.seed);
+        if let Some(k) = self.steps {
+            c = c.with_steps(k);
+        }
+        // Default step: the 0.01 for L∞; 2.5·ε/steps for L2 (Madry's heuristic).
+        let k = c.steps;
+        c.with_step_size(self.step_size.unwrap_or(if norm == Norm::L2 {
+            2.5 * eps / k as f64
+        } else {
+            0.01
+        }))
+    }
+}
+
+/// The attacks `attack --attack` can run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AttackName {
+    /// Fast gradient sign method.
+    Fgsm,
+    /// PGD in L∞.
+    Pgd,
+    /// PGD in L2.
+    #[value(name = "pgd-l2")]
+    PgdL2,
+    /// Momentum iterative FGSM.
+    Mifgsm,
+    /// Auto-PGD with cross-entropy.
+    #[value(name = "apgd-ce")]
+    ApgdCe,
+    /// Auto-PGD with the DLR loss.
+    #[value(name = "apgd-dlr")]
+    ApgdDlr,
+    /// Square attack (score-based, no gradients).
+    Square,
+    /// Carlini-Wagner L2 (minimal norm; rows whose best example is farther than ε keep the
+    /// clean input).
+    Cw,
+}

@@ -1,0 +1,16 @@
+//! One file per command of the `aegis-adversarial-trainer` binary: its arguments (`clap::Args`),
+//! how they become a request (an attack, an [`EvaluateConfig`](crate::EvaluateConfig), an
+//! [`AdvTrainConfig`](crate::AdvTrainConfig) with a `TrainRequest`), the library function that
+//! runs it ([`run_attack`](crate::run_attack), [`evaluate_robustness`](crate::evaluate_robustness),
+//! [`train_adversarial`](crate::train_adversarial)), and what it writes and prints.
+//!
+//! A command file imports from the layers below (`training`, `evaluation`, `attacks`), never
+//! from another command file.
+
+pub mod attack;
+pub mod evaluate;
+pub mod train;
+
+pub use attack::{AttackArgs, AttackName};
+pub use evaluate::EvaluateArgs;
+pub use train::TrainArgs;

@@ -1,0 +1,163 @@
+//! `train`: adversarial training ([`train_adversarial`], default: Aegis's best MNIST recipe)
+//! into a run directory in the `aegis-model train` format, then its PGD-40 robustness
+//! (`attack-pgd-eps<E>/attack.json` in the run, from [`run_attack`]).
+
+use std::path::{Path, PathBuf};
+
+use aegis_model::data::DataSource;
+use aegis_model::io::write_json;
+use aegis_model::{Architecture, DeviceSpec, LrSchedule, TrainOutcome, TrainRequest};
+
+use crate::attacks::{Pgd, PgdConfig};
+use crate::error::{AdversarialError, Result};
+use crate::evaluation::{GoalKind, run_attack};
+use crate::training::{AdvMethod, AdvTrainConfig, best_recipe_train_config, train_adversarial};
+
+/// Flags of `train`.
+#[derive(clap::Args, Debug)]
+pub struct TrainArgs {
+    /// pgd-at | trades | fast-at.
+    #[arg(long, default_value = "trades")]
+    pub method: AdvMethod,
+    /// Final L∞ radius ε.
+    #[arg(long, default_value_t = 0.3)]
+    pub eps: f64,
+    /// Inner attack steps.
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    /// Inner step size [default: 2.5·ε_t/steps].
+    #[arg(long)]
+    pub step_size: Option<f64>,
+    /// Epochs of linear ε warm-up (0: none).
+    #[arg(long, default_value_t = 5)]
+    pub warmup_epochs: usize,
+    /// TRADES β.
+    #[arg(long, default_value_t = 6.0)]
+    pub beta: f64,
+    /// Epochs.
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    /// Batch size [default: 16, part of the best recipe: with 10 epochs of 4,000 images,
+    /// more (smaller) steps gave 81.0% PGD-40 robust accuracy against 70.9% at 32 and
+    /// 62.7% at 64].
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Learning rate (Adam).
+    #[arg(long, default_value_t = 0.001)]
+    pub lr: f64,
+    /// constant | step:EVERY:GAMMA | cosine[:MIN_LR].
+    #[arg(long, default_value = "constant")]
+    pub lr_schedule: LrSchedule,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Network.
+    #[arg(long, default_value = "smallcnn")]
+    pub model: Architecture,
+    /// Dropout probability (0 measured best for adversarial training: 62.7% vs 60.9%
+    /// PGD-40 robust accuracy with SmallCnn's 0.5).
+    #[arg(long, default_value_t = 0.0)]
+    pub dropout: f64,
+    /// Data (as `aegis-model train --data`).
+    #[arg(long, default_value = "mnist")]
+    pub data: DataSource,
+    /// Skip the PGD-40 evaluation after training.
+    #[arg(long)]
+    pub no_eval: bool,
+    /// Run directory [default: runs/<data>-<method>-eps<E>-seed<S>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+impl TrainArgs {
+    /// Trains, writes the run directory, prints the clean accuracy and, unless `--no-eval`,
+    /// runs and prints the PGD-40 evaluation.
+    pub fn run(self, device: DeviceSpec) -> Result<()> {
+        let spec = device;
+        let adv = self.adv_config();
+        let method_name = serde_json::to_value(self.method)
+            .map_err(|e| AdversarialError::invalid("method", e.to_string()))?
+            .as_str()
+            .unwrap_or("adv")
+            .to_string();
+        let (data, eps, seed) = (&self.data, self.eps, self.seed);
+        let out = self.out.clone().unwrap_or_else(|| {
+            PathBuf::from(format!("runs/{data}-{method_name}-eps{eps}-seed{seed}"))
+        });
+        let req = self.train_request(spec, &out);
+        println!(
+            "adversarial training ({method_name}, ε={eps}, {} steps, warm-up {} epochs) on {} -> {}",
+            self.steps,
+            self.warmup_epochs,
+            req.data,
+            out.display()
+        );
+        let outcome = train_adversarial(&req, &adv)?;
+        println!(
+            "clean test accuracy {:.2}% after {:.1}s",
+            100.0 * outcome.metrics.test_accuracy,
+            outcome.metrics.wall_seconds
+        );
+        if !self.no_eval {
+            pgd40_evaluation(&outcome, eps, spec, &out)?;
+        }
+        Ok(())
+    }
+
+    /// The adversarial part of the recipe: method, ε, inner steps, warm-up, β.
+    fn adv_config(&self) -> AdvTrainConfig {
+        AdvTrainConfig::new()
+            .with_method(self.method)
+            .with_eps(self.eps)
+            .with_steps(self.steps)
+            .with_step_size(self.step_size)
+            .with_warmup_epochs(self.warmup_epochs)
+            .with_beta(self.beta)
+    }
+
+    /// The ordinary training request: the best recipe's training settings with the flags
+    /// over them, with progress shown and the run written to `out`.
+    fn train_request(&self, spec: DeviceSpec, out: &Path) -> TrainRequest {
+        let mut req = TrainRequest::new(self.data.clone());
+        req.architecture = Some(self.model);
+        req.dropout = Some(self.dropout);
+        let recipe = best_recipe_train_config();
+        req.train = recipe
+            .clone()
+            .with_epochs(self.epochs)
+            .with_batch_size(self.batch_size.unwrap_or(recipe.batch_size))
+            .with_learning_rate(self.lr)
+            .with_lr_schedule(self.lr_schedule)
+            .with_seed(self.seed);
+        req.device = spec;
+        req.out = Some(out.to_path_buf());
+        req.progress = true;
+        req
+    }
+}
+
+/// PGD-40 (step 0.01, random start) at the training ε on the new run's test split, in batches
+/// of 500: writes `OUT/attack-pgd-eps<E>/attack.json` and prints the robust accuracy.
+fn pgd40_evaluation(outcome: &TrainOutcome, eps: f64, spec: DeviceSpec, out: &Path) -> Result<()> {
+    let device = spec.open()?;
+    let test = outcome.config.test_split(None)?;
+    let pgd = Pgd::new(PgdConfig::new(eps))?;
+    let (report, _) = run_attack(
+        &outcome.model,
+        &pgd,
+        &test,
+        GoalKind::Untargeted,
+        eps,
+        500,
+        &device,
+    )?;
+    let path = out.join(format!("attack-pgd-eps{eps}")).join("attack.json");
+    write_json(&path, &report)?;
+    println!(
+        "PGD-40 (step 0.01, random start) ε={eps}: robust accuracy {:.2}% (clean {:.2}%); written to {}",
+        100.0 * report.adversarial_accuracy,
+        100.0 * report.clean_accuracy,
+        path.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,197 @@
+//! What a robustness evaluation is asked and what it answers: the settings
+//! ([`EvaluateConfig`], [`EvalAttack`]), the results ([`RobustnessReport`] with
+//! [`EvalResult`], [`WorstCase`] and [`SanityCheck`]), and the files they are written to
+//! (`report.json`, `report.csv`, `report.png`).
+
+use std::path::Path;
+
+use aegis_model::io::{write_atomic, write_json};
+use aegis_model::plot::{Series, line_chart};
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+
+/// Attacks the evaluation can run (all L∞).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum EvalAttack {
+    /// FGSM.
+    Fgsm,
+    /// PGD, `pgd_steps` of `pgd_step_size`, random start.
+    Pgd,
+    /// APGD with cross-entropy.
+    #[value(name = "apgd-ce")]
+    ApgdCe,
+    /// Targeted APGD-DLR towards each row's most likely wrong class.
+    #[value(name = "apgd-dlr-t")]
+    ApgdDlrT,
+    /// Square attack (no gradients).
+    Square,
+}
+
+impl EvalAttack {
+    /// Name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Fgsm => "fgsm",
+            Self::Pgd => "pgd",
+            Self::ApgdCe => "apgd-ce",
+            Self::ApgdDlrT => "apgd-dlr-t",
+            Self::Square => "square",
+        }
+    }
+    /// Members of the worst-case ensemble (AutoAttack's: APGD-CE, targeted APGD-DLR, Square).
+    pub fn in_ensemble(self) -> bool {
+        matches!(self, Self::ApgdCe | Self::ApgdDlrT | Self::Square)
+    }
+}
+
+/// Settings of an evaluation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EvaluateConfig {
+    /// Radii, in any order (0 included to check the pipeline).
+    pub eps: Vec<f64>,
+    /// Attacks.
+    pub attacks: Vec<EvalAttack>,
+    /// PGD iterations.
+    pub pgd_steps: usize,
+    /// PGD step size.
+    pub pgd_step_size: f64,
+    /// APGD iterations.
+    pub apgd_steps: usize,
+    /// Square queries.
+    pub square_queries: usize,
+    /// Seed of every random start.
+    pub seed: u64,
+    /// Rows per batch (default [`aegis_model::DEFAULT_BATCH_ROWS`]).
+    pub batch_size: usize,
+}
+
+impl Default for EvaluateConfig {
+    fn default() -> Self {
+        Self {
+            eps: vec![0.0, 0.1, 0.2, 0.3],
+            attacks: vec![
+                EvalAttack::Fgsm,
+                EvalAttack::Pgd,
+                EvalAttack::ApgdCe,
+                EvalAttack::ApgdDlrT,
+                EvalAttack::Square,
+            ],
+            pgd_steps: 40,
+            pgd_step_size: 0.01,
+            apgd_steps: 100,
+            square_queries: 1000,
+            seed: 0,
+            batch_size: aegis_model::DEFAULT_BATCH_ROWS,
+        }
+    }
+}
+
+/// One (attack, ε) accuracy.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EvalResult {
+    /// Attack name.
+    pub attack: String,
+    /// Radius.
+    pub eps: f64,
+    /// Accuracy under the attack.
+    pub accuracy: f64,
+    /// Seconds spent.
+    pub seconds: f64,
+}
+
+/// Per-ε accuracy when each row counts as robust only if it survives every ensemble attack.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct WorstCase {
+    /// Radius.
+    pub eps: f64,
+    /// Worst-case accuracy.
+    pub accuracy: f64,
+    /// Attacks in the ensemble.
+    pub attacks: Vec<String>,
+}
+
+/// A sanity check and its outcome.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SanityCheck {
+    /// Check name.
+    pub name: String,
+    /// Whether it passed.
+    pub passed: bool,
+    /// What was measured.
+    pub detail: String,
+}
+
+/// `report.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RobustnessReport {
+    /// Rows evaluated.
+    pub n: usize,
+    /// Clean accuracy.
+    pub clean_accuracy: f64,
+    /// Accuracy per attack and ε.
+    pub results: Vec<EvalResult>,
+    /// Worst case per ε.
+    pub worst_case: Vec<WorstCase>,
+    /// Sanity checks; a failure is a warning of possible gradient masking.
+    pub sanity_checks: Vec<SanityCheck>,
+    /// The settings used.
+    pub config: EvaluateConfig,
+}
+
+/// Writes `report.json`, `report.csv` (one row per attack and ε, then the worst case) and
+/// `report.png` (accuracy against ε per attack and the worst case).
+pub(super) fn write_report(report: &RobustnessReport, out_dir: &Path) -> Result<()> {
+    write_json(&out_dir.join("report.json"), report)?;
+    write_atomic(&out_dir.join("report.csv"), report_csv(report).as_bytes())?;
+    line_chart(
+        &out_dir.join("report.png"),
+        "Accuracy under attack",
+        "epsilon (L-inf)",
+        "accuracy",
+        &accuracy_series(report),
+        Some((0.0, 1.0)),
+    )?;
+    Ok(())
+}
+
+/// `report.csv`: `attack,eps,accuracy` rows, the worst case as attack `worst-case`.
+fn report_csv(report: &RobustnessReport) -> String {
+    let mut csv = String::from("attack,eps,accuracy\n");
+    for r in &report.results {
+        csv += &format!("{},{},{}\n", r.attack, r.eps, r.accuracy);
+    }
+    for w in &report.worst_case {
+        csv += &format!("worst-case,{},{}\n", w.eps, w.accuracy);
+    }
+    csv
+}
+
+/// The plot's curves: accuracy against ε per attack (in the configured order), then the
+/// worst case.
+fn accuracy_series(report: &RobustnessReport) -> Vec<Series> {
+    let mut series: Vec<Series> = report
+        .config
+        .attacks
+        .iter()
+        .map(|a| Series {
+            name: a.name().into(),
+            points: report
+                .results
+                .iter()
+                .filter(|r| r.attack == a.name())
+                .map(|r| (r.eps, r.accuracy))
+                .collect(),
+        })
+        .collect();
+    series.push(Series {
+        name: "worst case".into(),
+        points: report
+            .worst_case
+            .iter()
+            .map(|w| (w.eps, w.accuracy))
+            .collect(),
+    });
+    series
+}
