@@ -11,6 +11,8 @@ use crate::metrics::ReliabilityBin;
 
 /// The flags every command takes: the run to analyse and where to write.
 #[derive(clap::Args, Debug)]
+// `<command>` is help text for the terminal (kept as it was in main.rs), not HTML.
+#[allow(rustdoc::invalid_html_tags)]
 pub struct CommonArgs {
     /// Run directory written by `aegis-model train` (or adversarial `train`).
     #[arg(long)]
