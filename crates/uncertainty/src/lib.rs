@@ -4,17 +4,24 @@
 //! sets, OOD detection, and metrics whose conventions are stated and tested (the top complaint
 //! about torchmetrics / netcal / TorchUncertainty is metrics that silently disagree).
 //!
-//! - Estimators ([`UncertaintyEstimator`], returning [`PredictiveSamples`] `[S, N, C]`):
-//!   [`Deterministic`] (optionally temperature-scaled), [`McDropout`] (Gal & Ghahramani 2016),
-//!   [`DeepEnsemble`] (Lakshminarayanan et al. 2017; members via [`train_ensemble`]).
-//! - Recalibration: [`fit_temperature`] (exact 1-D Newton on the convex NLL in 1/T),
+//! Layers (folders), lowest first; each imports only from the ones above it in this list:
+//! - `metrics/` ([`metrics`]): ECE (equal-width / equal-mass, L1 / L2 / max), Brier, NLL,
+//!   entropy, expected entropy, mutual information, AUROC, AUPR in/out, FPR@95%TPR,
+//!   risk–coverage, AURC — pure functions on host arrays.
+//! - `estimators/`: the [`UncertaintyEstimator`] trait, returning [`PredictiveSamples`]
+//!   `[S, N, C]`, and one estimator per file: [`Deterministic`] (optionally
+//!   temperature-scaled), [`McDropout`] (Gal & Ghahramani 2016), [`DeepEnsemble`]
+//!   (Lakshminarayanan et al. 2017; members via [`train_ensemble`]).
+//! - `recalibration/`: [`fit_temperature`] (exact 1-D Newton on the convex NLL in 1/T),
 //!   [`fit_vector_scaling`] (Guo et al. 2017).
-//! - [`metrics`]: ECE (equal-width / equal-mass, L1 / L2 / max), Brier, NLL, entropy,
-//!   expected entropy, mutual information, AUROC, AUPR in/out, FPR@95%TPR, risk–coverage, AURC.
-//! - [`conformal`]: split conformal with LAC, APS and RAPS scores.
-//! - [`OodScore`] (MSP, max logit, energy, entropy, mutual information) and [`shift`] sets
-//!   (Gaussian / uniform noise, inverted, rotated images).
-//! - [`job`]: the binary's commands (`calibrate`, `conformal`, `ood`, `evaluate`).
+//! - `conformal/` ([`conformal`](mod@conformal)): split conformal with LAC, APS and RAPS
+//!   scores.
+//! - `ood/`: [`OodScore`] (MSP, max logit, energy, entropy, mutual information) and [`shift`]
+//!   sets (Gaussian / uniform noise, inverted, rotated images).
+//! - `args.rs`: [`EstimatorArgs`] / [`EstimatorConfig`] and [`estimator()`], the estimator
+//!   choice shared with `aegis-oversight`.
+//! - `commands/` ([`commands`], formerly `job`): the binary's commands (`calibrate`,
+//!   `conformal`, `ood`, `evaluate`), each with its flags, request, report and library call.
 //!
 //! ```no_run
 //! use aegis_uncertainty::{Deterministic, UncertaintyEstimator, metrics};
@@ -28,31 +35,36 @@
 //! ```
 #![warn(missing_docs)]
 
+mod args;
+pub mod commands;
 pub mod conformal;
-mod deterministic;
-mod ensemble;
 mod error;
-mod estimator;
-pub mod job;
-mod mc_dropout;
+mod estimators;
 pub mod metrics;
-mod ood_scores;
-pub mod shift;
-mod temperature;
-mod vector_scaling;
+mod ood;
+mod recalibration;
 
+/// Former name of [`commands`], kept so code written against 0.1 compiles.
+pub use commands as job;
+
+pub use args::{EstimatorArgs, EstimatorConfig, EstimatorKind, estimator};
+pub use commands::calibrate::calibrate;
+pub use commands::conformal::conformal;
+pub use commands::evaluate::evaluate;
+pub use commands::ood::ood;
+pub use commands::{
+    CalibrateConfig, CalibrationReport, ConformalRunConfig, EstimatorMetrics, EvaluateConfig,
+    OodReport, UncertaintyReport,
+};
 pub use conformal::{
     ConformalConfig, ConformalReport, ConformalScore, SplitConformal, evaluate_conformal,
 };
-pub use deterministic::Deterministic;
-pub use ensemble::{DeepEnsemble, train_ensemble};
 pub use error::{Result, UncertaintyError};
-pub use estimator::{
-    PredictiveSamples, UncertaintyEstimator, batched_logits, gather_rows, logsumexp, softmax,
+pub use estimators::{
+    DeepEnsemble, Deterministic, McDropout, McDropoutConfig, PredictiveSamples,
+    UncertaintyEstimator, batched_logits, gather_rows, logsumexp, softmax, train_ensemble,
 };
-pub use job::{EstimatorArgs, EstimatorConfig, estimator};
-pub use mc_dropout::{McDropout, McDropoutConfig};
-pub use ood_scores::OodScore;
-pub use shift::ShiftKind;
-pub use temperature::{TemperatureFit, fit_temperature, nll_at_temperature};
-pub use vector_scaling::{VectorScaling, fit_vector_scaling};
+pub use ood::{OodScore, ShiftKind, shift};
+pub use recalibration::{
+    TemperatureFit, VectorScaling, fit_temperature, fit_vector_scaling, nll_at_temperature,
+};

@@ -4,8 +4,8 @@ use aegis_model::Model;
 use burn::module::Module;
 use burn::tensor::Device;
 
+use super::base::{PredictiveSamples, UncertaintyEstimator, batched_logits};
 use crate::error::{Result, UncertaintyError};
-use crate::estimator::{PredictiveSamples, UncertaintyEstimator, batched_logits};
 
 /// One forward pass in inference mode (dropout off), logits divided by `temperature`
 /// (1 = unscaled). `S = 1`.

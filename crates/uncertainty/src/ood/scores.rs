@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::estimator::{PredictiveSamples, logsumexp};
+use crate::estimators::{PredictiveSamples, logsumexp};
 use crate::metrics::{entropy, mutual_information};
 
 /// An OOD score.

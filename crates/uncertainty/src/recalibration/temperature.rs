@@ -7,11 +7,14 @@
 //! optimum in a handful of steps (PyTorch reference implementations use L-BFGS on `T`; the
 //! optimum is the same). `a` is kept in `[1e-2, 1e2]`, i.e. `T ∈ [0.01, 100]`: on separable
 //! data the NLL keeps falling as `T → 0` and the bound stops it.
+//!
+//! [`cross_fit_temperature`] applies it 2-fold cross-fitted: each half of the rows is scaled by
+//! the temperature fitted on the other half, so no row is scored by a `T` fitted on it.
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, UncertaintyError};
-use crate::estimator::{logsumexp, softmax};
+use crate::estimators::{gather_rows, logsumexp, softmax};
 
 const A_MIN: f64 = 1e-2;
 const A_MAX: f64 = 1e2;
@@ -117,6 +120,35 @@ fn value_grad_hess(logits: &[f32], labels: &[usize], classes: usize, a: f64) -> 
         h += (ez2 - ez * ez).max(0.0);
     }
     (f / n, g / n, h / n)
+}
+
+/// 2-fold cross-fitted temperature scaling of logits `[N, C]`: rows in `b` are divided by the
+/// temperature fitted on the rows in `a`, and vice versa. Returns the scaled logits and the two
+/// temperatures `[T fitted on a, T fitted on b]`.
+pub fn cross_fit_temperature(
+    logits: &[f32],
+    labels: &[usize],
+    c: usize,
+    a: &[usize],
+    b: &[usize],
+) -> Result<(Vec<f32>, Vec<f64>)> {
+    let mut scaled = logits.to_vec();
+    let mut temperatures = Vec::new();
+    for (fit, apply) in [(a, b), (b, a)] {
+        let t = fit_temperature(
+            &gather_rows(logits, c, fit),
+            &gather_rows(labels, 1, fit),
+            c,
+        )?
+        .temperature;
+        temperatures.push(t);
+        for &i in apply {
+            for v in &mut scaled[i * c..(i + 1) * c] {
+                *v = (*v as f64 / t) as f32;
+            }
+        }
+    }
+    Ok((scaled, temperatures))
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@ use aegis_model::{Classifier, DeviceSpec, Model, RunDir, TrainRequest, train_run
 use burn::module::Module;
 use burn::tensor::Device;
 
+use super::base::{PredictiveSamples, UncertaintyEstimator, batched_logits};
 use crate::error::{Result, UncertaintyError};
-use crate::estimator::{PredictiveSamples, UncertaintyEstimator, batched_logits};
 
 /// A deep ensemble. `S = M`.
 #[derive(Debug, Clone)]
@@ -132,9 +132,9 @@ mod tests {
         let la = batched_logits(&a.valid(), &x, 10, &dev).unwrap();
         assert_eq!(&s.logits[..6], la.as_slice());
         let p = ens.predict_proba(&x, &dev).unwrap();
-        let pa = crate::estimator::softmax(&la[..3].iter().map(|&v| v as f64).collect::<Vec<_>>());
+        let pa = crate::estimators::softmax(&la[..3].iter().map(|&v| v as f64).collect::<Vec<_>>());
         let lb = batched_logits(&b.valid(), &x, 10, &dev).unwrap();
-        let pb = crate::estimator::softmax(&lb[..3].iter().map(|&v| v as f64).collect::<Vec<_>>());
+        let pb = crate::estimators::softmax(&lb[..3].iter().map(|&v| v as f64).collect::<Vec<_>>());
         assert!((p[0] - (pa[0] + pb[0]) / 2.0).abs() < 1e-6);
         assert!(DeepEnsemble::new(&[]).is_err());
     }

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, UncertaintyError};
-use crate::estimator::{logsumexp, softmax};
+use crate::estimators::{logsumexp, softmax};
 
 const RIDGE: f64 = 1e-4;
 
@@ -44,7 +44,7 @@ pub fn fit_vector_scaling(
     labels: &[usize],
     classes: usize,
 ) -> Result<VectorScaling> {
-    crate::temperature::check(logits, labels, classes)?;
+    super::temperature::check(logits, labels, classes)?;
     if labels.is_empty() {
         return Err(UncertaintyError::invalid(
             "labels",
@@ -202,7 +202,7 @@ mod tests {
             obs.extend((0..3).map(|k| (z[k] * scale[k] + bias[k]) as f32));
         }
         let vs = fit_vector_scaling(&obs, &labels, 3).unwrap();
-        let oracle = crate::temperature::nll_at_temperature(&truth, &labels, 3, 1.0).unwrap();
+        let oracle = crate::recalibration::nll_at_temperature(&truth, &labels, 3, 1.0).unwrap();
         assert!(vs.nll_after < vs.nll_before - 0.05, "{vs:?}");
         assert!(
             vs.nll_after < oracle + 0.01,
@@ -211,7 +211,7 @@ mod tests {
         );
         assert!((vs.weights[0] - 0.5).abs() < 0.1, "{vs:?}");
         let applied = vs.apply(&obs);
-        let again = crate::temperature::nll_at_temperature(&applied, &labels, 3, 1.0).unwrap();
+        let again = crate::recalibration::nll_at_temperature(&applied, &labels, 3, 1.0).unwrap();
         assert!((again - vs.nll_after).abs() < 1e-4);
     }
 }

@@ -6,8 +6,8 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
+use super::base::{PredictiveSamples, UncertaintyEstimator};
 use crate::error::{Result, UncertaintyError};
-use crate::estimator::{PredictiveSamples, UncertaintyEstimator};
 
 /// Settings of [`McDropout`].
 #[derive(Config, Debug)]

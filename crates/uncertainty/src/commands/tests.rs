@@ -1,0 +1,113 @@
+//! The commands together on a small trained run: every report written, ensemble members
+//! reused from the cache, and bad input named in the error.
+
+use std::path::Path;
+
+use aegis_model::{DataSource, DeviceSpec, LoadedRun, TrainRequest, train_run};
+
+use super::*;
+use crate::{ConformalConfig, train_ensemble};
+
+/// A small MLP with dropout on the synthetic blobs, trained into `dir` (a few seconds).
+fn blobs_run(dir: &Path) -> LoadedRun {
+    let mut req = TrainRequest::new(DataSource::Blobs);
+    req.train = req.train.clone().with_epochs(4);
+    req.dropout = Some(0.3);
+    req.hidden = Some(vec![32]);
+    req.out = Some(dir.to_path_buf());
+    train_run(&req).unwrap();
+    LoadedRun::open(dir, DeviceSpec::Flex).unwrap()
+}
+
+#[test]
+fn commands_write_their_reports_and_reuse_ensemble_members() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = blobs_run(&tmp.path().join("run"));
+    let out = tmp.path().join("out");
+
+    let cal = calibrate(&run, &CalibrateConfig::new(), &out.join("cal")).unwrap();
+    assert!(cal.temperature > 0.0 && cal.n_fit + cal.n_eval == run.test.len());
+    assert!(
+        cal.fit_nll.1 <= cal.fit_nll.0 + 1e-12,
+        "the fit never worsens its own NLL"
+    );
+    assert!(out.join("cal/reliability.png").exists());
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("cal/calibration.json")).unwrap()).unwrap();
+    for key in [
+        "temperature",
+        "nll_before",
+        "nll_after",
+        "ece_before",
+        "ece_after",
+    ] {
+        assert!(json[key].is_f64(), "{key} missing");
+    }
+
+    let cfg =
+        ConformalRunConfig::new(ConformalConfig::new(), EstimatorConfig::new()).with_splits(5);
+    let conf = conformal(&run, &cfg, &out.join("conf"), false).unwrap();
+    assert_eq!(conf.splits.len(), 5);
+    assert!(conf.mean_coverage > 0.8, "{conf:?}");
+
+    let eval_cfg = EvaluateConfig::new().with_passes(5).with_members(2);
+    let rep = evaluate(&run, &eval_cfg, &out.join("eval"), false).unwrap();
+    let names: Vec<&str> = rep
+        .estimators
+        .iter()
+        .map(|m| m.estimator.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "deterministic",
+            "temperature-scaled",
+            "mc-dropout",
+            "ensemble",
+            "mc-dropout+ts",
+            "ensemble+ts"
+        ]
+    );
+    for f in [
+        "report.json",
+        "report.csv",
+        "reliability.png",
+        "risk_coverage.png",
+        "config.json",
+    ] {
+        assert!(out.join("eval").join(f).exists(), "{f}");
+    }
+    // The second member is cached: building the ensemble again does not retrain it.
+    let member = ensemble_cache(&run).join("member-1-seed-2/metrics.json");
+    let before = std::fs::metadata(&member).unwrap().modified().unwrap();
+    let again =
+        train_ensemble(&run.dir, 2, &DeviceSpec::Flex, &ensemble_cache(&run), false).unwrap();
+    assert_eq!(again.len(), 2);
+    assert_eq!(
+        std::fs::metadata(&member).unwrap().modified().unwrap(),
+        before
+    );
+}
+
+#[test]
+fn bad_input_gives_errors_naming_the_fault() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("no-such-run");
+    let e = LoadedRun::open(&missing, DeviceSpec::Flex)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no-such-run"), "{e}");
+    let run = blobs_run(&tmp.path().join("run"));
+    let e = ood(&run, &EstimatorConfig::new(), &tmp.path().join("o"), false)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("images"), "{e}");
+    let e = calibrate(
+        &run,
+        &CalibrateConfig::new().with_bins(0),
+        &tmp.path().join("c"),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("bins"), "{e}");
+}
