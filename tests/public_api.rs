@@ -24,7 +24,11 @@ use aegis::uncertainty::{
     DeepEnsemble, EstimatorArgs, McDropout, OodScore, PredictiveSamples, SplitConformal,
     UncertaintyEstimator,
 };
+use aegis::adversarial::EvaluateConfig;
 use aegis::model::ModelError::NonFiniteLoss;
+use aegis::model::train::LossFn;
+use aegis::model::{DataSource, Split};
+use aegis::oversight::SimulatedExpert;
 use aegis::model::burn::tensor::Device;
 use aegis::model::models::{Normalize, SeededInit};
 // Every crate's commands, and the former `job` paths that code written against 0.1 uses.
@@ -69,6 +73,11 @@ const COVERED: &[&str] = &[
     "Device",
     "Normalize",
     "SeededInit",
+    "EvaluateConfig",
+    "LossFn",
+    "DataSource",
+    "Split",
+    "SimulatedExpert",
     "AuditLog",
     "ConfidenceKind",
     "Queue",
@@ -84,8 +93,10 @@ const COVERED: &[&str] = &[
     "ConformalRunConfig",
 ];
 
-/// CamelCase names in backticks that are not Aegis items (other libraries' classes).
-const NOT_OURS: &[&str] = &["KernelExplainer", "ChaCha8Rng"];
+/// CamelCase words in backticks that are not Aegis library items: other libraries' names
+/// (shap's class, rand's generator, Burn's `Config` derive, clap's `Args`) and the `Cli` type
+/// that each binary's `main.rs` holds.
+const NOT_OURS: &[&str] = &["KernelExplainer", "ChaCha8Rng", "Config", "Args", "Cli"];
 
 /// Every CamelCase word written in backticks in `text`, e.g. `` `Classifier` ``.
 fn backticked_types(text: &str) -> BTreeSet<String> {
