@@ -1,5 +1,6 @@
 //! `cargo xtask bench`: throughput of training and inference on every available device,
-//! measured side by side in one run. Writes `target/bench/report.json` and `report.md`.
+//! measured side by side in one run, and PyTorch weight import against PyTorch's own loading
+//! (`load_bench`). Writes `target/bench/report.json` and `report.md`.
 
 use std::path::Path;
 use std::time::Instant;
@@ -64,6 +65,8 @@ pub struct BenchReport {
     pub unavailable: Vec<(String, String)>,
     /// PGD correctness per device.
     pub pgd_checks: Vec<PgdCheck>,
+    /// Importing PyTorch weights, side by side with PyTorch's `load_state_dict`.
+    pub weight_loading: crate::load_bench::LoadBench,
 }
 
 fn subset(split: &Split, n_train: usize, n_test: usize) -> Split {
@@ -110,6 +113,7 @@ pub fn run(
         bench.kernel_shap(spec, &device)?;
         pgd_checks.extend(check_pgd(spec, &device, &model, &mnist.test)?);
     }
+    let weight_loading = crate::load_bench::run(&out_dir.join("load"), repeats.max(5))?;
     let report = BenchReport {
         cpu_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         autotune_level: std::env::var("CUBECL_AUTOTUNE_LEVEL").unwrap_or_else(|_| "default".into()),
@@ -117,6 +121,7 @@ pub fn run(
         results: bench.results,
         unavailable,
         pgd_checks,
+        weight_loading,
     };
     std::fs::create_dir_all(out_dir)?;
     aegis_model::io::write_json(&out_dir.join("report.json"), &report)?;
@@ -361,5 +366,5 @@ fn markdown(r: &BenchReport) -> String {
     for (d, why) in &r.unavailable {
         s += &format!("\n{d}: not measured ({why})\n");
     }
-    s
+    s + &crate::load_bench::markdown(&r.weight_loading)
 }

@@ -3,6 +3,7 @@
 mod assets;
 mod bench;
 mod fetch;
+mod load_bench;
 
 use std::path::PathBuf;
 

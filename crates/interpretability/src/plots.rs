@@ -12,9 +12,10 @@ use rand_chacha::ChaCha8Rng;
 use crate::error::{InterpretError, Result};
 use crate::tabular::{PartialDependence, mean_abs, ranking};
 
-/// Writes the image (grayscale, left) and the attribution overlay (right) side by side,
-/// each upscaled by `scale`. `image` and `attributions` are one sample of shape `shape`
-/// (`[C, H, W]` or `[H, W]`); channels are averaged (image) and summed (attributions). The
+/// Writes the image (left: in colour when it has 3 channels, else grey) and the attribution
+/// overlay (right) side by side, each upscaled by `scale`. `image` and `attributions` are one
+/// sample of shape `shape` (`[C, H, W]` or `[H, W]`, any size); for the overlay, channels are
+/// averaged (image) and summed (attributions). The
 /// overlay tints positive attributions red and negative ones blue, with opacity
 /// `|a| / max|a|` (the 99.5th percentile of `|a|`, so one outlier does not wash out the map).
 pub fn heatmap_overlay(
@@ -58,7 +59,9 @@ pub fn heatmap_overlay(
             let (half, xx) = (x / (w * s), x % (w * s));
             let p = (y / s) * w + xx / s;
             let g = gray[p].clamp(0.0, 1.0);
-            let px = if half == 0 {
+            let px = if half == 0 && c == 3 {
+                [0, 1, 2].map(|k| image[k * plane + p].clamp(0.0, 1.0))
+            } else if half == 0 {
                 [g, g, g]
             } else {
                 let a = (attr[p].abs() / top).min(1.0);

@@ -8,6 +8,8 @@
 //!   ([`Mlp`], [`SmallCnn`], [`MadryCnn`]).
 //! - [`data`]: IDX and CSV readers, bundled MNIST / breast cancer / wine, synthetic sets,
 //!   seeded stratified splits.
+//! - [`models::sequential`]: architectures as data ([`SequentialSpec`], PyTorch's layer
+//!   vocabulary); [`import`]: PyTorch `.safetensors` / `.pt` weights in and out.
 //! - [`train`]: the seeded training loop with checkpoints and a progress bar.
 //! - [`run`]: the run directory format (`model.bpk`, `config.json`, `metrics.json`).
 //! - [`commands`]: train / evaluate / predict as single calls, one file per command of the
@@ -29,6 +31,7 @@ pub mod commands;
 pub mod data;
 pub mod device;
 mod error;
+pub mod import;
 pub mod io;
 pub mod models;
 pub mod plot;
@@ -40,13 +43,15 @@ pub use classifier::{
     predict_proba, to_host,
 };
 pub use commands::{
-    EvalReport, Prediction, TrainOutcome, TrainRequest, evaluate_run, model_config_for,
-    predict_file, train_run, train_run_with,
+    EvalReport, ImportReport, ImportRequest, Prediction, TrainOutcome, TrainRequest, evaluate_run,
+    export_run, import_run, model_config_for, predict_file, train_run, train_run_with,
 };
 pub use data::{DataSource, Dataset, Split};
 pub use device::{DeviceArgs, DeviceSpec};
 pub use error::{ModelError, Result};
-pub use models::{Architecture, MadryCnn, Mlp, Model, ModelConfig, SmallCnn};
+pub use models::{
+    Architecture, MadryCnn, Mlp, Model, ModelConfig, Sequential, SequentialSpec, SmallCnn,
+};
 pub use run::{LoadedRun, Metrics, RunConfig, RunDir};
 pub use train::{LrSchedule, OptimizerKind, TrainConfig};
 

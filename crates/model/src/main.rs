@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use aegis_model::DeviceArgs;
-use aegis_model::commands::{EvalArgs, PredictArgs, TrainArgs, devices};
+use aegis_model::commands::{EvalArgs, ExportArgs, ImportArgs, PredictArgs, TrainArgs, devices};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -29,8 +29,12 @@ enum Command {
     Train(TrainArgs),
     /// Evaluate a run on a test split and write DIR/eval.json.
     Eval(EvalArgs),
-    /// Classify every sample of an IDX, CSV or PNG file; prints one JSON object per sample.
+    /// Classify every sample of an IDX, CSV, .npy, PNG or JPEG file; prints one JSON object per sample.
     Predict(PredictArgs),
+    /// Import a PyTorch model (a JSON spec and its .safetensors / .pt weights) as a run.
+    Import(ImportArgs),
+    /// Export a sequential run's weights as PyTorch-layout .safetensors, with its spec.
+    Export(ExportArgs),
     /// List the devices this build can use.
     Devices,
 }
@@ -43,6 +47,8 @@ fn main() -> ExitCode {
             Command::Train(args) => args.run(device)?,
             Command::Eval(args) => args.run(device)?,
             Command::Predict(args) => args.run(device)?,
+            Command::Import(args) => args.run(device)?,
+            Command::Export(args) => args.run(device)?,
             Command::Devices => devices::run(),
         }
         Ok(())

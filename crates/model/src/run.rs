@@ -278,7 +278,7 @@ pub fn load_weights(config: &ModelConfig, path: &Path, device: &Device) -> Resul
     if !path.is_file() {
         return Err(bad("file not found".into()));
     }
-    let model = config.init(device, 0)?;
+    let model = config.init_for_loading(device)?;
     let path_owned = path.to_path_buf();
     let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
         model.try_load_file(&path_owned)

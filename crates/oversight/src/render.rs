@@ -95,9 +95,21 @@ pub fn render_item(item: &QueueItem, meta: &QueueMeta, position: usize, total: u
         item.id, item.index
     );
     let shape = &meta.sample_shape;
-    if shape.len() == 3 && shape[0] == 1 {
-        let attr = (!item.attribution.is_empty()).then_some(item.attribution.as_slice());
-        out.push_str(&render_image(&item.features, attr, shape[1], shape[2]));
+    if shape.len() == 3 && item.features.len() == shape.iter().product::<usize>() {
+        // Colour images are shown by their mean over channels, attributions summed over them.
+        let (c, plane) = (shape[0], shape[1] * shape[2]);
+        let fold = |v: &[f32], mean: bool| -> Vec<f32> {
+            (0..plane)
+                .map(|p| {
+                    let s: f32 = (0..c).map(|k| v[k * plane + p]).sum();
+                    if mean { s / c as f32 } else { s }
+                })
+                .collect()
+        };
+        let grey = fold(&item.features, true);
+        let attr =
+            (item.attribution.len() == item.features.len()).then(|| fold(&item.attribution, false));
+        out.push_str(&render_image(&grey, attr.as_deref(), shape[1], shape[2]));
         if attr.is_some() {
             out.push_str(&format!(
                 "left: input; right: {} attribution (red supports the prediction)\n",

@@ -1,6 +1,9 @@
-//! `aegis-model predict`: classify every sample of an IDX, CSV or PNG file with a run.
+//! `aegis-model predict`: classify every sample of an IDX, CSV, NumPy (`.npy`), PNG or JPEG file
+//! with a run.
 
 use std::path::{Path, PathBuf};
+
+use image::GenericImageView;
 
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
@@ -94,11 +97,21 @@ fn read_inputs(input: &Path, model: &Model, config: &RunConfig) -> Result<Vec<f3
         .to_ascii_lowercase();
     let shape = model.input_shape().to_vec();
     match ext.as_str() {
-        "png" => read_png(input, &shape),
+        "png" | "jpg" | "jpeg" => read_image(input, &shape),
+        "npy" => {
+            let (pixels, sample_shape) = crate::data::npy::load_npy_images(input)?;
+            if sample_shape.iter().product::<usize>() != model.input_dim() {
+                return Err(ModelError::Incompatible(format!(
+                    "{}: samples of shape {sample_shape:?}, the model takes {shape:?}",
+                    input.display()
+                )));
+            }
+            Ok(pixels)
+        }
         "csv" => {
             if config.data.feature_names.is_empty() {
                 return Err(ModelError::Incompatible(format!(
-                    "{}: this run was trained on images; give it an IDX or PNG file",
+                    "{}: this run was trained on images; give it an IDX, .npy, PNG or JPEG file",
                     input.display()
                 )));
             }
@@ -117,27 +130,44 @@ fn read_inputs(input: &Path, model: &Model, config: &RunConfig) -> Result<Vec<f3
     }
 }
 
-/// Reads a PNG as greyscale, resized to the model's `[1, H, W]` when its size differs,
-/// pixels scaled to `[0, 1]`.
-fn read_png(path: &Path, shape: &[usize]) -> Result<Vec<f32>> {
-    let (h, w) = match shape {
-        [1, h, w] => (*h as u32, *w as u32),
+/// Reads a PNG or JPEG as the model's `[C, H, W]` (C = 1: grey, 3: RGB, channels first),
+/// resized when its size differs, pixels scaled to `[0, 1]`.
+fn read_image(path: &Path, shape: &[usize]) -> Result<Vec<f32>> {
+    let (c, h, w) = match shape {
+        [c @ (1 | 3), h, w] => (*c, *h as u32, *w as u32),
         _ => {
             return Err(ModelError::Incompatible(format!(
-                "{}: the model takes samples of shape {shape:?}, not single-channel images",
+                "{}: the model takes samples of shape {shape:?}, not grey or RGB images",
                 path.display()
             )));
         }
     };
+    let kind = match path.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case("png") => "PNG",
+        _ => "JPEG",
+    };
     let img = image::open(path)
-        .map_err(|e| ModelError::format(path, format!("cannot decode PNG: {e}")))?;
-    let mut grey = img.to_luma8();
-    if grey.dimensions() != (w, h) {
-        grey = image::imageops::resize(&grey, w, h, image::imageops::FilterType::Triangle);
-    }
-    Ok(grey
-        .into_raw()
-        .into_iter()
-        .map(|p| p as f32 / 255.0)
-        .collect())
+        .map_err(|e| ModelError::format(path, format!("cannot decode {kind}: {e}")))?;
+    let img = if img.dimensions() != (w, h) {
+        img.resize_exact(w, h, image::imageops::FilterType::Triangle)
+    } else {
+        img
+    };
+    let plane = (h * w) as usize;
+    Ok(if c == 1 {
+        img.to_luma8()
+            .into_raw()
+            .into_iter()
+            .map(|v| f32::from(v) / 255.0)
+            .collect()
+    } else {
+        let raw = img.to_rgb8().into_raw();
+        let mut out = vec![0f32; 3 * plane];
+        for (p, px) in raw.chunks_exact(3).enumerate() {
+            for k in 0..3 {
+                out[k * plane + p] = f32::from(px[k]) / 255.0;
+            }
+        }
+        out
+    })
 }

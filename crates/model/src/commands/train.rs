@@ -9,7 +9,7 @@ use crate::data::{DEFAULT_TEST_FRACTION, DataSource, Dataset};
 use crate::device::DeviceSpec;
 use crate::error::Result;
 use crate::io::read_json_over_defaults;
-use crate::models::{Architecture, Model, ModelConfig};
+use crate::models::{Architecture, Model, ModelConfig, SequentialSpec};
 use crate::run::{DataConfig, Metrics, RunConfig, RunDir};
 use crate::train::{
     LossFn, LrSchedule, OptimizerKind, TrainConfig, TrainOptions, cross_entropy_loss, fit_with,
@@ -22,6 +22,10 @@ pub struct TrainArgs {
     /// Network (default: smallcnn for images, mlp for tables).
     #[arg(long)]
     pub model: Option<Architecture>,
+    /// Architecture as data: a JSON spec (layers in PyTorch's vocabulary, see the README), or
+    /// a run's `config.json` to reuse its layers.
+    #[arg(long, value_name = "FILE.json", conflicts_with_all = ["model", "hidden"])]
+    pub arch: Option<PathBuf>,
     /// mnist | breast-cancer | wine | moons | blobs | informative | an IDX folder | a CSV file.
     #[arg(long, default_value = "mnist")]
     pub data: DataSource,
@@ -75,8 +79,18 @@ impl TrainArgs {
     pub fn run(self, device: DeviceSpec) -> Result<()> {
         let train = self.train_config()?;
         let out = self.out_dir(train.seed);
+        let spec = self
+            .arch
+            .as_deref()
+            .map(SequentialSpec::from_file)
+            .transpose()?;
         let req = TrainRequest {
-            architecture: self.model,
+            architecture: if spec.is_some() {
+                Some(Architecture::Sequential)
+            } else {
+                self.model
+            },
+            spec,
             data: self.data,
             train,
             hidden: self.hidden,
@@ -139,7 +153,10 @@ impl TrainArgs {
     fn out_dir(&self, seed: u64) -> PathBuf {
         self.out.clone().unwrap_or_else(|| {
             let data = self.data.to_string().replace(['/', '\\', '.'], "_");
-            let model = self.model.map_or(String::new(), |m| format!("-{m}"));
+            let model = match (&self.arch, self.model) {
+                (Some(_), _) => "-sequential".to_string(),
+                (None, m) => m.map_or(String::new(), |m| format!("-{m}")),
+            };
             PathBuf::from(format!("runs/{data}{model}-seed{seed}"))
         })
     }
@@ -173,6 +190,8 @@ fn print_outcome(outcome: &TrainOutcome, out: &std::path::Path) {
 pub struct TrainRequest {
     /// Network; `None`: SmallCnn for images, MLP for tabular data.
     pub architecture: Option<Architecture>,
+    /// The layers of a `sequential` architecture.
+    pub spec: Option<SequentialSpec>,
     /// Data source.
     pub data: DataSource,
     /// Hyper-parameters.
@@ -196,6 +215,7 @@ impl TrainRequest {
     pub fn new(data: DataSource) -> Self {
         Self {
             architecture: None,
+            spec: None,
             data,
             train: TrainConfig::new(),
             hidden: None,
@@ -216,6 +236,7 @@ impl TrainRequest {
     pub fn from_run_config(config: &RunConfig, seed: u64, device: DeviceSpec) -> Self {
         Self {
             architecture: Some(config.model.architecture),
+            spec: config.model.spec.clone(),
             data: config.data.source.clone(),
             train: config.train.clone().with_seed(seed),
             hidden: Some(config.model.hidden.clone()),
@@ -282,7 +303,8 @@ pub fn train_run_with(
         } else {
             Architecture::Mlp
         });
-    let model_cfg = model_config_for(arch, &split.train, req.hidden.clone(), req.dropout);
+    let mut model_cfg = model_config_for(arch, &split.train, req.hidden.clone(), req.dropout);
+    model_cfg.spec = req.spec.clone();
     model_cfg.validate()?;
     let config = RunConfig {
         model: model_cfg,

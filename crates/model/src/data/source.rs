@@ -6,6 +6,8 @@ use std::str::FromStr;
 
 use super::dataset::{Dataset, Split, SplitInfo, stratified_split};
 use super::idx::{parse_idx, read_idx};
+use super::image_folder::{ImageFolderData, ImageOptions, is_image_folder, load_image_folder};
+use super::npy::{NpzData, load_npy, load_npz};
 use super::synthetic;
 use super::tabular::{parse_csv, read_csv};
 use crate::error::{ModelError, Result};
@@ -40,8 +42,9 @@ pub enum DataSource {
     Blobs,
     /// Synthetic tabular set whose label depends on 3 of 10 features (2,000 rows).
     Informative,
-    /// A folder of MNIST-format IDX files (`train-images-idx3-ubyte[.gz]`, …, `t10k-…`), or a
-    /// CSV file.
+    /// A folder of MNIST-format IDX files (`train-images-idx3-ubyte[.gz]`, …, `t10k-…`), an
+    /// image folder (`ROOT/<class>/*.png|jpg`, options as `ROOT#size=32x32,channels=3`), a
+    /// NumPy `.npy` (labels beside it) or `.npz` file, or a CSV file.
     Path(PathBuf),
 }
 
@@ -92,7 +95,10 @@ impl DataSource {
     pub fn is_image(&self) -> bool {
         match self {
             Self::Mnist => true,
-            Self::Path(p) => p.is_dir(),
+            Self::Path(p) => {
+                let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+                p.is_dir() || p.to_string_lossy().contains('#') || ext == "npy" || ext == "npz"
+            }
             _ => false,
         }
     }
@@ -121,7 +127,10 @@ impl DataSource {
                     MNIST_TEST_LABELS,
                 )?,
             },
-            Self::Path(p) if p.is_dir() => load_idx_dir(p)?,
+            Self::Path(p) => match load_path(p)? {
+                Loaded::Split(split) => split,
+                Loaded::All(all) => stratified_split(&all, test_fraction, split_seed),
+            },
             other => stratified_split(&other.load_all(split_seed)?, test_fraction, split_seed),
         };
         let info = SplitInfo {
@@ -146,27 +155,85 @@ impl DataSource {
             Self::Moons => synthetic::two_moons(1000, 0.2, seed),
             Self::Blobs => synthetic::gaussian_blobs(1000, 3, 2, 1.5, seed),
             Self::Informative => synthetic::informative_features(2000, 10, 3, seed).data,
-            Self::Path(p) if !p.is_dir() => {
-                if !p.exists() {
-                    return Err(ModelError::io(
-                        p,
-                        std::io::Error::new(
-                            std::io::ErrorKind::NotFound,
-                            "no such file or directory",
-                        ),
-                    ));
-                }
-                read_csv(p, None)?
-            }
-            Self::Mnist | Self::Path(_) => {
+            Self::Mnist => {
                 let s = self.load_split(seed, DEFAULT_TEST_FRACTION)?.0;
-                let mut all = s.train;
-                all.features.extend(s.test.features);
-                all.labels.extend(s.test.labels);
-                all
+                concat(s)
             }
+            Self::Path(p) => match load_path(p)? {
+                Loaded::Split(s) => concat(s),
+                Loaded::All(all) => all,
+            },
         })
     }
+}
+
+fn concat(s: Split) -> Dataset {
+    let mut all = s.train;
+    all.features.extend(s.test.features);
+    all.labels.extend(s.test.labels);
+    all
+}
+
+/// A user's data: one set to split, or a split of its own.
+enum Loaded {
+    All(Dataset),
+    Split(Split),
+}
+
+/// `ROOT#size=32x32,channels=3` → the path and the image options.
+fn split_options(p: &Path) -> Result<(PathBuf, ImageOptions)> {
+    let s = p.to_string_lossy();
+    match s.rsplit_once('#') {
+        Some((root, opts)) => {
+            let o = ImageOptions::parse(opts).map_err(|e| ModelError::format(root, e))?;
+            Ok((PathBuf::from(root), o))
+        }
+        None => Ok((p.to_path_buf(), ImageOptions::default())),
+    }
+}
+
+fn not_found(p: &Path) -> ModelError {
+    ModelError::io(
+        p,
+        std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory"),
+    )
+}
+
+/// Loads a user's file or folder by what it is: an IDX folder, an image folder, `.npy`,
+/// `.npz`, or else CSV.
+fn load_path(p: &Path) -> Result<Loaded> {
+    let (path, opts) = split_options(p)?;
+    let p = path.as_path();
+    if !p.exists() {
+        return Err(not_found(p));
+    }
+    if p.is_dir() {
+        if find_idx(p, IDX_FILES[0]).is_ok() {
+            return Ok(Loaded::Split(load_idx_dir(p)?));
+        }
+        if is_image_folder(p) {
+            return Ok(match load_image_folder(p, opts)? {
+                ImageFolderData::All(d) => Loaded::All(d),
+                ImageFolderData::Split(s) => Loaded::Split(s),
+            });
+        }
+        return Err(ModelError::format(
+            p,
+            "neither an IDX folder (train-images-idx3-ubyte, …) nor an image folder (ROOT/<class>/*.png|jpg)",
+        ));
+    }
+    let ext = p
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    Ok(match ext.as_deref() {
+        Some("npy") => Loaded::All(load_npy(p)?),
+        Some("npz") => match load_npz(p)? {
+            NpzData::All(d) => Loaded::All(d),
+            NpzData::Split(s) => Loaded::Split(s),
+        },
+        _ => Loaded::All(read_csv(p, None)?),
+    })
 }
 
 /// File names looked for in an IDX folder, in MNIST's naming.

@@ -1,12 +1,14 @@
 //! Model layer: one architecture per file, each implementing [`Classifier`] (flat `[N, F]`
 //! raw inputs to logits `[N, C]`), and the [`Model`] enum that wraps them; the layers they
-//! share (input normalisation, seeded dropout, seeded initialisation).
+//! share (input normalisation, seeded dropout, seeded initialisation), and [`sequential`]:
+//! architectures described as data (a JSON spec in PyTorch's vocabulary).
 
 mod dropout;
 mod init;
 mod madry_cnn;
 mod mlp;
 mod normalize;
+pub mod sequential;
 mod small_cnn;
 
 pub use dropout::Dropout;
@@ -14,6 +16,7 @@ pub use init::SeededInit;
 pub use madry_cnn::MadryCnn;
 pub use mlp::Mlp;
 pub use normalize::Normalize;
+pub use sequential::{Sequential, SequentialSpec};
 pub use small_cnn::SmallCnn;
 
 use burn::config::Config;
@@ -36,6 +39,10 @@ pub enum Architecture {
     /// [`MadryCnn`]: 28×28 single-channel images.
     #[value(name = "madrycnn")]
     MadryCnn,
+    /// [`Sequential`]: layers described as data ([`SequentialSpec`], `ModelConfig::spec`);
+    /// chosen by `--arch FILE.json`, not by `--model`.
+    #[value(skip)]
+    Sequential,
 }
 
 impl Architecture {
@@ -44,7 +51,7 @@ impl Architecture {
     pub fn default_dropout(self) -> f64 {
         match self {
             Self::SmallCnn => 0.5,
-            Self::Mlp | Self::MadryCnn => 0.0,
+            Self::Mlp | Self::MadryCnn | Self::Sequential => 0.0,
         }
     }
 }
@@ -55,6 +62,7 @@ impl std::fmt::Display for Architecture {
             Self::Mlp => "mlp",
             Self::SmallCnn => "smallcnn",
             Self::MadryCnn => "madrycnn",
+            Self::Sequential => "sequential",
         })
     }
 }
@@ -81,6 +89,9 @@ pub struct ModelConfig {
     /// Input normalisation standard deviation (length 1 or F). Default: none (`[1]`).
     #[config(default = "vec![1.0]")]
     pub input_std: Vec<f32>,
+    /// The layers of a `sequential` architecture (`None` for the built-in ones).
+    #[config(default = "None")]
+    pub spec: Option<SequentialSpec>,
 }
 
 impl ModelConfig {
@@ -127,16 +138,63 @@ impl ModelConfig {
         if self.architecture == Architecture::Mlp && self.hidden.contains(&0) {
             return Err(ModelError::invalid("hidden", "widths must be positive"));
         }
-        Ok(())
+        self.validate_spec()
+    }
+
+    /// A `sequential` architecture needs a spec whose shapes check, whose input matches
+    /// `input_shape` and whose output matches `num_classes`; the others need none.
+    fn validate_spec(&self) -> Result<()> {
+        match (self.architecture, &self.spec) {
+            (Architecture::Sequential, None) => Err(ModelError::invalid(
+                "spec",
+                "a sequential model needs its layers (`spec`)",
+            )),
+            (Architecture::Sequential, Some(spec)) => {
+                let classes = spec
+                    .output_classes()
+                    .map_err(|e| ModelError::invalid("spec", e))?;
+                let f: usize = spec.input_shape.iter().product();
+                if f != self.input_shape.iter().product::<usize>() {
+                    return Err(ModelError::Incompatible(format!(
+                        "the spec takes inputs of shape {:?}, the data has samples of shape {:?}",
+                        spec.input_shape, self.input_shape
+                    )));
+                }
+                if classes != self.num_classes {
+                    return Err(ModelError::Incompatible(format!(
+                        "the spec outputs {classes} classes, the data has {}",
+                        self.num_classes
+                    )));
+                }
+                Ok(())
+            }
+            (_, Some(_)) => Err(ModelError::invalid(
+                "spec",
+                format!(
+                    "only sequential models take a spec, not {}",
+                    self.architecture
+                ),
+            )),
+            (_, None) => Ok(()),
+        }
     }
 
     /// Builds the model on `device` with initial weights and dropout masks drawn from
     /// `ChaCha8Rng(seed)` (see [`SeededInit`]): the same seed gives the same model and the
     /// same training run on every device.
     pub fn init(&self, device: &Device, seed: u64) -> Result<Model> {
+        self.build(device, &mut SeededInit::new(seed))
+    }
+
+    /// Builds the model with uninitialised weights, for loading a checkpoint or imported weights into
+    /// (no random numbers drawn).
+    pub fn init_for_loading(&self, device: &Device) -> Result<Model> {
+        self.build(device, &mut SeededInit::for_loading())
+    }
+
+    fn build(&self, device: &Device, init: &mut SeededInit) -> Result<Model> {
         self.validate()?;
         let norm = Normalize::new(&self.input_mean, &self.input_std, device);
-        let init = &mut SeededInit::new(seed);
         Ok(match self.architecture {
             Architecture::Mlp => Model::Mlp(Mlp::new(
                 &self.input_shape,
@@ -157,6 +215,10 @@ impl ModelConfig {
             Architecture::MadryCnn => {
                 Model::MadryCnn(MadryCnn::new(self.num_classes, norm, init, device))
             }
+            Architecture::Sequential => {
+                let spec = self.spec.as_ref().expect("validated above");
+                Model::Sequential(Sequential::new(spec, self.num_classes, norm, init, device))
+            }
         })
     }
 }
@@ -171,6 +233,8 @@ pub enum Model {
     SmallCnn(SmallCnn),
     /// See [`MadryCnn`].
     MadryCnn(MadryCnn),
+    /// See [`Sequential`].
+    Sequential(Sequential),
 }
 
 impl Model {
@@ -183,6 +247,7 @@ impl Model {
             Self::Mlp(m) => Self::Mlp(m.with_mc_dropout(on, seed)),
             Self::SmallCnn(m) => Self::SmallCnn(m.with_mc_dropout(on, seed)),
             Self::MadryCnn(m) => Self::MadryCnn(m),
+            Self::Sequential(m) => Self::Sequential(m.with_mc_dropout(on, seed)),
         }
     }
 
@@ -192,6 +257,7 @@ impl Model {
             Self::Mlp(m) => m.dropout_prob(),
             Self::SmallCnn(m) => m.dropout_prob(),
             Self::MadryCnn(_) => 0.0,
+            Self::Sequential(m) => m.dropout_prob(),
         }
     }
 }
@@ -202,6 +268,7 @@ impl Classifier for Model {
             Self::Mlp(m) => m.logits(x),
             Self::SmallCnn(m) => m.logits(x),
             Self::MadryCnn(m) => m.logits(x),
+            Self::Sequential(m) => m.logits(x),
         }
     }
     fn input_shape(&self) -> &[usize] {
@@ -209,6 +276,7 @@ impl Classifier for Model {
             Self::Mlp(m) => m.input_shape(),
             Self::SmallCnn(m) => m.input_shape(),
             Self::MadryCnn(m) => m.input_shape(),
+            Self::Sequential(m) => m.input_shape(),
         }
     }
     fn num_classes(&self) -> usize {
@@ -216,6 +284,7 @@ impl Classifier for Model {
             Self::Mlp(m) => m.num_classes(),
             Self::SmallCnn(m) => m.num_classes(),
             Self::MadryCnn(m) => m.num_classes(),
+            Self::Sequential(m) => m.num_classes(),
         }
     }
 }

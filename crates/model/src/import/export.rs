@@ -1,0 +1,101 @@
+//! Export: a sequential model's parameters under their PyTorch `state_dict` keys and in
+//! PyTorch's layouts, written as `.safetensors` (atomically), with the spec that rebuilds it,
+//! so `model.load_state_dict(safetensors.torch.load_file(path))` works in PyTorch and
+//! import → export → import is bit-exact.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use burn::tensor::{DType, TensorData};
+use safetensors::Dtype;
+use safetensors::tensor::TensorView;
+
+use crate::error::{ModelError, Result};
+use crate::io::write_atomic;
+use crate::models::sequential::torch::export_params;
+use crate::models::sequential::{LayerKind, LayerSpec};
+use crate::models::{Model, ModelConfig, SequentialSpec};
+
+/// The spec to give PyTorch users and the parameters of `model` (built from `config`) by
+/// `state_dict` key. A run's own input normalisation (tabular standardisation) becomes a
+/// leading `normalize` layer, so the exported model takes the same raw inputs.
+pub fn state_dict_of(
+    model: &Model,
+    config: &ModelConfig,
+) -> Result<(SequentialSpec, Vec<(String, TensorData)>)> {
+    let (Model::Sequential(seq), Some(spec)) = (model, &config.spec) else {
+        return Err(ModelError::invalid(
+            "run",
+            format!(
+                "export needs a sequential model (trained with --arch FILE.json or imported); \
+                 this run is {}: retrain it with `--arch` and a spec of its layers",
+                config.architecture
+            ),
+        ));
+    };
+    let params = export_params(seq, spec);
+    let identity =
+        config.input_mean.iter().all(|&m| m == 0.0) && config.input_std.iter().all(|&s| s == 1.0);
+    if identity {
+        return Ok((spec.clone(), params));
+    }
+    let mut spec = spec.clone();
+    let std = config
+        .input_std
+        .iter()
+        .map(|&s| f64::from(if s.is_finite() && s > 0.0 { s } else { 1.0 }))
+        .collect();
+    let norm = LayerSpec {
+        kind: LayerKind::Normalize {
+            mean: config.input_mean.iter().map(|&m| f64::from(m)).collect(),
+            std,
+        },
+        name: Some("input_normalize".into()),
+    };
+    spec.layers.insert(0, norm);
+    spec.output_classes().map_err(|e| {
+        ModelError::invalid(
+            "run",
+            format!("its input normalisation cannot be exported as a layer: {e}"),
+        )
+    })?;
+    // Inserting a layer shifts the positional names: keep the old ones explicitly.
+    let shifted = spec.layers.iter_mut().enumerate().skip(1);
+    for (i, layer) in shifted {
+        if layer.name.is_none() {
+            layer.name = Some((i - 1).to_string());
+        }
+    }
+    Ok((spec, params))
+}
+
+fn dtype(d: DType) -> Result<Dtype> {
+    match d {
+        DType::F32 => Ok(Dtype::F32),
+        DType::I64 => Ok(Dtype::I64),
+        other => Err(ModelError::invalid(
+            "export",
+            format!("unexpected dtype {other:?}"),
+        )),
+    }
+}
+
+/// Writes `params` as a `.safetensors` file at `path` (temp file, fsync, rename), with
+/// `metadata` in its header.
+pub fn export_safetensors(
+    params: &[(String, TensorData)],
+    metadata: HashMap<String, String>,
+    path: &Path,
+) -> Result<()> {
+    let views = params
+        .iter()
+        .map(|(k, d)| {
+            TensorView::new(dtype(d.dtype())?, d.shape().to_vec(), d.as_bytes())
+                .map(|v| (k.clone(), v))
+                .map_err(|e| ModelError::invalid("export", format!("`{k}`: {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let bytes = safetensors::serialize(views, Some(metadata))
+        .map_err(|e| ModelError::format(path, e.to_string()))?;
+    write_atomic(path, &bytes)
+}
