@@ -12,6 +12,10 @@ use aegis::model::burn::tensor::Device;
 use aegis::model::import::{WeightsSource, load_pytorch, sequential_config};
 use aegis::model::{Classifier, DataSource, DeviceSpec, SequentialSpec, batch_tensor};
 
+#[path = "support/numeric.rs"]
+mod numeric;
+use numeric::max_abs_diff;
+
 fn fixture(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
@@ -33,14 +37,6 @@ fn npy_f32(bytes: &[u8]) -> Vec<f32> {
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect()
-}
-
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
 }
 
 fn logits(spec: &str, weights: &str, shape: Vec<usize>, x: Vec<f32>, device: &Device) -> Vec<f32> {

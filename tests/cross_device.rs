@@ -16,6 +16,10 @@ use aegis::model::train::{TrainConfig, TrainOptions, cross_entropy, fit, seed_de
 use aegis::model::{Classifier, DeviceSpec, Model, batch_tensor, label_tensor};
 use aegis::uncertainty::{McDropout, McDropoutConfig, UncertaintyEstimator};
 
+#[path = "support/numeric.rs"]
+mod numeric;
+use numeric::max_abs_diff;
+
 const DEVICES: [DeviceSpec; 3] = [
     DeviceSpec::Flex,
     DeviceSpec::NdArray,
@@ -55,14 +59,6 @@ fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
         .convert::<f32>()
         .try_into_vec::<f32>()
         .unwrap()
-}
-
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
 }
 
 /// What one device computed, compared with flex's.

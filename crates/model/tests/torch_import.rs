@@ -17,6 +17,10 @@ use aegis_model::{Classifier, DeviceSpec, Model, ModelConfig, SequentialSpec, ba
 mod cli_contract;
 use cli_contract::assert_clean_error;
 
+#[path = "../../../tests/support/numeric.rs"]
+mod numeric;
+use numeric::max_abs_diff;
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/torch_import")
 }
@@ -47,14 +51,6 @@ fn logits(model: &Model, device: &Device) -> Vec<f32> {
         .convert::<f32>()
         .try_to_vec::<f32>()
         .unwrap()
-}
-
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
 }
 
 #[test]

@@ -3,8 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use image::GenericImageView;
-
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
@@ -148,26 +146,5 @@ fn read_image(path: &Path, shape: &[usize]) -> Result<Vec<f32>> {
     };
     let img = image::open(path)
         .map_err(|e| ModelError::format(path, format!("cannot decode {kind}: {e}")))?;
-    let img = if img.dimensions() != (w, h) {
-        img.resize_exact(w, h, image::imageops::FilterType::Triangle)
-    } else {
-        img
-    };
-    let plane = (h * w) as usize;
-    Ok(if c == 1 {
-        img.to_luma8()
-            .into_raw()
-            .into_iter()
-            .map(|v| f32::from(v) / 255.0)
-            .collect()
-    } else {
-        let raw = img.to_rgb8().into_raw();
-        let mut out = vec![0f32; 3 * plane];
-        for (p, px) in raw.chunks_exact(3).enumerate() {
-            for k in 0..3 {
-                out[k * plane + p] = f32::from(px[k]) / 255.0;
-            }
-        }
-        out
-    })
+    crate::data::image_folder::pixels(path, img, c as u8, [h, w])
 }

@@ -127,7 +127,9 @@ fn decode(path: &Path) -> Result<DynamicImage> {
 }
 
 /// Decodes, resizes and converts one image to `[C, H, W]` pixels in `[0, 1]`.
-fn pixels(path: &Path, img: DynamicImage, channels: u8, size: [u32; 2]) -> Result<Vec<f32>> {
+/// One decoded image as `[C, H, W]` pixels in `[0, 1]` (C = 1: grey, 3: RGB, channels
+/// first), resized (bilinear) to `size = [h, w]` when it differs; `path` names it in errors.
+pub fn pixels(path: &Path, img: DynamicImage, channels: u8, size: [u32; 2]) -> Result<Vec<f32>> {
     let [h, w] = size;
     let img = if (img.height(), img.width()) == (h, w) {
         img
