@@ -507,3 +507,100 @@ fn cw_l2_finds_small_perturbations_and_respects_a_budget() {
         r.success_rate, r.mean_l2, rb.adversarial_accuracy
     );
 }
+
+#[test]
+fn targeted_apgd_reaches_its_targets_and_raises_the_target_logit() {
+    use aegis_adversarial_trainer::{Apgd, ApgdConfig, ApgdLoss};
+    let (model, test) = undefended();
+    let data = first(test, 50);
+    let d = Device::flex();
+    let targets: Vec<usize> = data.labels.iter().map(|&y| (y + 1) % 10).collect();
+    let x = || batch_tensor(data.features.clone(), 50, 784, &d);
+    let target_logits = |x: Tensor<2>| -> Vec<f32> {
+        let z = to_vec(model.valid().logits(x));
+        targets
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| z[i * 10 + t])
+            .collect()
+    };
+    let before = target_logits(x());
+    for loss in [ApgdLoss::Ce, ApgdLoss::Dlr] {
+        let apgd = Apgd::new(ApgdConfig::new(0.3).with_loss(loss).with_steps(20)).unwrap();
+        let adv = apgd
+            .perturb(model, x(), &Goal::Targeted(targets.clone()))
+            .unwrap();
+        let reached = predictions(&model.valid(), adv.clone())
+            .iter()
+            .zip(&targets)
+            .filter(|(p, t)| p == t)
+            .count();
+        // Before the DLR sign fix, targeted APGD-DLR reached 0% (it lowered the target logit);
+        // with 20 steps it reaches 44 of 50 (the targeted DLR lifts z_t over z_y, not over
+        // every class), CE at least 45.
+        assert!(
+            reached >= 40,
+            "{loss:?}: {reached} of 50 reach their target"
+        );
+        let after = target_logits(adv);
+        let rose = before.iter().zip(&after).filter(|(b, a)| a > b).count();
+        assert!(
+            rose >= 48,
+            "{loss:?}: the target logit rose on {rose} of 50 rows"
+        );
+    }
+}
+
+#[test]
+fn dlr_needs_enough_classes_and_evaluate_drops_it_with_a_note() {
+    use aegis_adversarial_trainer::{
+        Apgd, ApgdConfig, ApgdLoss, EvalAttack, EvaluateConfig, evaluate_robustness,
+    };
+    let d = Device::flex();
+    let probe = LinearProbe {
+        lin: LinearConfig::new(4, 3).init(&d),
+    };
+    let x = || Tensor::<2>::from_data(TensorData::new(vec![0.5f32; 8], [2, 4]), &d);
+    let dlr = Apgd::new(ApgdConfig::new(0.1).with_loss(ApgdLoss::Dlr).with_steps(5)).unwrap();
+    assert!(
+        dlr.perturb(&probe, x(), &Goal::Untargeted(vec![0, 1]))
+            .is_ok(),
+        "3 classes suffice untargeted"
+    );
+    let e = dlr
+        .perturb(&probe, x(), &Goal::Targeted(vec![1, 2]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("apgd-dlr") && e.contains("at least 4 classes") && e.contains("has 3"),
+        "{e}"
+    );
+    let data = Dataset {
+        features: vec![0.2, 0.4, 0.6, 0.8, 0.1, 0.3, 0.5, 0.7],
+        labels: vec![0, 1],
+        sample_shape: vec![4],
+        num_classes: 3,
+        feature_names: Vec::new(),
+        class_names: vec!["a".into(), "b".into(), "c".into()],
+    };
+    let cfg = EvaluateConfig {
+        eps: vec![0.0, 0.1],
+        attacks: vec![EvalAttack::ApgdCe, EvalAttack::ApgdDlrT],
+        apgd_steps: 5,
+        ..EvaluateConfig::default()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let r = evaluate_robustness(&probe, &data, &cfg, &d, tmp.path()).unwrap();
+    assert!(
+        r.results.iter().all(|x| x.attack == "apgd-ce"),
+        "{:?}",
+        r.results
+    );
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.contains("apgd-dlr-t dropped") && n.contains("has 3")),
+        "{:?}",
+        r.notes
+    );
+}

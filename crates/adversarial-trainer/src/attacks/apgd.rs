@@ -1,13 +1,20 @@
 //! APGD: auto-PGD with the cross-entropy or the DLR loss (Croce & Hein 2020, "Reliable
 //! evaluation of adversarial robustness with an ensemble of diverse parameter-free attacks").
 //!
-//! L∞ only. Per sample: step size η starts at 2ε; momentum step
-//! `x⁽ᵏ⁺¹⁾ = P(x⁽ᵏ⁾ + α(z − x⁽ᵏ⁾) + (1−α)(x⁽ᵏ⁾ − x⁽ᵏ⁻¹⁾))` with `z = P(x⁽ᵏ⁾ + η·sign ∇)` and
-//! α = 0.75; at the checkpoints `w_j = ⌈p_j N⌉` (p₀ = 0, p₁ = 0.22,
-//! p_{j+1} = p_j + max(p_j − p_{j−1} − 0.03, 0.06)) η is halved and the iterate restarts from
-//! the best point when fewer than ρ = 0.75 of the steps since the last checkpoint increased the
-//! loss, or when neither η nor the best loss changed since the last checkpoint. The best point
-//! by loss is returned.
+//! L∞ only, following the reference implementation (`fra31/auto-attack`,
+//! `autopgd_base.py`) step for step. Random start `x + ε·t/‖t‖∞` (t uniform in [−1, 1]); step
+//! size η starts at 2ε; the step `x⁽ᵏ⁺¹⁾ = P(x⁽ᵏ⁾ + α(z − x⁽ᵏ⁾) + (1−α)(x⁽ᵏ⁾ − x⁽ᵏ⁻¹⁾))` with
+//! `z = P(x⁽ᵏ⁾ + η·sign ∇)`, α = 1 on the first step and 0.75 after. Checks come after
+//! `k = int(0.22 N)` steps, then every `k ← max(k − int(0.03 N), int(0.06 N))` steps: where at
+//! most ρ·k of the last k steps increased the loss (`<=`, as the reference), or where η was
+//! not reduced at the last check and the best loss has not improved since, η is halved and
+//! the iterate (and its gradient) go back to the best point. The reference's first check
+//! compares the first loss with an unset (zero) entry, and "reduced at the last check" starts
+//! true; both are kept.
+//!
+//! Returned per row: the last iterate that met the goal (misclassified, or classified as the
+//! target), as the reference's `x_best_adv`; where no iterate did, the highest-loss point.
+//! DLR needs at least 3 classes (4 for the targeted DLR): fewer is an error, not a panic.
 
 use aegis_model::burn::config::Config;
 use aegis_model::burn::module::Module;
@@ -16,8 +23,10 @@ use aegis_model::burn::tensor::{Device, Int, Tensor, TensorData};
 use aegis_model::{Classifier, label_tensor, to_host};
 use serde::{Deserialize, Serialize};
 
-use super::base::{Attack, Bounds, Goal, check_eps, check_goal, project_linf, random_tensor};
-use crate::error::Result;
+use super::base::{
+    Attack, Bounds, Goal, check_eps, check_goal, predictions, project_linf, random_tensor,
+};
+use crate::error::{AdversarialError, Result};
 
 /// APGD's loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,21 +73,30 @@ pub struct Apgd {
     config: ApgdConfig,
 }
 
-/// The checkpoint iterations `w_j` for `n` iterations.
+/// The iteration counts (1-based) after which APGD checks its step size, for `n` iterations,
+/// preceded by 0: the reference's integer schedule (`n_iter_2 = int(.22n)`,
+/// `size_decr = int(.03n)`, `n_iter_min = int(.06n)`, each at least 1).
 pub fn apgd_checkpoints(n: usize) -> Vec<usize> {
-    let mut p = vec![0.0f64, 0.22];
-    while *p.last().unwrap() < 1.0 {
-        let k = p.len();
-        let next = p[k - 1] + (p[k - 1] - p[k - 2] - 0.03).max(0.06);
-        p.push(next);
+    let first = ((0.22 * n as f64) as usize).max(1);
+    let decr = ((0.03 * n as f64) as usize).max(1);
+    let min = ((0.06 * n as f64) as usize).max(1);
+    let (mut w, mut k, mut at) = (vec![0], first, 0);
+    while at + k <= n {
+        at += k;
+        w.push(at);
+        k = k.saturating_sub(decr).max(min);
     }
-    let mut w: Vec<usize> = p
-        .iter()
-        .filter(|&&v| v <= 1.0)
-        .map(|v| (v * n as f64 - 1e-9).ceil() as usize)
-        .collect();
-    w.dedup();
     w
+}
+
+/// The fewest classes APGD's loss needs: DLR reads the 3rd largest logit (the targeted DLR
+/// the 4th).
+fn min_classes(loss: ApgdLoss, targeted: bool) -> usize {
+    match (loss, targeted) {
+        (ApgdLoss::Ce, _) => 2,
+        (ApgdLoss::Dlr, false) => 3,
+        (ApgdLoss::Dlr, true) => 4,
+    }
 }
 
 impl Apgd {
@@ -88,109 +106,109 @@ impl Apgd {
         Ok(Self { config })
     }
 
-    /// Per-sample loss `[N]` that the attacker maximises.
+    /// An error unless the loss works with `classes` classes.
+    pub fn check_classes(&self, classes: usize, targeted: bool) -> Result<()> {
+        let need = min_classes(self.config.loss, targeted);
+        if classes < need {
+            return Err(AdversarialError::invalid(
+                "attack",
+                format!(
+                    "{}{} needs at least {need} classes, the model has {classes}",
+                    self.name(),
+                    if targeted { " (targeted)" } else { "" }
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Per-sample loss `[N]` that the attacker maximises; `truth` holds the true labels for
+    /// the targeted DLR.
     fn per_sample_loss(
         &self,
         logits: Tensor<2>,
         labels: &Tensor<1, Int>,
         goal: &Goal,
-        targets_true: &Option<Tensor<1, Int>>,
+        truth: &Option<Tensor<1, Int>>,
     ) -> Tensor<1> {
         let idx = labels.clone().unsqueeze_dim::<2>(1);
-        match self.config.loss {
-            ApgdLoss::Ce => {
+        match (self.config.loss, goal, truth) {
+            (ApgdLoss::Ce, _, _) => {
                 let ce = -log_softmax(logits, 1).gather(1, idx).squeeze_dim::<1>(1);
                 if goal.is_targeted() { -ce } else { ce }
             }
-            ApgdLoss::Dlr => {
+            (ApgdLoss::Dlr, Goal::Targeted(_), Some(truth)) => {
+                // −(z_y − z_t) / (z_π1 − (z_π3 + z_π4)/2), y the true class, t the target.
+                let sorted = logits.clone().sort_descending(1);
+                let z1 = sorted.clone().narrow(1, 0, 1);
+                let z3 = sorted.clone().narrow(1, 2, 1);
+                let z4 = sorted.narrow(1, 3, 1);
+                let zy = logits
+                    .clone()
+                    .gather(1, truth.clone().unsqueeze_dim::<2>(1));
+                let zt = logits.gather(1, idx);
+                (-(zy - zt) / (z1 - (z3 + z4) * 0.5 + 1e-12)).squeeze_dim::<1>(1)
+            }
+            (ApgdLoss::Dlr, _, _) => {
+                // −(z_y − max_{i≠y} z_i) / (z_π1 − z_π3)
                 let sorted = logits.clone().sort_descending(1);
                 let z1 = sorted.clone().narrow(1, 0, 1);
                 let z2 = sorted.clone().narrow(1, 1, 1);
-                let z3 = sorted.clone().narrow(1, 2, 1);
-                match (goal, targets_true) {
-                    (Goal::Targeted(_), Some(truth)) => {
-                        // −(z_y − z_t) / (z_π1 − (z_π3 + z_π4)/2), y the true class, t the target.
-                        let zy = logits
-                            .clone()
-                            .gather(1, truth.clone().unsqueeze_dim::<2>(1));
-                        let zt = logits.gather(1, idx);
-                        let z4 = sorted.narrow(1, 3, 1);
-                        (-(zy - zt) / (z1 - (z3 + z4) * 0.5 + 1e-12)).squeeze_dim::<1>(1)
-                    }
-                    _ => {
-                        // −(z_y − max_{i≠y} z_i) / (z_π1 − z_π3)
-                        let zy = logits.gather(1, idx);
-                        let y_on_top = zy.clone().greater_equal(z1.clone()).float();
-                        let other = z1.clone() * (-y_on_top.clone() + 1.0) + z2 * y_on_top;
-                        (-(zy - other) / (z1 - z3 + 1e-12)).squeeze_dim::<1>(1)
-                    }
-                }
+                let z3 = sorted.narrow(1, 2, 1);
+                let zy = logits.gather(1, idx);
+                let y_on_top = zy.clone().greater_equal(z1.clone()).float();
+                let other = z1.clone() * (-y_on_top.clone() + 1.0) + z2 * y_on_top;
+                (-(zy - other) / (z1 - z3 + 1e-12)).squeeze_dim::<1>(1)
             }
         }
     }
 
-    /// Loss per sample and the gradient of their sum, at `x`.
-    fn loss_and_grad<M: Classifier>(
-        &self,
-        model: &M,
-        x: &Tensor<2>,
-        labels: &Tensor<1, Int>,
-        goal: &Goal,
-        truth: &Option<Tensor<1, Int>>,
-    ) -> (Vec<f32>, Tensor<2>) {
-        let xa = x.clone().autodiff().require_grad();
-        let l = self.per_sample_loss(
-            model.logits(xa.clone()),
-            &labels.clone().autodiff(),
-            goal,
-            &truth.clone().map(|t| t.autodiff()),
-        );
-        let values = to_host(l.clone().inner());
-        let g = xa
-            .grad(&l.sum().backward())
-            .expect("input takes part in the loss");
-        (values, g)
-    }
-
-    /// Runs APGD; `truth` holds the true labels for targeted DLR.
+    /// Runs APGD on `x` (model in inference mode); `truth` holds the true labels for a
+    /// targeted DLR goal (default: the model's predictions on `x`).
     ///
-    /// The steps of the paper's Algorithm 1: `start` (random start and a plain projected step
-    /// with η = 2ε), then per iteration `track_best` (count loss increases, keep the best
-    /// point), at the checkpoints `checkpoint` (halve η and restart from the best point where
-    /// progress stalled), and `momentum_step`; finally `best_point`.
+    /// The reference's `attack_single_run` as steps: `start` (random start, first loss and
+    /// gradient), then per iteration `step` (the momentum step), `evaluate` (loss, gradient,
+    /// whether the goal is met; keep the best point and the last successful iterate) and, at
+    /// the checks, `check_step_size`; finally `result`.
     pub fn run<M: Classifier>(
         &self,
         model: &M,
         x: &Tensor<2>,
         goal: &Goal,
         truth: Option<&[usize]>,
-    ) -> Tensor<2> {
+    ) -> Result<Tensor<2>> {
+        self.check_classes(model.num_classes(), goal.is_targeted())?;
         let bounds = Bounds {
             lower: self.config.lower as f32,
             upper: self.config.upper as f32,
         };
         if self.config.eps == 0.0 || self.config.steps == 0 {
-            return bounds.clip(x.clone()); // nothing to search
+            return Ok(bounds.clip(x.clone())); // nothing to search
         }
-        let search = Search::new(self, model, x, goal, truth, bounds);
-        let mut state = search.start();
-        let checkpoints = apgd_checkpoints(self.config.steps);
-        let mut next_cp = 1;
-        for k in 1..self.config.steps {
-            search.track_best(&mut state);
-            if next_cp < checkpoints.len() && k == checkpoints[next_cp] {
-                let span = (checkpoints[next_cp] - checkpoints[next_cp - 1]) as f64;
-                search.checkpoint(&mut state, span);
-                next_cp += 1;
+        let predicted;
+        let truth = match (truth, goal) {
+            (Some(t), _) => Some(t),
+            (None, Goal::Targeted(_)) if self.config.loss == ApgdLoss::Dlr => {
+                predicted = predictions(model, x.clone());
+                Some(predicted.as_slice())
             }
-            search.momentum_step(&mut state);
+            (None, _) => None,
+        };
+        let search = Search::new(self, model, x, goal, truth, bounds);
+        let mut s = search.start();
+        let checks = apgd_checkpoints(self.config.steps);
+        for i in 0..self.config.steps {
+            search.step(&mut s, i);
+            search.evaluate(&mut s, i);
+            if let Some(j) = checks.iter().position(|&c| c == i + 1).filter(|&j| j > 0) {
+                search.check_step_size(&mut s, i, checks[j] - checks[j - 1]);
+            }
         }
-        search.best_point(state)
+        Ok(search.result(s))
     }
 }
 
-/// One APGD search: what stays fixed while it runs (the attack, the model, the clean batch,
-/// the goal as tensors, the radius and the bounds).
+/// One APGD search: what stays fixed while it runs.
 struct Search<'a, M> {
     apgd: &'a Apgd,
     model: &'a M,
@@ -204,28 +222,32 @@ struct Search<'a, M> {
     device: Device,
 }
 
-/// The per-sample state of an APGD search between iterations.
+/// The per-sample state of an APGD search (the reference's variables).
 struct SearchState {
-    /// The previous iterate x⁽ᵏ⁻¹⁾ (for the momentum term).
-    x_prev: Tensor<2>,
-    /// The current iterate x⁽ᵏ⁾.
-    x_cur: Tensor<2>,
-    /// Loss per sample at the last evaluated iterate.
-    loss_prev: Vec<f32>,
-    /// Gradient at the last evaluated iterate.
+    x_adv: Tensor<2>,
+    x_old: Tensor<2>,
     grad: Tensor<2>,
-    /// Best point so far, per row.
-    best_x: Tensor<2>,
-    /// Loss at the best point.
-    best_loss: Vec<f32>,
-    /// Step size η per sample.
-    eta: Vec<f32>,
-    /// Loss increases since the last checkpoint.
-    increases: Vec<usize>,
-    /// Best loss at the last checkpoint.
-    best_at_cp: Vec<f32>,
-    /// Whether η was halved at the last checkpoint.
-    reduced_at_cp: Vec<bool>,
+    x_best: Tensor<2>,
+    grad_best: Tensor<2>,
+    loss_best: Vec<f32>,
+    x_best_adv: Tensor<2>,
+    /// Whether some iterate met the goal.
+    success: Vec<bool>,
+    step: Vec<f32>,
+    /// Loss of every iteration, `[steps][n]` (unset rows are 0, as the reference's zeros).
+    loss_steps: Vec<Vec<f32>>,
+    loss_best_last_check: Vec<f32>,
+    reduced_last_check: Vec<bool>,
+}
+
+/// Blends per row: `mask[i]` picks `b`'s row, else `a`'s.
+fn select(a: Tensor<2>, b: Tensor<2>, mask: &[bool], device: &Device) -> Tensor<2> {
+    if !mask.iter().any(|&m| m) {
+        return a;
+    }
+    let m: Vec<f32> = mask.iter().map(|&m| if m { 1.0 } else { 0.0 }).collect();
+    let m = Tensor::<2>::from_data(TensorData::new(m, [mask.len(), 1]), device);
+    a * (-m.clone() + 1.0) + b * m
 }
 
 impl<'a, M: Classifier> Search<'a, M> {
@@ -253,116 +275,130 @@ impl<'a, M: Classifier> Search<'a, M> {
         }
     }
 
-    /// A per-sample column `[N, 1]` of `v`.
-    fn col(&self, v: &[f32]) -> Tensor<2> {
-        Tensor::<2>::from_data(TensorData::new(v.to_vec(), [self.n, 1]), &self.device)
+    /// Loss, gradient of their sum, and whether the goal is met, per row, at `at`.
+    fn loss_grad_success(&self, at: &Tensor<2>) -> (Vec<f32>, Tensor<2>, Vec<bool>) {
+        let xa = at.clone().autodiff().require_grad();
+        let logits = self.model.logits(xa.clone());
+        let pred = to_host(logits.clone().inner().argmax(1).float());
+        let l = self.apgd.per_sample_loss(
+            logits,
+            &self.labels.clone().autodiff(),
+            self.goal,
+            &self.truth.clone().map(|t| t.autodiff()),
+        );
+        let values = to_host(l.clone().inner());
+        let g = xa
+            .grad(&l.sum().backward())
+            .expect("input takes part in the loss");
+        let met = pred
+            .iter()
+            .zip(self.goal.labels())
+            .map(|(&p, &y)| match self.goal {
+                Goal::Untargeted(_) => p as usize != y,
+                Goal::Targeted(_) => p as usize == y,
+            })
+            .collect();
+        (values, g, met)
     }
 
-    /// Projection onto the ε-ball around the clean batch and the bounds.
-    fn project(&self, t: Tensor<2>) -> Tensor<2> {
-        project_linf(t, self.x, self.eps, self.bounds)
-    }
-
-    /// Loss per sample and gradient of their sum at `at`.
-    fn loss_and_grad(&self, at: &Tensor<2>) -> (Vec<f32>, Tensor<2>) {
-        self.apgd
-            .loss_and_grad(self.model, at, &self.labels, self.goal, &self.truth)
-    }
-
-    /// Initial step: a uniform random start in the ε-ball (the best point so far), η = 2ε,
-    /// then a plain projected sign-gradient step.
+    /// Random start `x + ε·t/‖t‖∞`, clipped to the bounds; its loss and gradient.
     fn start(&self) -> SearchState {
         let [n, f] = self.x.dims();
-        let x_prev = self.project(
-            self.x.clone()
-                + random_tensor(n, f, self.eps, false, self.apgd.config.seed, &self.device),
-        );
-        let (loss_prev, grad) = self.loss_and_grad(&x_prev);
-        let best_x = x_prev.clone();
-        let best_loss = loss_prev.clone();
-        let eta = vec![2.0 * self.eps; n];
-        let best_at_cp = best_loss.clone();
-        let x_cur = self.project(x_prev.clone() + grad.clone().sign() * self.col(&eta));
+        let t = random_tensor(n, f, 1.0, false, self.apgd.config.seed, &self.device);
+        let scale = t.clone().abs().max_dim(1) + 1e-12;
+        let x_adv = self.bounds.clip(self.x.clone() + t / scale * self.eps);
+        let (loss, grad, success) = self.loss_grad_success(&x_adv);
         SearchState {
-            x_prev,
-            x_cur,
-            loss_prev,
+            x_old: x_adv.clone(),
+            x_best: x_adv.clone(),
+            x_best_adv: x_adv.clone(),
+            grad_best: grad.clone(),
+            loss_best_last_check: loss.clone(),
+            loss_best: loss,
+            x_adv,
             grad,
-            best_x,
-            best_loss,
-            eta,
-            increases: vec![0usize; n],
-            best_at_cp,
-            reduced_at_cp: vec![false; n],
+            success,
+            step: vec![2.0 * self.eps; n],
+            loss_steps: vec![vec![0.0; n]; self.apgd.config.steps],
+            reduced_last_check: vec![true; n],
         }
     }
 
-    /// Evaluates the current iterate: counts loss increases and keeps the best point.
-    fn track_best(&self, s: &mut SearchState) {
-        let (loss_cur, g) = self.loss_and_grad(&s.x_cur);
-        let mut improve = vec![0f32; self.n];
-        for i in 0..self.n {
-            if loss_cur[i] > s.loss_prev[i] {
-                s.increases[i] += 1;
-            }
-            if loss_cur[i] > s.best_loss[i] {
-                s.best_loss[i] = loss_cur[i];
-                improve[i] = 1.0;
-            }
-        }
-        let m = self.col(&improve);
-        s.best_x = s.best_x.clone() * (-m.clone() + 1.0) + s.x_cur.clone() * m;
-        s.grad = g;
-        s.loss_prev = loss_cur;
-    }
-
-    /// Checkpoint after `span` iterations: halve η and restart from the best point where
-    /// progress stalled (fewer than ρ·span loss increases, or neither η nor the best loss
-    /// changed since the last checkpoint).
-    fn checkpoint(&self, s: &mut SearchState, span: f64) {
-        let mut restart = vec![0f32; self.n];
-        for (i, restart_i) in restart.iter_mut().enumerate() {
-            let cond1 = (s.increases[i] as f64) < self.apgd.config.rho * span;
-            let cond2 = !s.reduced_at_cp[i] && s.best_at_cp[i] == s.best_loss[i];
-            let halve = cond1 || cond2;
-            s.reduced_at_cp[i] = halve;
-            if halve {
-                s.eta[i] /= 2.0;
-                *restart_i = 1.0;
-            }
-            s.increases[i] = 0;
-            s.best_at_cp[i] = s.best_loss[i];
-        }
-        let r = self.col(&restart);
-        s.x_cur = s.x_cur.clone() * (-r.clone() + 1.0) + s.best_x.clone() * r;
-        if restart.iter().any(|&v| v > 0.0) {
-            let (l, g) = self.loss_and_grad(&s.x_cur);
-            s.loss_prev = l;
-            s.grad = g;
-        }
-    }
-
-    /// The gradient step with momentum:
-    /// `x⁽ᵏ⁺¹⁾ = P(x⁽ᵏ⁾ + α(z − x⁽ᵏ⁾) + (1−α)(x⁽ᵏ⁾ − x⁽ᵏ⁻¹⁾))`, `z = P(x⁽ᵏ⁾ + η·sign ∇)`.
-    fn momentum_step(&self, s: &mut SearchState) {
-        let a = self.apgd.config.alpha as f32;
-        let z = self.project(s.x_cur.clone() + s.grad.clone().sign() * self.col(&s.eta));
-        let x_next = self.project(
-            s.x_cur.clone()
-                + (z - s.x_cur.clone()) * a
-                + (s.x_cur.clone() - s.x_prev.clone()) * (1.0 - a),
+    /// The momentum step (α = 1 on the first iteration).
+    fn step(&self, s: &mut SearchState, i: usize) {
+        let a = if i > 0 {
+            self.apgd.config.alpha as f32
+        } else {
+            1.0
+        };
+        let grad2 = s.x_adv.clone() - s.x_old.clone();
+        s.x_old = s.x_adv.clone();
+        let step =
+            Tensor::<2>::from_data(TensorData::new(s.step.clone(), [self.n, 1]), &self.device);
+        let z = project_linf(
+            s.x_adv.clone() + s.grad.clone().sign() * step,
+            self.x,
+            self.eps,
+            self.bounds,
         );
-        s.x_prev = std::mem::replace(&mut s.x_cur, x_next);
+        s.x_adv = project_linf(
+            s.x_adv.clone() + (z - s.x_adv.clone()) * a + grad2 * (1.0 - a),
+            self.x,
+            self.eps,
+            self.bounds,
+        );
     }
 
-    /// Keeps the best point, or the last iterate where it beats it.
-    fn best_point(&self, s: SearchState) -> Tensor<2> {
-        let (last, _) = self.loss_and_grad(&s.x_cur);
-        let take: Vec<f32> = (0..self.n)
-            .map(|i| if last[i] > s.best_loss[i] { 1.0 } else { 0.0 })
-            .collect();
-        let m = self.col(&take);
-        s.best_x * (-m.clone() + 1.0) + s.x_cur * m
+    /// Loss and gradient at the new iterate; the last successful iterate and the best point.
+    fn evaluate(&self, s: &mut SearchState, i: usize) {
+        let (loss, grad, met) = self.loss_grad_success(&s.x_adv);
+        s.x_best_adv = select(s.x_best_adv.clone(), s.x_adv.clone(), &met, &self.device);
+        for (ok, m) in s.success.iter_mut().zip(&met) {
+            *ok |= m;
+        }
+        let better: Vec<bool> = loss.iter().zip(&s.loss_best).map(|(l, b)| l > b).collect();
+        s.x_best = select(s.x_best.clone(), s.x_adv.clone(), &better, &self.device);
+        s.grad_best = select(s.grad_best.clone(), grad.clone(), &better, &self.device);
+        for (b, (l, up)) in s.loss_best.iter_mut().zip(loss.iter().zip(&better)) {
+            if *up {
+                *b = *l;
+            }
+        }
+        s.loss_steps[i] = loss;
+        s.grad = grad;
+    }
+
+    /// After `k` steps: halve η and go back to the best point (and its gradient) where the
+    /// loss oscillated or did not improve since an unreduced check.
+    fn check_step_size(&self, s: &mut SearchState, i: usize, k: usize) {
+        let steps = s.loss_steps.len() as isize;
+        // The reference indexes loss_steps[i − c − 1], which wraps to the end (zeros) at −1.
+        let at = |j: isize| &s.loss_steps[j.rem_euclid(steps) as usize];
+        let rho = self.apgd.config.rho;
+        let mut reduce = vec![false; self.n];
+        for (r, red) in reduce.iter_mut().enumerate() {
+            let ups = (0..k as isize)
+                .filter(|&c| at(i as isize - c)[r] > at(i as isize - c - 1)[r])
+                .count();
+            let oscillates = ups as f64 <= k as f64 * rho;
+            let no_improvement =
+                !s.reduced_last_check[r] && s.loss_best_last_check[r] >= s.loss_best[r];
+            *red = oscillates || no_improvement;
+        }
+        for r in 0..self.n {
+            if reduce[r] {
+                s.step[r] /= 2.0;
+            }
+        }
+        s.reduced_last_check = reduce.clone();
+        s.loss_best_last_check = s.loss_best.clone();
+        s.x_adv = select(s.x_adv.clone(), s.x_best.clone(), &reduce, &self.device);
+        s.grad = select(s.grad.clone(), s.grad_best.clone(), &reduce, &self.device);
+    }
+
+    /// The last successful iterate where there is one, else the highest-loss point.
+    fn result(&self, s: SearchState) -> Tensor<2> {
+        select(s.x_best, s.x_best_adv, &s.success, &self.device)
     }
 }
 
@@ -374,8 +410,8 @@ impl Attack for Apgd {
         }
     }
 
-    /// For a targeted DLR goal the true labels are unknown here, so the untargeted-style
-    /// denominator is used; [`Apgd::run`] with `truth` gives the exact targeted DLR.
+    /// For a targeted DLR goal the true classes are taken as the model's predictions on the
+    /// clean batch (the reference does the same when it is given no labels).
     fn perturb<M: Classifier + Module>(
         &self,
         model: &M,
@@ -383,7 +419,7 @@ impl Attack for Apgd {
         goal: &Goal,
     ) -> Result<Tensor<2>> {
         check_goal(model, &x, goal)?;
-        Ok(self.run(&model.valid(), &x, goal, None))
+        self.run(&model.valid(), &x, goal, None)
     }
 }
 

@@ -31,6 +31,9 @@ pub struct EvaluateArgs {
     /// APGD iterations.
     #[arg(long, default_value_t = 100)]
     pub apgd_steps: usize,
+    /// Target classes of APGD-T (the 2nd, 3rd, … most likely class), as AutoAttack's 9.
+    #[arg(long, default_value_t = 9)]
+    pub apgd_targets: usize,
     /// Square queries.
     #[arg(long, default_value_t = 1000)]
     pub square_queries: usize,
@@ -63,6 +66,7 @@ impl EvaluateArgs {
             attacks: self.attacks.clone(),
             pgd_steps: self.pgd_steps,
             apgd_steps: self.apgd_steps,
+            apgd_targets: self.apgd_targets,
             square_queries: self.square_queries,
             ..EvaluateConfig::default()
         }
@@ -93,6 +97,9 @@ fn print_report(report: &RobustnessReport, out: &Path) {
             100.0 * w.accuracy,
             w.attacks.join(" + ")
         );
+    }
+    for note in &report.notes {
+        println!("note: {note}");
     }
     for c in &report.sanity_checks {
         if c.passed {

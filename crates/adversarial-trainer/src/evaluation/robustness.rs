@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use aegis_model::burn::module::Module;
 use aegis_model::burn::tensor::{Device, Tensor};
-use aegis_model::{Classifier, Dataset, argmax, batch_tensor, to_host};
+use aegis_model::{Classifier, Dataset, batch_tensor, to_host};
 
 use super::robustness_report::{
     EvalAttack, EvalResult, EvaluateConfig, RobustnessReport, SanityCheck, WorstCase, write_report,
@@ -48,6 +48,7 @@ pub fn evaluate_robustness<M: Classifier + Module>(
     out_dir: &Path,
 ) -> Result<RobustnessReport> {
     let eps = checked_radii(cfg)?;
+    let (cfg, notes) = &attacks_for(model.num_classes(), cfg);
     let run = Evaluation {
         model,
         inference: model.valid(),
@@ -67,9 +68,24 @@ pub fn evaluate_robustness<M: Classifier + Module>(
         worst_case,
         sanity_checks,
         config: cfg.clone(),
+        notes: notes.clone(),
     };
     write_report(&report, out_dir)?;
     Ok(report)
+}
+
+/// The settings with the attacks that fit a model of `classes` classes, and a note for each
+/// attack dropped: the targeted DLR loss needs 4 classes (AutoAttack drops it the same way).
+fn attacks_for(classes: usize, cfg: &EvaluateConfig) -> (EvaluateConfig, Vec<String>) {
+    let mut cfg = cfg.clone();
+    let mut notes = Vec::new();
+    if classes < 4 && cfg.attacks.contains(&EvalAttack::ApgdDlrT) {
+        cfg.attacks.retain(|a| *a != EvalAttack::ApgdDlrT);
+        notes.push(format!(
+            "apgd-dlr-t dropped: the targeted DLR loss needs at least 4 classes, the model has {classes}"
+        ));
+    }
+    (cfg, notes)
 }
 
 /// Checks the settings and returns the radii sorted, without duplicates.
@@ -87,6 +103,13 @@ fn checked_radii(cfg: &EvaluateConfig) -> Result<Vec<f64>> {
     eps.sort_by(f64::total_cmp);
     eps.dedup();
     Ok(eps)
+}
+
+/// Class indices by decreasing logit.
+fn descending(logits: &[f32]) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..logits.len()).collect();
+    idx.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
+    idx
 }
 
 /// The fraction of `true` (0 for none).
@@ -196,21 +219,7 @@ impl<M: Classifier + Module> Evaluation<'_, M> {
                         .with_seed(cfg.seed),
                 )?
                 .perturb(model, x, &goal)?,
-                EvalAttack::ApgdDlrT => {
-                    let targets = most_likely_wrong_class(inference, &x, &labels);
-                    Apgd::new(
-                        ApgdConfig::new(eps)
-                            .with_loss(ApgdLoss::Dlr)
-                            .with_steps(cfg.apgd_steps)
-                            .with_seed(cfg.seed),
-                    )?
-                    .run(
-                        inference,
-                        &x,
-                        &Goal::Targeted(targets),
-                        Some(&labels),
-                    )
-                }
+                EvalAttack::ApgdDlrT => self.apgd_targeted(&x, &labels, eps)?,
                 EvalAttack::Square => Square::new(
                     SquareConfig::new(eps)
                         .with_queries(cfg.square_queries)
@@ -226,6 +235,49 @@ impl<M: Classifier + Module> Evaluation<'_, M> {
             );
         }
         Ok(out)
+    }
+
+    /// APGD-T as AutoAttack runs it: targeted DLR towards the 2nd, 3rd, … most likely class
+    /// (up to `apgd_targets` of them), each run only on the rows still classified correctly;
+    /// a row counts as broken when it is misclassified, whatever the class.
+    fn apgd_targeted(&self, x: &Tensor<2>, labels: &[usize], eps: f64) -> Result<Tensor<2>> {
+        let cfg = self.cfg;
+        let apgd = Apgd::new(
+            ApgdConfig::new(eps)
+                .with_loss(ApgdLoss::Dlr)
+                .with_steps(cfg.apgd_steps)
+                .with_seed(cfg.seed),
+        )?;
+        let [n, f] = x.dims();
+        let logits = to_host(self.inference.logits(x.clone()));
+        let classes = logits.len() / n.max(1);
+        let ranked: Vec<Vec<usize>> = logits.chunks(classes).map(descending).collect();
+        let clean = to_host(x.clone());
+        let mut adv = clean.clone();
+        let mut robust: Vec<bool> = ranked.iter().zip(labels).map(|(r, y)| r[0] == *y).collect();
+        for rank in 1..classes.min(cfg.apgd_targets + 1) {
+            let rows: Vec<usize> = (0..n).filter(|&i| robust[i]).collect();
+            if rows.is_empty() {
+                break;
+            }
+            let xs: Vec<f32> = rows
+                .iter()
+                .flat_map(|&i| clean[i * f..(i + 1) * f].to_vec())
+                .collect();
+            let xs = batch_tensor(xs, rows.len(), f, self.device);
+            let targets: Vec<usize> = rows.iter().map(|&i| ranked[i][rank]).collect();
+            let truth: Vec<usize> = rows.iter().map(|&i| labels[i]).collect();
+            let out = apgd.run(&self.inference, &xs, &Goal::Targeted(targets), Some(&truth))?;
+            let preds = predictions(&self.inference, out.clone());
+            let out = to_host(out);
+            for (j, &i) in rows.iter().enumerate() {
+                if preds[j] != labels[i] {
+                    robust[i] = false;
+                    adv[i * f..(i + 1) * f].copy_from_slice(&out[j * f..(j + 1) * f]);
+                }
+            }
+        }
+        Ok(batch_tensor(adv, n, f, self.device))
     }
 
     /// The sanity checks against gradient masking, in report order; those that compare
@@ -266,23 +318,4 @@ impl<M: Classifier + Module> Evaluation<'_, M> {
         ));
         Ok(checks)
     }
-}
-
-/// The target of targeted APGD-DLR: each row's most likely wrong class on the clean input.
-fn most_likely_wrong_class<M: Classifier>(
-    inference: &M,
-    x: &Tensor<2>,
-    labels: &[usize],
-) -> Vec<usize> {
-    let c = inference.num_classes();
-    let logits = to_host(inference.logits(x.clone()));
-    logits
-        .chunks(c)
-        .zip(labels)
-        .map(|(z, &y)| {
-            let mut z = z.to_vec();
-            z[y] = f32::NEG_INFINITY;
-            argmax(&z)
-        })
-        .collect()
 }

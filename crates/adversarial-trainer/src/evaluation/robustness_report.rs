@@ -59,12 +59,19 @@ pub struct EvaluateConfig {
     pub pgd_step_size: f64,
     /// APGD iterations.
     pub apgd_steps: usize,
+    /// Target classes of APGD-T (the 2nd, 3rd, … most likely; AutoAttack's standard: 9).
+    #[serde(default = "nine")]
+    pub apgd_targets: usize,
     /// Square queries.
     pub square_queries: usize,
     /// Seed of every random start.
     pub seed: u64,
     /// Rows per batch (default [`aegis_model::DEFAULT_BATCH_ROWS`]).
     pub batch_size: usize,
+}
+
+fn nine() -> usize {
+    9
 }
 
 impl Default for EvaluateConfig {
@@ -81,6 +88,7 @@ impl Default for EvaluateConfig {
             pgd_steps: 40,
             pgd_step_size: 0.01,
             apgd_steps: 100,
+            apgd_targets: 9,
             square_queries: 1000,
             seed: 0,
             batch_size: aegis_model::DEFAULT_BATCH_ROWS,
@@ -136,8 +144,11 @@ pub struct RobustnessReport {
     pub worst_case: Vec<WorstCase>,
     /// Sanity checks; a failure is a warning of possible gradient masking.
     pub sanity_checks: Vec<SanityCheck>,
-    /// The settings used.
+    /// The settings used (the attacks actually run).
     pub config: EvaluateConfig,
+    /// What the evaluation changed and why (e.g. an attack dropped for too few classes).
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 /// Writes `report.json`, `report.csv` (one row per attack and ε, then the worst case) and
