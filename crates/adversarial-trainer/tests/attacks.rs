@@ -437,10 +437,14 @@ fn evaluation_report_has_results_worst_case_checks_and_a_plot() {
             .find(|c| c.name.starts_with(name))
             .unwrap_or_else(|| panic!("check {name} missing"))
     };
+    // All six pass on an honest model (tests/sanity.rs and the unit tests of sanity.rs show
+    // each of them failing where it should).
     for name in [
         "eps 0 gives",
         "accuracy does not increase",
+        "iterative attacks",
         "eps 1.0",
+        "black-box square",
         "input gradients",
     ] {
         assert!(check(name).passed, "{:?}", check(name));

@@ -60,7 +60,7 @@ pub fn evaluate_robustness<M: Classifier + Module>(
     let clean_accuracy = mean(&clean);
     let (results, per_sample) = run.accuracy_per_attack(&eps)?;
     let worst_case = worst_case(&eps, &clean, &per_sample, &ensemble(&cfg.attacks));
-    let sanity_checks = run.sanity_checks(&eps, clean_accuracy, &results)?;
+    let sanity_checks = run.sanity_checks(&eps, clean_accuracy, &results, &per_sample)?;
     let report = RobustnessReport {
         n: data.len(),
         clean_accuracy,
@@ -287,6 +287,7 @@ impl<M: Classifier + Module> Evaluation<'_, M> {
         eps: &[f64],
         clean_accuracy: f64,
         results: &[EvalResult],
+        per_sample: &PerSample,
     ) -> Result<Vec<SanityCheck>> {
         let attacks = &self.cfg.attacks;
         let mut checks = Vec::new();
@@ -309,7 +310,7 @@ impl<M: Classifier + Module> Evaluation<'_, M> {
             self.device,
         )?);
         if attacks.contains(&EvalAttack::Square) {
-            checks.push(sanity::black_box_not_stronger(attacks, eps, results));
+            checks.push(sanity::black_box_not_stronger(attacks, eps, per_sample));
         }
         checks.push(sanity::gradients_non_zero_and_finite(
             &self.inference,

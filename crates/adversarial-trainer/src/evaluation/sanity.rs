@@ -101,31 +101,49 @@ pub(super) fn iterative_at_least_as_strong(eps: &[f64], results: &[EvalResult]) 
     }
 }
 
-/// The black-box Square attack must leave no lower accuracy than the best white-box attack
-/// at every ε > 0.
+/// Per sample, as AutoAttack's `checks.py`: at every ε, Square (black-box) must not break a
+/// row that every white-box attack that ran left correctly classified; such rows are a sign
+/// of gradient masking. `per_sample` holds each (attack, ε) run's per-row correctness.
 pub(super) fn black_box_not_stronger(
     attacks: &[EvalAttack],
     eps: &[f64],
-    results: &[EvalResult],
+    per_sample: &[(EvalAttack, f64, Vec<bool>)],
 ) -> SanityCheck {
-    let acc = |a, e| accuracy_of(results, a, e);
     let mut stronger = Vec::new();
     for &e in eps.iter().filter(|&&e| e > 0.0) {
-        let bb = acc(EvalAttack::Square, e).unwrap_or(1.0);
-        let wb = attacks
+        let at = |a: EvalAttack| {
+            per_sample
+                .iter()
+                .find(|(x, xe, _)| *x == a && *xe == e)
+                .map(|(_, _, ok)| ok)
+        };
+        let Some(square) = at(EvalAttack::Square) else {
+            continue;
+        };
+        let white: Vec<&Vec<bool>> = attacks
             .iter()
             .filter(|&&a| a != EvalAttack::Square)
-            .filter_map(|&a| acc(a, e))
-            .fold(f64::INFINITY, f64::min);
-        if wb.is_finite() && bb < wb {
-            stronger.push(format!("square {bb:.4} < best white-box {wb:.4} at ε={e}"));
+            .filter_map(|&a| at(a))
+            .collect();
+        if white.is_empty() {
+            continue;
+        }
+        let only_square = (0..square.len())
+            .filter(|&i| !square[i] && white.iter().all(|ok| ok[i]))
+            .count();
+        if only_square > 0 {
+            stronger.push(format!(
+                "square broke {only_square} of {} rows ({:.1}%) that every white-box attack missed at ε={e}",
+                square.len(),
+                100.0 * only_square as f64 / square.len().max(1) as f64
+            ));
         }
     }
     SanityCheck {
         name: "black-box square not stronger than white-box".into(),
         passed: stronger.is_empty(),
         detail: if stronger.is_empty() {
-            "yes at every ε".into()
+            "no row broken by square alone, at every ε".into()
         } else {
             stronger.join("; ")
         },
@@ -195,5 +213,66 @@ pub(super) fn gradients_non_zero_and_finite<M: Classifier>(
             data.len(),
             100.0 * frac
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(attack: EvalAttack, eps: f64, accuracy: f64) -> EvalResult {
+        EvalResult {
+            attack: attack.name().into(),
+            eps,
+            accuracy,
+            seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn the_accuracy_checks_fail_on_the_numbers_that_should_trip_them() {
+        use EvalAttack::{Fgsm, Pgd};
+        let attacks = [Fgsm, Pgd];
+        let ok = [
+            result(Fgsm, 0.0, 0.9),
+            result(Pgd, 0.0, 0.9),
+            result(Fgsm, 0.3, 0.5),
+            result(Pgd, 0.3, 0.2),
+        ];
+        assert!(eps_zero_gives_clean_accuracy(&attacks, 0.9, &ok).passed);
+        assert!(accuracy_does_not_increase(&attacks, &[0.0, 0.3], &ok).passed);
+        assert!(iterative_at_least_as_strong(&[0.0, 0.3], &ok).passed);
+        let bad = [
+            result(Fgsm, 0.0, 0.8),
+            result(Pgd, 0.0, 0.9),
+            result(Fgsm, 0.3, 0.2),
+            result(Pgd, 0.3, 0.95),
+        ];
+        assert!(!eps_zero_gives_clean_accuracy(&attacks, 0.9, &bad).passed);
+        assert!(!accuracy_does_not_increase(&attacks, &[0.0, 0.3], &bad).passed);
+        assert!(!iterative_at_least_as_strong(&[0.0, 0.3], &bad).passed);
+    }
+
+    #[test]
+    fn square_is_compared_with_the_white_box_attacks_row_by_row() {
+        use EvalAttack::{ApgdCe, Square};
+        let attacks = [ApgdCe, Square];
+        // Square's accuracy (2/4) is not below APGD-CE's (2/4), but it broke row 3, which
+        // APGD-CE missed: the per-sample check must fail where an accuracy comparison passes.
+        let per_sample = vec![
+            (ApgdCe, 0.3, vec![false, false, true, true]),
+            (Square, 0.3, vec![false, true, true, false]),
+        ];
+        let c = black_box_not_stronger(&attacks, &[0.0, 0.3], &per_sample);
+        assert!(
+            !c.passed && c.detail.contains("broke 1 of 4 rows"),
+            "{}",
+            c.detail
+        );
+        let fine = vec![
+            (ApgdCe, 0.3, vec![false, false, true, true]),
+            (Square, 0.3, vec![false, true, true, true]),
+        ];
+        assert!(black_box_not_stronger(&attacks, &[0.0, 0.3], &fine).passed);
     }
 }
