@@ -33,23 +33,6 @@ pub struct BenchResult {
     pub samples_per_second: f64,
 }
 
-/// Correctness check of PGD on a device: after `steps` steps of 0.01 from the clean input (no
-/// random start) the largest perturbation must be `steps · 0.01` (a fused-kernel bug once gave
-/// ε on a GPU).
-#[derive(Debug, Serialize)]
-pub struct PgdCheck {
-    /// Device.
-    pub device: String,
-    /// Steps taken.
-    pub steps: usize,
-    /// Measured max |δ|.
-    pub max_perturbation: f32,
-    /// Expected max |δ|.
-    pub expected: f32,
-    /// Whether they agree within 1e-4.
-    pub passed: bool,
-}
-
 /// The whole report.
 #[derive(Debug, Serialize)]
 pub struct BenchReport {
@@ -64,7 +47,7 @@ pub struct BenchReport {
     /// Devices that could not be opened, with the reason.
     pub unavailable: Vec<(String, String)>,
     /// PGD correctness per device.
-    pub pgd_checks: Vec<PgdCheck>,
+    pub pgd_checks: Vec<crate::pgd_check::PgdCheck>,
     /// Importing PyTorch weights, side by side with PyTorch's `load_state_dict`.
     pub weight_loading: crate::load_bench::LoadBench,
 }
@@ -111,7 +94,12 @@ pub fn run(
         bench.pgd(spec, &device, &model, &mnist.test)?;
         bench.integrated_gradients(spec, &device, &model, &mnist.test)?;
         bench.kernel_shap(spec, &device)?;
-        pgd_checks.extend(check_pgd(spec, &device, &model, &mnist.test)?);
+        pgd_checks.extend(crate::pgd_check::check_pgd(
+            spec,
+            &device,
+            &model,
+            &mnist.test,
+        )?);
     }
     let weight_loading = crate::load_bench::run(&out_dir.join("load"), repeats.max(5))?;
     let report = BenchReport {
@@ -302,38 +290,6 @@ impl Bench {
 }
 
 /// PGD correctness on a device: 2 and 10 steps of 0.01 from the clean input.
-fn check_pgd(
-    spec: &DeviceSpec,
-    device: &Device,
-    model: &Model,
-    test: &Dataset,
-) -> Result<Vec<PgdCheck>> {
-    let x = || batch_tensor(test.features.clone(), test.len(), 784, device);
-    let goal = Goal::Untargeted(test.labels.clone());
-    let mut checks = Vec::new();
-    for steps in [2usize, 10] {
-        let plain = Pgd::new(
-            PgdConfig::new(0.3)
-                .with_steps(steps)
-                .with_step_size(0.01)
-                .with_random_start(false),
-        )?;
-        let adv = plain.perturb(model, x(), &goal)?;
-        let max = (adv - x()).abs().max().into_scalar::<f32>();
-        let expected = steps as f32 * 0.01;
-        checks.push(PgdCheck {
-            device: spec.to_string(),
-            steps,
-            max_perturbation: max,
-            expected,
-            passed: (max - expected).abs() < 1e-4,
-        });
-        eprintln!(
-            "{spec:>8}  PGD check, {steps} steps of 0.01 without random start: max |δ| = {max} (expected {expected})"
-        );
-    }
-    Ok(checks)
-}
 
 fn markdown(r: &BenchReport) -> String {
     let mut s = format!(
@@ -355,11 +311,15 @@ fn markdown(r: &BenchReport) -> String {
     }
     for c in &r.pgd_checks {
         s += &format!(
-            "\nPGD check on {}: {} steps of 0.01 without random start give max |δ| = {} (expected {}): {}\n",
+            "\nPGD check on {}: {} steps of 0.01 without random start give max |δ| = {} (expected {}), loss {:.4} → {:.4}, {:.4}% of pixels differ from flex (max {}): {}\n",
             c.device,
             c.steps,
             c.max_perturbation,
             c.expected,
+            c.loss_clean,
+            c.loss_adversarial,
+            100.0 * c.differing_from_flex,
+            c.max_difference_from_flex,
             if c.passed { "ok" } else { "WRONG" }
         );
     }

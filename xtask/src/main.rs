@@ -4,6 +4,7 @@ mod assets;
 mod bench;
 mod fetch;
 mod load_bench;
+mod pgd_check;
 
 use std::path::PathBuf;
 
@@ -80,6 +81,15 @@ fn main() -> Result<()> {
                 report.results.len(),
                 out.display()
             );
+            let wrong: Vec<String> = report
+                .pgd_checks
+                .iter()
+                .filter(|c| !c.passed)
+                .map(|c| format!("{} ({} steps)", c.device, c.steps))
+                .collect();
+            if !wrong.is_empty() {
+                anyhow::bail!("PGD check failed on {}", wrong.join(", "));
+            }
         }
         Command::FetchMnist { base_url, out } => {
             fetch::fetch(&base_url, &out, &fetch::MNIST_FILES)?;

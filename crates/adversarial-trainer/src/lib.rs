@@ -48,7 +48,7 @@ pub use attacks::{
 pub use error::{AdversarialError, Result};
 pub use evaluation::{
     AttackReport, EvalAttack, EvalResult, EvaluateConfig, GoalKind, RobustnessReport, SanityCheck,
-    WorstCase, evaluate_robustness, run_attack,
+    StageResult, Suite, WorstCase, evaluate_robustness, run_attack,
 };
 pub use training::{
     AdvMethod, AdvSchedule, AdvTrainConfig, best_recipe_train_config, fast_at_loss, pgd_at_loss,

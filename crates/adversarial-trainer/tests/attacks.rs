@@ -393,6 +393,7 @@ fn evaluation_report_has_results_worst_case_checks_and_a_plot() {
     let data = first(test, 60);
     let tmp = tempfile::tempdir().unwrap();
     let cfg = EvaluateConfig {
+        suite: aegis_adversarial_trainer::Suite::Custom,
         eps: vec![0.3, 0.0, 0.1],
         attacks: vec![
             EvalAttack::Fgsm,
@@ -588,6 +589,7 @@ fn dlr_needs_enough_classes_and_evaluate_drops_it_with_a_note() {
         class_names: vec!["a".into(), "b".into(), "c".into()],
     };
     let cfg = EvaluateConfig {
+        suite: aegis_adversarial_trainer::Suite::Custom,
         eps: vec![0.0, 0.1],
         attacks: vec![EvalAttack::ApgdCe, EvalAttack::ApgdDlrT],
         apgd_steps: 5,
@@ -606,5 +608,56 @@ fn dlr_needs_enough_classes_and_evaluate_drops_it_with_a_note() {
             .any(|n| n.contains("apgd-dlr-t dropped") && n.contains("has 3")),
         "{:?}",
         r.notes
+    );
+}
+
+#[test]
+fn a_suite_runs_its_stages_on_the_rows_still_robust() {
+    use aegis_adversarial_trainer::{EvaluateConfig, Suite, evaluate_robustness};
+    let (model, test) = undefended();
+    let data = first(test, 40);
+    let cfg = EvaluateConfig {
+        suite: Suite::Cheap,
+        eps: vec![0.0, 0.1],
+        ..EvaluateConfig::default()
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let r = evaluate_robustness(model, &data, &cfg, &Device::flex(), tmp.path()).unwrap();
+    let names: Vec<&str> = r.stages.iter().map(|s| s.attack.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "apgd-ce",
+            "apgd-dlr-t",
+            "square",
+            "apgd-ce",
+            "apgd-dlr-t",
+            "square"
+        ]
+    );
+    for pair in r.stages.windows(2).filter(|w| w[0].eps == w[1].eps) {
+        assert_eq!(
+            pair[1].attacked,
+            pair[0].attacked - pair[0].broken,
+            "{pair:?}"
+        );
+        assert!(pair[1].robust_accuracy <= pair[0].robust_accuracy);
+    }
+    assert_eq!(
+        r.stages[2].robust_accuracy, r.clean_accuracy,
+        "ε = 0 breaks nothing"
+    );
+    assert_eq!(r.worst_case[1].accuracy, r.stages[5].robust_accuracy);
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.contains("FAB-T is not implemented")),
+        "{:?}",
+        r.notes
+    );
+    assert!(
+        r.sanity_checks.iter().all(|c| c.passed),
+        "{:?}",
+        r.sanity_checks
     );
 }

@@ -49,6 +49,7 @@ fn a_gradient_masking_model_trips_the_gradient_and_eps_one_checks() {
         class_names: vec!["a".into(), "b".into(), "c".into()],
     };
     let cfg = EvaluateConfig {
+        suite: aegis_adversarial_trainer::Suite::Custom,
         eps: vec![0.0, 0.1],
         attacks: vec![EvalAttack::Fgsm, EvalAttack::Pgd],
         pgd_steps: 5,

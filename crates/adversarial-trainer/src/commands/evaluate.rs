@@ -1,5 +1,5 @@
-//! `evaluate`: a run's robustness report ([`evaluate_robustness`]): accuracy against ε per
-//! attack, the worst case over the ensemble and the sanity checks, written to
+//! `evaluate`: a run's robustness report ([`evaluate_robustness`]): AutoAttack's stages (or
+//! a custom list of attacks) against ε, the worst case and the sanity checks, written to
 //! `report.json`, `report.csv` and `report.png` and printed.
 
 use std::path::{Path, PathBuf};
@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use aegis_model::{DeviceSpec, RunDir};
 
 use crate::error::Result;
-use crate::evaluation::{EvalAttack, EvaluateConfig, RobustnessReport, evaluate_robustness};
+use crate::evaluation::{EvalAttack, EvaluateConfig, RobustnessReport, Suite, evaluate_robustness};
 
 /// Flags of `evaluate`.
 #[derive(clap::Args, Debug)]
@@ -15,10 +15,15 @@ pub struct EvaluateArgs {
     /// Run directory.
     #[arg(long)]
     pub run: PathBuf,
+    /// autoattack: AutoAttack's standard stages (APGD-CE, APGD-T with 9 targets, Square
+    /// 5,000; FAB-T not yet), each on the rows still robust; cheap: the same with fewer
+    /// iterations, 3 targets and Square 1,000; custom: `--attacks`, each on every row.
+    #[arg(long, value_enum, default_value = "autoattack")]
+    pub suite: Suite,
     /// Radii, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "0,0.1,0.2,0.3")]
     pub eps: Vec<f64>,
-    /// Attacks, comma-separated.
+    /// Attacks of `--suite custom`, comma-separated.
     #[arg(
         long,
         value_delimiter = ',',
@@ -28,13 +33,13 @@ pub struct EvaluateArgs {
     /// PGD iterations (step 0.01).
     #[arg(long, default_value_t = 40)]
     pub pgd_steps: usize,
-    /// APGD iterations.
+    /// APGD iterations (`--suite custom`).
     #[arg(long, default_value_t = 100)]
     pub apgd_steps: usize,
-    /// Target classes of APGD-T (the 2nd, 3rd, … most likely class), as AutoAttack's 9.
+    /// Target classes of APGD-T, the 2nd, 3rd, … most likely class (`--suite custom`).
     #[arg(long, default_value_t = 9)]
     pub apgd_targets: usize,
-    /// Square queries.
+    /// Square queries (`--suite custom`).
     #[arg(long, default_value_t = 1000)]
     pub square_queries: usize,
     /// Evaluate only the first N test rows.
@@ -62,6 +67,7 @@ impl EvaluateArgs {
     /// The evaluation settings: the flags over [`EvaluateConfig::default`].
     fn config(&self) -> EvaluateConfig {
         EvaluateConfig {
+            suite: self.suite,
             eps: self.eps.clone(),
             attacks: self.attacks.clone(),
             pgd_steps: self.pgd_steps,
@@ -81,7 +87,18 @@ fn print_report(report: &RobustnessReport, out: &Path) {
         100.0 * report.clean_accuracy,
         report.n
     );
-    for r in &report.results {
+    for s in &report.stages {
+        println!(
+            "{:>11} ε={:<5} broke {:>4} of {:>4} rows, robust accuracy {:6.2}%  ({:.1}s)",
+            s.attack,
+            s.eps,
+            s.broken,
+            s.attacked,
+            100.0 * s.robust_accuracy,
+            s.seconds
+        );
+    }
+    for r in report.results.iter().filter(|_| report.stages.is_empty()) {
         println!(
             "{:>11} ε={:<5} accuracy {:6.2}%  ({:.1}s)",
             r.attack,

@@ -7,16 +7,18 @@
 //!   case over an ensemble; `sanity.rs`: its checks against gradient masking;
 //!   `robustness_report.rs`: its settings and report types, and `report.json/csv/png`.
 //!
-//! A fixed attack suite (e.g. AutoAttack's standard and plus versions) is one more file here
-//! that builds on the same per-attack runs.
+//! - `suite.rs`: attack suites in stages, each on the rows still robust (AutoAttack's
+//!   composition; `evaluate --suite autoattack|cheap`).
 
 mod attack_report;
 mod robustness;
 mod robustness_report;
 mod sanity;
+mod suite;
 
 pub use attack_report::{AttackReport, GoalKind, run_attack};
 pub use robustness::evaluate_robustness;
 pub use robustness_report::{
-    EvalAttack, EvalResult, EvaluateConfig, RobustnessReport, SanityCheck, WorstCase,
+    EvalAttack, EvalResult, EvaluateConfig, RobustnessReport, SanityCheck, StageResult, Suite,
+    WorstCase,
 };

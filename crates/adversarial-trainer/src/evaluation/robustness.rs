@@ -15,9 +15,11 @@ use aegis_model::burn::tensor::{Device, Tensor};
 use aegis_model::{Classifier, Dataset, batch_tensor, to_host};
 
 use super::robustness_report::{
-    EvalAttack, EvalResult, EvaluateConfig, RobustnessReport, SanityCheck, WorstCase, write_report,
+    EvalAttack, EvalResult, EvaluateConfig, RobustnessReport, SanityCheck, Suite, WorstCase,
+    write_report,
 };
 use super::sanity;
+use super::suite::{run_stages, suite_settings};
 use crate::attacks::{
     Apgd, ApgdConfig, ApgdLoss, Attack, Fgsm, FgsmConfig, Goal, Pgd, PgdConfig, Square,
     SquareConfig, check_eps, predictions,
@@ -48,7 +50,10 @@ pub fn evaluate_robustness<M: Classifier + Module>(
     out_dir: &Path,
 ) -> Result<RobustnessReport> {
     let eps = checked_radii(cfg)?;
-    let (cfg, notes) = &attacks_for(model.num_classes(), cfg);
+    let (cfg, suite_note) = suite_settings(cfg);
+    let (cfg, mut notes) = attacks_for(model.num_classes(), &cfg);
+    notes.extend(suite_note);
+    let cfg = &cfg;
     let run = Evaluation {
         model,
         inference: model.valid(),
@@ -58,7 +63,24 @@ pub fn evaluate_robustness<M: Classifier + Module>(
     };
     let clean = run.clean_correct();
     let clean_accuracy = mean(&clean);
-    let (results, per_sample) = run.accuracy_per_attack(&eps)?;
+    let (results, per_sample, stages) = if cfg.suite == Suite::Custom {
+        let (results, per_sample) = run.accuracy_per_attack(&eps)?;
+        (results, per_sample, Vec::new())
+    } else {
+        let (stages, per_sample) = run_stages(&eps, &clean, &cfg.attacks, |a, e, rows| {
+            run.correct_under_rows(a, e, rows)
+        })?;
+        let results = stages
+            .iter()
+            .map(|s| EvalResult {
+                attack: s.attack.clone(),
+                eps: s.eps,
+                accuracy: s.robust_accuracy,
+                seconds: s.seconds,
+            })
+            .collect();
+        (results, per_sample, stages)
+    };
     let worst_case = worst_case(&eps, &clean, &per_sample, &ensemble(&cfg.attacks));
     let sanity_checks = run.sanity_checks(&eps, clean_accuracy, &results, &per_sample)?;
     let report = RobustnessReport {
@@ -66,9 +88,10 @@ pub fn evaluate_robustness<M: Classifier + Module>(
         clean_accuracy,
         results,
         worst_case,
+        stages,
         sanity_checks,
         config: cfg.clone(),
-        notes: notes.clone(),
+        notes,
     };
     write_report(&report, out_dir)?;
     Ok(report)
@@ -192,17 +215,29 @@ impl<M: Classifier + Module> Evaluation<'_, M> {
         Ok((results, per_sample))
     }
 
-    /// Runs one attack at radius `eps` over the rows in batches: whether each row is still
+    /// Runs one attack at radius `eps` over all rows in batches: whether each row is still
     /// classified correctly.
     fn correct_under(&self, attack: EvalAttack, eps: f64) -> Result<Vec<bool>> {
+        let rows: Vec<usize> = (0..self.data.len()).collect();
+        self.correct_under_rows(attack, eps, &rows)
+    }
+
+    /// Runs one attack at radius `eps` over `rows` in batches: whether each of them is still
+    /// classified correctly.
+    fn correct_under_rows(
+        &self,
+        attack: EvalAttack,
+        eps: f64,
+        rows: &[usize],
+    ) -> Result<Vec<bool>> {
         let (cfg, model, data, device) = (self.cfg, self.model, self.data, self.device);
         let f = data.dim();
         let inference = &self.inference;
-        let mut out = Vec::with_capacity(data.len());
-        for s in (0..data.len()).step_by(cfg.batch_size.max(1)) {
-            let e = (s + cfg.batch_size).min(data.len());
-            let labels = data.labels[s..e].to_vec();
-            let x = batch_tensor(data.features[s * f..e * f].to_vec(), e - s, f, device);
+        let mut out = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(cfg.batch_size.max(1)) {
+            let labels: Vec<usize> = chunk.iter().map(|&i| data.labels[i]).collect();
+            let xs: Vec<f32> = chunk.iter().flat_map(|&i| data.row(i).to_vec()).collect();
+            let x = batch_tensor(xs, chunk.len(), f, device);
             let goal = Goal::Untargeted(labels.clone());
             let adv = match attack {
                 EvalAttack::Fgsm => Fgsm::new(FgsmConfig::new(eps))?.perturb(model, x, &goal)?,
