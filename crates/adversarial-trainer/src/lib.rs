@@ -40,10 +40,10 @@ pub mod evaluation;
 pub mod training;
 
 pub use attacks::{
-    Apgd, ApgdConfig, ApgdLoss, Attack, Bounds, CwConfig, CwL2, Fgsm, FgsmConfig, Goal, MiFgsm,
-    MiFgsmConfig, Norm, Pgd, PgdConfig, Square, SquareConfig, apgd_checkpoints, check_goal,
-    goal_tensor, objective_gradient, predictions, project_l2, project_linf, random_tensor, row_l1,
-    row_l2, square_fraction,
+    Apgd, ApgdConfig, ApgdLoss, Attack, Bounds, CwConfig, CwL2, Fab, FabConfig, Fgsm, FgsmConfig,
+    Goal, MiFgsm, MiFgsmConfig, Norm, Pgd, PgdConfig, Square, SquareConfig, apgd_checkpoints,
+    check_goal, goal_tensor, objective_gradient, predictions, project_l2, project_linf,
+    random_tensor, row_l1, row_l2, square_fraction,
 };
 pub use error::{AdversarialError, Result};
 pub use evaluation::{

@@ -2,12 +2,13 @@
 //! what every attack shares ([`Goal`], [`Bounds`], [`objective_gradient`], the L∞/L2
 //! projections and the host-seeded random starts).
 //!
-//! A new attack (e.g. FAB) is one more file here that implements [`Attack`] and is re-exported
+//! A new attack is one more file here that implements [`Attack`] and is re-exported
 //! below; per-feature (tabular) input bounds belong to [`Bounds`] in `base.rs`.
 
 mod apgd;
 mod base;
 mod cw;
+mod fab;
 mod fgsm;
 mod mifgsm;
 mod pgd;
@@ -20,6 +21,7 @@ pub use base::{
     project_linf, random_tensor, row_l1, row_l2,
 };
 pub use cw::{CwConfig, CwL2};
+pub use fab::{Fab, FabConfig, project_linf_hyperplane};
 pub use fgsm::{Fgsm, FgsmConfig};
 pub use mifgsm::{MiFgsm, MiFgsmConfig};
 pub use pgd::{Norm, Pgd, PgdConfig};

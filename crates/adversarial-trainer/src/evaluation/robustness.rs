@@ -21,8 +21,8 @@ use super::robustness_report::{
 use super::sanity;
 use super::suite::{run_stages, suite_settings};
 use crate::attacks::{
-    Apgd, ApgdConfig, ApgdLoss, Attack, Fgsm, FgsmConfig, Goal, Pgd, PgdConfig, Square,
-    SquareConfig, check_eps, predictions,
+    Apgd, ApgdConfig, ApgdLoss, Attack, Fab, FabConfig, Fgsm, FgsmConfig, Goal, Pgd, PgdConfig,
+    Square, SquareConfig, check_eps, predictions,
 };
 use crate::error::{AdversarialError, Result};
 
@@ -255,6 +255,12 @@ impl<M: Classifier + Module> Evaluation<'_, M> {
                 )?
                 .perturb(model, x, &goal)?,
                 EvalAttack::ApgdDlrT => self.apgd_targeted(&x, &labels, eps)?,
+                EvalAttack::FabT => Fab::new(
+                    FabConfig::new(eps)
+                        .with_steps(cfg.apgd_steps)
+                        .with_targets(cfg.apgd_targets),
+                )?
+                .perturb(model, x, &goal)?,
                 EvalAttack::Square => Square::new(
                     SquareConfig::new(eps)
                         .with_queries(cfg.square_queries)

@@ -22,9 +22,12 @@ pub enum EvalAttack {
     /// APGD with cross-entropy.
     #[value(name = "apgd-ce")]
     ApgdCe,
-    /// Targeted APGD-DLR towards each row's most likely wrong class.
+    /// APGD-T: targeted APGD-DLR towards the 2nd, 3rd, … most likely classes in turn.
     #[value(name = "apgd-dlr-t")]
     ApgdDlrT,
+    /// FAB-T: the targeted fast adaptive boundary attack over the same target classes.
+    #[value(name = "fab-t")]
+    FabT,
     /// Square attack (no gradients).
     Square,
 }
@@ -37,12 +40,16 @@ impl EvalAttack {
             Self::Pgd => "pgd",
             Self::ApgdCe => "apgd-ce",
             Self::ApgdDlrT => "apgd-dlr-t",
+            Self::FabT => "fab-t",
             Self::Square => "square",
         }
     }
-    /// Members of the worst-case ensemble (AutoAttack's: APGD-CE, targeted APGD-DLR, Square).
+    /// Members of the worst-case ensemble (AutoAttack's: APGD-CE, APGD-T, FAB-T, Square).
     pub fn in_ensemble(self) -> bool {
-        matches!(self, Self::ApgdCe | Self::ApgdDlrT | Self::Square)
+        matches!(
+            self,
+            Self::ApgdCe | Self::ApgdDlrT | Self::FabT | Self::Square
+        )
     }
 }
 
@@ -52,13 +59,13 @@ impl EvalAttack {
 pub enum Suite {
     /// AutoAttack's `version='standard'` (Croce & Hein 2020) in stages, each on the rows still
     /// robust: APGD-CE (100 iterations), APGD-T (targeted DLR towards the 9 most likely wrong
-    /// classes, 100 iterations each), Square (5,000 queries, p = 0.8). FAB-T is not
-    /// implemented yet: it is left out, and the report says so.
+    /// classes, 100 iterations each), FAB-T (the same 9 targets, 100 iterations each), Square
+    /// (5,000 queries, p = 0.8).
     #[default]
     #[value(name = "autoattack")]
     AutoAttack,
-    /// The same stages, cheaper: APGD-CE 20 iterations, APGD-T 3 targets × 20 iterations,
-    /// Square 1,000 queries (and no FAB-T).
+    /// Cheaper: APGD-CE 20 iterations, APGD-T 3 targets × 20 iterations, Square 1,000
+    /// queries; no FAB-T.
     Cheap,
     /// `--attacks`, each on every row, and the per-sample worst case over APGD-CE, APGD-T and
     /// Square.

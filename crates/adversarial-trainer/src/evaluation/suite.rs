@@ -16,18 +16,27 @@ pub(super) type StageSample = Vec<(EvalAttack, f64, Vec<bool>)>;
 /// unchanged), with a note of what the suite leaves out.
 pub(super) fn suite_settings(cfg: &EvaluateConfig) -> (EvaluateConfig, Option<String>) {
     let mut c = cfg.clone();
-    let (steps, targets, queries) = match cfg.suite {
+    let (steps, targets, queries, fab) = match cfg.suite {
         Suite::Custom => return (c, None),
-        Suite::AutoAttack => (100, 9, 5000),
-        Suite::Cheap => (20, 3, 1000),
+        Suite::AutoAttack => (100, 9, 5000, true),
+        Suite::Cheap => (20, 3, 1000, false),
     };
-    c.attacks = vec![EvalAttack::ApgdCe, EvalAttack::ApgdDlrT, EvalAttack::Square];
+    c.attacks = vec![EvalAttack::ApgdCe, EvalAttack::ApgdDlrT];
+    if fab {
+        c.attacks.push(EvalAttack::FabT);
+    }
+    c.attacks.push(EvalAttack::Square);
     c.apgd_steps = steps;
     c.apgd_targets = targets;
     c.square_queries = queries;
     let note = format!(
-        "suite {}: APGD-CE ({steps} iterations), APGD-T ({targets} targets × {steps} iterations), Square ({queries} queries, p = 0.8), each on the rows still robust; FAB-T is not implemented yet and is left out",
-        cfg.suite.name()
+        "suite {}: APGD-CE ({steps} iterations), APGD-T ({targets} targets × {steps} iterations), {}Square ({queries} queries, p = 0.8), each on the rows still robust",
+        cfg.suite.name(),
+        if fab {
+            format!("FAB-T ({targets} targets × {steps} iterations), ")
+        } else {
+            "no FAB-T, ".into()
+        }
     );
     (c, Some(note))
 }
