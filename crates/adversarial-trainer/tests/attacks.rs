@@ -649,9 +649,7 @@ fn a_suite_runs_its_stages_on_the_rows_still_robust() {
     );
     assert_eq!(r.worst_case[1].accuracy, r.stages[5].robust_accuracy);
     assert!(
-        r.notes
-            .iter()
-            .any(|n| n.contains("no FAB-T")),
+        r.notes.iter().any(|n| n.contains("no FAB-T")),
         "{:?}",
         r.notes
     );

@@ -12,26 +12,27 @@ use safetensors::tensor::TensorView;
 
 use crate::error::{ModelError, Result};
 use crate::io::write_atomic;
+use crate::models::sequential::builtin::as_sequential;
 use crate::models::sequential::torch::export_params;
 use crate::models::sequential::{LayerKind, LayerSpec};
 use crate::models::{Model, ModelConfig, SequentialSpec};
 
 /// The spec to give PyTorch users and the parameters of `model` (built from `config`) by
-/// `state_dict` key. A run's own input normalisation (tabular standardisation) becomes a
+/// `state_dict` key; a built-in model goes through its spec ([`as_sequential`]). A run's own input normalisation (tabular standardisation) becomes a
 /// leading `normalize` layer, so the exported model takes the same raw inputs.
 pub fn state_dict_of(
     model: &Model,
     config: &ModelConfig,
 ) -> Result<(SequentialSpec, Vec<(String, TensorData)>)> {
-    let (Model::Sequential(seq), Some(spec)) = (model, &config.spec) else {
-        return Err(ModelError::invalid(
-            "run",
-            format!(
-                "export needs a sequential model (trained with --arch FILE.json or imported); \
-                 this run is {}: retrain it with `--arch` and a spec of its layers",
-                config.architecture
-            ),
-        ));
+    let converted;
+    let (seq, spec) = match (model, &config.spec) {
+        (Model::Sequential(seq), Some(spec)) => (seq, spec),
+        _ => {
+            converted = as_sequential(model, config).ok_or_else(|| {
+                ModelError::invalid("run", "a sequential model without its spec in config.json")
+            })?;
+            (&converted.0, &converted.1)
+        }
     };
     let params = export_params(seq, spec);
     let identity =

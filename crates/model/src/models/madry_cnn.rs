@@ -17,12 +17,12 @@ use crate::classifier::Classifier;
 /// Spatial sizes: 28 → 28 → 14 → 14 → 7, so the flattened width is 64·7·7 = 3136.
 #[derive(Module, Debug)]
 pub struct MadryCnn {
-    norm: Normalize,
-    conv1: Conv2d,
-    conv2: Conv2d,
+    pub(crate) norm: Normalize,
+    pub(crate) conv1: Conv2d,
+    pub(crate) conv2: Conv2d,
     pool: MaxPool2d,
-    fc1: Linear,
-    fc2: Linear,
+    pub(crate) fc1: Linear,
+    pub(crate) fc2: Linear,
     #[module(skip)]
     input_shape: Vec<usize>,
     #[module(skip)]

@@ -15,10 +15,10 @@ use crate::classifier::Classifier;
 /// `Linear(last → classes)`. Weights are drawn by [`SeededInit`] (PyTorch's `nn.Linear` rule).
 #[derive(Module, Debug)]
 pub struct Mlp {
-    norm: Normalize,
-    hidden: Vec<Linear>,
+    pub(crate) norm: Normalize,
+    pub(crate) hidden: Vec<Linear>,
     dropout: Dropout,
-    head: Linear,
+    pub(crate) head: Linear,
     #[module(skip)]
     input_shape: Vec<usize>,
     #[module(skip)]

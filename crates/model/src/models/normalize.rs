@@ -33,6 +33,11 @@ impl Normalize {
         }
     }
 
+    /// The device of the statistics.
+    pub fn device(&self) -> Device {
+        self.mean.val().device()
+    }
+
     /// Applies the normalisation to a flat batch `[N, F]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let mean = self.mean.val().unsqueeze::<2>();

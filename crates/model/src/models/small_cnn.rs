@@ -18,13 +18,13 @@ use crate::classifier::Classifier;
 /// Default dropout p = 0.5 (as in the PyTorch reference).
 #[derive(Module, Debug)]
 pub struct SmallCnn {
-    norm: Normalize,
-    conv1: Conv2d,
-    conv2: Conv2d,
+    pub(crate) norm: Normalize,
+    pub(crate) conv1: Conv2d,
+    pub(crate) conv2: Conv2d,
     pool: MaxPool2d,
-    fc1: Linear,
+    pub(crate) fc1: Linear,
     dropout: Dropout,
-    fc2: Linear,
+    pub(crate) fc2: Linear,
     #[module(skip)]
     input_shape: Vec<usize>,
     #[module(skip)]

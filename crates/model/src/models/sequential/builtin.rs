@@ -2,9 +2,15 @@
 //! (a test checks identical logits), so a built-in model can be exported as a spec and a
 //! spec can start from a built-in recipe.
 
+use burn::nn::Linear;
+use burn::nn::conv::Conv2d;
+
+use super::Sequential;
 use super::kind::{LayerKind, LayerSpec, Pair};
+use super::layer::{Block, Leaf};
 use super::spec::SequentialSpec;
-use crate::models::Architecture;
+use crate::models::init::SeededInit;
+use crate::models::{Architecture, Model, ModelConfig};
 
 fn l(kind: LayerKind) -> LayerSpec {
     LayerSpec::new(kind)
@@ -97,4 +103,39 @@ pub fn builtin_spec(
         input_shape,
         layers,
     })
+}
+
+/// A built-in model as the [`Sequential`] of its spec, with the same weights (moved layer by
+/// layer), so it can be exported like any sequential model; `None` for a sequential model.
+pub fn as_sequential(model: &Model, config: &ModelConfig) -> Option<(Sequential, SequentialSpec)> {
+    let spec = builtin_spec(
+        config.architecture,
+        &config.input_shape,
+        &config.hidden,
+        config.dropout,
+        config.num_classes,
+    )?;
+    let (norm, convs, linears): (_, Vec<&Conv2d>, Vec<&Linear>) = match model {
+        Model::Mlp(m) => (&m.norm, vec![], m.hidden.iter().chain([&m.head]).collect()),
+        Model::SmallCnn(m) => (&m.norm, vec![&m.conv1, &m.conv2], vec![&m.fc1, &m.fc2]),
+        Model::MadryCnn(m) => (&m.norm, vec![&m.conv1, &m.conv2], vec![&m.fc1, &m.fc2]),
+        Model::Sequential(_) => return None,
+    };
+    let device = norm.device();
+    let mut seq = Sequential::new(
+        &spec,
+        config.num_classes,
+        norm.clone(),
+        &mut SeededInit::placeholders(),
+        &device,
+    );
+    let (mut convs, mut linears) = (convs.into_iter(), linears.into_iter());
+    for leaf in seq.blocks_mut().iter_mut().flat_map(Block::leaves_mut) {
+        match leaf {
+            Leaf::Conv2d(c) => *c = convs.next()?.clone(),
+            Leaf::Linear(l) => *l = linears.next()?.clone(),
+            _ => {}
+        }
+    }
+    Some((seq, spec))
 }

@@ -131,3 +131,35 @@ fn a_spec_with_batch_norm_and_a_residual_block_trains() {
     assert_eq!(a.metrics.test_accuracy, b.metrics.test_accuracy, "seeded");
     assert!(a.model.dropout_prob() > 0.0);
 }
+
+#[test]
+fn a_builtin_model_exports_and_imports_back_with_identical_logits() {
+    use crate::import::{
+        WeightsSource, export_safetensors, load_pytorch, sequential_config, state_dict_of,
+    };
+    let device = Device::flex();
+    let x: Vec<f32> = (0..2 * 784)
+        .map(|i| ((i * 13) % 97) as f32 / 96.0)
+        .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    for (arch, hidden) in [
+        (Architecture::Mlp, vec![16]),
+        (Architecture::SmallCnn, vec![]),
+        (Architecture::MadryCnn, vec![]),
+    ] {
+        let cfg = ModelConfig::new(arch, vec![1, 28, 28], 10).with_hidden(hidden);
+        let model = cfg.init(&device, 4).unwrap().valid();
+        let (spec, params) = state_dict_of(&model, &cfg).unwrap();
+        let path = tmp.path().join(format!("{arch}.safetensors"));
+        export_safetensors(&params, Default::default(), &path).unwrap();
+        let back_cfg = sequential_config(&spec, vec![1, 28, 28]).unwrap();
+        let back = load_pytorch(&back_cfg, &path, &WeightsSource::default(), &device).unwrap();
+        let logits = |m: &crate::Model| {
+            m.logits(batch_tensor(x.clone(), 2, 784, &device))
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap()
+        };
+        assert_eq!(logits(&model), logits(&back), "{arch}");
+    }
+}

@@ -126,12 +126,28 @@ fn param<const D: usize>(data: TensorData, device: &Device) -> Param<Tensor<D>> 
     Param::from_tensor(Tensor::from_data(data, device))
 }
 
+/// `[out, in]` f32 data as `[in, out]`.
+fn transposed(data: TensorData) -> TensorData {
+    let [rows, cols] = [data.shape()[0], data.shape()[1]];
+    let v = data
+        .to_vec::<f32>()
+        .expect("weights are converted to f32 before loading");
+    let mut t = vec![0f32; v.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            t[c * rows + r] = v[r * cols + c];
+        }
+    }
+    TensorData::new(t, [cols, rows])
+}
+
 fn load_leaf(leaf: &mut Leaf, name: &str, map: &mut BTreeMap<String, TensorData>, device: &Device) {
     let mut get = |s: &str| take(map, &format!("{name}.{s}"));
     match leaf {
         Leaf::Linear(l) => {
-            let w: Tensor<2> = Tensor::from_data(get("weight"), device);
-            l.weight = Param::from_tensor(w.transpose());
+            // Transposed on the host, so Burn holds a contiguous `[in, out]` weight as its own
+            // layers do (a transposed view runs another matmul path: last-bit differences).
+            l.weight = param(transposed(get("weight")), device);
             if l.bias.is_some() {
                 l.bias = Some(param(get("bias"), device));
             }
