@@ -231,3 +231,55 @@ def load_state_dict_converted(model, tensors):
         fixed[k] = t
     model.load_state_dict(fixed, strict=True)
     return model
+
+
+# ---- the other way: an Aegis spec (e.g. from `aegis-model export`) as a PyTorch model -----
+
+def _leaf_from_spec(s):
+    k = s["type"]
+    if k == "linear":
+        return nn.Linear(s["in_features"], s["out_features"], bias=s.get("bias", True))
+    if k == "conv2d":
+        return nn.Conv2d(s["in_channels"], s["out_channels"], s["kernel_size"], stride=s.get("stride", 1),
+                         padding=s.get("padding", 0), dilation=s.get("dilation", 1), groups=s.get("groups", 1),
+                         bias=s.get("bias", True))
+    if k in ("batchnorm1d", "batchnorm2d"):
+        cls = nn.BatchNorm1d if k == "batchnorm1d" else nn.BatchNorm2d
+        return cls(s["num_features"], eps=s.get("eps", 1e-5), momentum=s.get("momentum", 0.1))
+    if k == "layernorm":
+        return nn.LayerNorm(s["normalized_shape"], eps=s.get("eps", 1e-5))
+    if k == "maxpool2d":
+        return nn.MaxPool2d(s["kernel_size"], stride=s.get("stride"), padding=s.get("padding", 0),
+                            dilation=s.get("dilation", 1))
+    if k == "avgpool2d":
+        return nn.AvgPool2d(s["kernel_size"], stride=s.get("stride"), padding=s.get("padding", 0),
+                            count_include_pad=s.get("count_include_pad", True))
+    if k == "adaptiveavgpool2d":
+        return nn.AdaptiveAvgPool2d(tuple(pair(s["output_size"])))
+    if k == "flatten":
+        return nn.Flatten()
+    if k == "dropout":
+        return nn.Dropout(s["p"])
+    if k == "normalize":
+        return Normalize(s["mean"], s["std"])
+    if k == "leakyrelu":
+        return nn.LeakyReLU(s.get("negative_slope", 0.01))
+    plain = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "silu": nn.SiLU}
+    if k in plain:
+        return plain[k]()
+    raise ValueError(f"unknown layer type {k!r}")
+
+
+def model_from_spec(spec):
+    """The `nn.Sequential` an Aegis spec describes, with the default state_dict names (a
+    spec whose layers carry explicit names needs a model of its own)."""
+    layers = []
+    for s in spec["layers"]:
+        if "name" in s:
+            raise ValueError(f"layer {s['name']!r} has an explicit name: build the model by hand")
+        if s["type"] == "residual":
+            layers.append(Residual([_leaf_from_spec(x) for x in s["layers"]],
+                                   [_leaf_from_spec(x) for x in s.get("projection") or []] or None))
+        else:
+            layers.append(_leaf_from_spec(s))
+    return nn.Sequential(*layers)

@@ -130,7 +130,7 @@ fn param<const D: usize>(data: TensorData, device: &Device) -> Param<Tensor<D>> 
 fn transposed(data: TensorData) -> TensorData {
     let [rows, cols] = [data.shape()[0], data.shape()[1]];
     let v = data
-        .to_vec::<f32>()
+        .try_to_vec::<f32>()
         .expect("weights are converted to f32 before loading");
     let mut t = vec![0f32; v.len()];
     for r in 0..rows {
