@@ -10,7 +10,7 @@
 
 use aegis_model::burn::module::Module;
 use aegis_model::burn::tensor::{Device, Int, Tensor, TensorData};
-use aegis_model::{Classifier, label_tensor};
+use aegis_model::{Classifier, label_tensor, to_host};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal, Uniform};
@@ -206,6 +206,54 @@ pub fn check_eps(eps: f64) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// AutoAttack's schedule for its targeted attacks (APGD-T, FAB-T): for the 2nd, 3rd, … most
+/// likely class on the clean batch `x` `[n, f]` (up to `targets` of them), `attack(x_rows,
+/// rows, targets)` runs on the rows still classified correctly and returns, per row, the
+/// adversarial row where it broke it; a broken row is not attacked again. Returns the batch
+/// with every broken row replaced (model in inference mode).
+pub fn over_target_ranks<M: Classifier>(
+    model: &M,
+    x: &Tensor<2>,
+    labels: &[usize],
+    targets: usize,
+    mut attack: impl FnMut(Tensor<2>, &[usize], &[usize]) -> Result<Vec<Option<Vec<f32>>>>,
+) -> Result<Tensor<2>> {
+    let [n, f] = x.dims();
+    let device = x.device();
+    let logits = to_host(model.logits(x.clone()));
+    let classes = logits.len() / n.max(1);
+    let ranked: Vec<Vec<usize>> = logits
+        .chunks(classes.max(1))
+        .map(|z| {
+            let mut idx: Vec<usize> = (0..z.len()).collect();
+            idx.sort_by(|&a, &b| z[b].total_cmp(&z[a]));
+            idx
+        })
+        .collect();
+    let clean = to_host(x.clone());
+    let mut out = clean.clone();
+    let mut robust: Vec<bool> = ranked.iter().zip(labels).map(|(r, y)| r[0] == *y).collect();
+    for rank in 1..classes.min(targets + 1) {
+        let rows: Vec<usize> = (0..n).filter(|&i| robust[i]).collect();
+        if rows.is_empty() {
+            break;
+        }
+        let xs: Vec<f32> = rows
+            .iter()
+            .flat_map(|&i| clean[i * f..(i + 1) * f].to_vec())
+            .collect();
+        let xs = Tensor::<2>::from_data(TensorData::new(xs, [rows.len(), f]), &device);
+        let wanted: Vec<usize> = rows.iter().map(|&i| ranked[i][rank]).collect();
+        for (&i, found) in rows.iter().zip(attack(xs, &rows, &wanted)?) {
+            if let Some(row) = found {
+                robust[i] = false;
+                out[i * f..(i + 1) * f].copy_from_slice(&row);
+            }
+        }
+    }
+    Ok(Tensor::from_data(TensorData::new(out, [n, f]), &device))
 }
 
 /// Predicted classes of `x` (model in inference mode).

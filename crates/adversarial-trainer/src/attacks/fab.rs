@@ -13,10 +13,10 @@
 
 use aegis_model::burn::config::Config;
 use aegis_model::burn::module::Module;
-use aegis_model::burn::tensor::{Device, Tensor, TensorData};
+use aegis_model::burn::tensor::{Device, Tensor};
 use aegis_model::{Classifier, batch_tensor, label_tensor, to_host};
 
-use super::base::{Attack, Goal, check_eps, check_goal, predictions};
+use super::base::{Attack, Goal, check_eps, check_goal, over_target_ranks, predictions};
 use crate::error::{AdversarialError, Result};
 
 /// FAB-T hyper-parameters (AutoAttack's standard settings).
@@ -206,49 +206,27 @@ impl Fab {
         x: &Tensor<2>,
         labels: &[usize],
     ) -> Result<Tensor<2>> {
-        let [n, f] = x.dims();
+        let [_, f] = x.dims();
         let device = x.device();
         if self.config.eps == 0.0 || self.config.steps == 0 {
             return Ok(x.clone()); // no point within ε = 0 differs from the clean one
         }
-        let classes = model.num_classes();
-        let clean = to_host(x.clone());
-        let logits = to_host(model.logits(x.clone()));
-        let ranked: Vec<Vec<usize>> = logits
-            .chunks(classes)
-            .map(|z| {
-                let mut idx: Vec<usize> = (0..classes).collect();
-                idx.sort_by(|&a, &b| z[b].total_cmp(&z[a]));
-                idx
-            })
-            .collect();
-        let mut out = clean.clone();
-        let mut robust: Vec<bool> = ranked.iter().zip(labels).map(|(r, y)| r[0] == *y).collect();
-        for rank in 1..classes.min(self.config.targets + 1) {
-            let rows: Vec<usize> = (0..n).filter(|&i| robust[i]).collect();
-            if rows.is_empty() {
-                break;
-            }
-            let x0: Vec<f32> = rows
-                .iter()
-                .flat_map(|&i| clean[i * f..(i + 1) * f].to_vec())
-                .collect();
-            let y: Vec<usize> = rows.iter().map(|&i| labels[i]).collect();
-            let t: Vec<usize> = rows.iter().map(|&i| ranked[i][rank]).collect();
-            for (j, found) in self
-                .attack_target(model, &x0, f, &y, &t, &device)
-                .into_iter()
-                .enumerate()
-            {
-                if let Some((_, point)) = found.filter(|(d, _)| *d <= self.config.eps as f32 + 1e-6)
-                {
-                    let i = rows[j];
-                    robust[i] = false;
-                    out[i * f..(i + 1) * f].copy_from_slice(&point);
-                }
-            }
-        }
-        Ok(Tensor::from_data(TensorData::new(out, [n, f]), &device))
+        let eps = self.config.eps as f32 + 1e-6;
+        over_target_ranks(
+            model,
+            x,
+            labels,
+            self.config.targets,
+            |xs, rows, targets| {
+                let x0 = to_host(xs);
+                let y: Vec<usize> = rows.iter().map(|&i| labels[i]).collect();
+                Ok(self
+                    .attack_target(model, &x0, f, &y, targets, &device)
+                    .into_iter()
+                    .map(|found| found.filter(|(d, _)| *d <= eps).map(|(_, point)| point))
+                    .collect())
+            },
+        )
     }
 }
 

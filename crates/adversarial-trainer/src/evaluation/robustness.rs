@@ -22,7 +22,7 @@ use super::sanity;
 use super::suite::{run_stages, suite_settings};
 use crate::attacks::{
     Apgd, ApgdConfig, ApgdLoss, Attack, Fab, FabConfig, Fgsm, FgsmConfig, Goal, Pgd, PgdConfig,
-    Square, SquareConfig, check_eps, predictions,
+    Square, SquareConfig, check_eps, over_target_ranks, predictions,
 };
 use crate::error::{AdversarialError, Result};
 
@@ -126,13 +126,6 @@ fn checked_radii(cfg: &EvaluateConfig) -> Result<Vec<f64>> {
     eps.sort_by(f64::total_cmp);
     eps.dedup();
     Ok(eps)
-}
-
-/// Class indices by decreasing logit.
-fn descending(logits: &[f32]) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..logits.len()).collect();
-    idx.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
-    idx
 }
 
 /// The fraction of `true` (0 for none).
@@ -289,36 +282,23 @@ impl<M: Classifier + Module> Evaluation<'_, M> {
                 .with_steps(cfg.apgd_steps)
                 .with_seed(cfg.seed),
         )?;
-        let [n, f] = x.dims();
-        let logits = to_host(self.inference.logits(x.clone()));
-        let classes = logits.len() / n.max(1);
-        let ranked: Vec<Vec<usize>> = logits.chunks(classes).map(descending).collect();
-        let clean = to_host(x.clone());
-        let mut adv = clean.clone();
-        let mut robust: Vec<bool> = ranked.iter().zip(labels).map(|(r, y)| r[0] == *y).collect();
-        for rank in 1..classes.min(cfg.apgd_targets + 1) {
-            let rows: Vec<usize> = (0..n).filter(|&i| robust[i]).collect();
-            if rows.is_empty() {
-                break;
-            }
-            let xs: Vec<f32> = rows
-                .iter()
-                .flat_map(|&i| clean[i * f..(i + 1) * f].to_vec())
-                .collect();
-            let xs = batch_tensor(xs, rows.len(), f, self.device);
-            let targets: Vec<usize> = rows.iter().map(|&i| ranked[i][rank]).collect();
-            let truth: Vec<usize> = rows.iter().map(|&i| labels[i]).collect();
-            let out = apgd.run(&self.inference, &xs, &Goal::Targeted(targets), Some(&truth))?;
-            let preds = predictions(&self.inference, out.clone());
-            let out = to_host(out);
-            for (j, &i) in rows.iter().enumerate() {
-                if preds[j] != labels[i] {
-                    robust[i] = false;
-                    adv[i * f..(i + 1) * f].copy_from_slice(&out[j * f..(j + 1) * f]);
-                }
-            }
-        }
-        Ok(batch_tensor(adv, n, f, self.device))
+        let f = x.dims()[1];
+        over_target_ranks(
+            &self.inference,
+            x,
+            labels,
+            cfg.apgd_targets,
+            |xs, rows, targets| {
+                let truth: Vec<usize> = rows.iter().map(|&i| labels[i]).collect();
+                let goal = Goal::Targeted(targets.to_vec());
+                let out = apgd.run(&self.inference, &xs, &goal, Some(&truth))?;
+                let preds = predictions(&self.inference, out.clone());
+                let out = to_host(out);
+                Ok((0..rows.len())
+                    .map(|j| (preds[j] != truth[j]).then(|| out[j * f..(j + 1) * f].to_vec()))
+                    .collect())
+            },
+        )
     }
 
     /// The sanity checks against gradient masking, in report order; those that compare
