@@ -1,6 +1,7 @@
-//! Maintenance tasks: `cargo xtask bench | fetch-mnist | bundle-assets`.
+//! Maintenance tasks: `cargo xtask bench | bench-autoattack | fetch-mnist | bundle-assets`.
 
 mod assets;
+mod autoattack_bench;
 mod bench;
 mod fetch;
 mod load_bench;
@@ -32,6 +33,22 @@ enum Command {
         /// Training rows per timed epoch.
         #[arg(long, default_value_t = 1280)]
         train_rows: usize,
+        /// Output folder.
+        #[arg(long, default_value = "target/bench")]
+        out: PathBuf,
+    },
+    /// AutoAttack (`--suite autoattack`) side by side with the reference (pyautoattack) on a
+    /// run's weights and the first N test images; writes OUT/autoattack.{json,md}.
+    BenchAutoattack {
+        /// Run directory.
+        #[arg(long)]
+        run: PathBuf,
+        /// First N test images.
+        #[arg(long, default_value_t = 500)]
+        n: usize,
+        /// L∞ radius.
+        #[arg(long, default_value_t = 0.3)]
+        eps: f64,
         /// Output folder.
         #[arg(long, default_value = "target/bench")]
         out: PathBuf,
@@ -90,6 +107,17 @@ fn main() -> Result<()> {
             if !wrong.is_empty() {
                 anyhow::bail!("PGD check failed on {}", wrong.join(", "));
             }
+        }
+        Command::BenchAutoattack { run, n, eps, out } => {
+            let b = autoattack_bench::run(&run, n, eps, &out)?;
+            println!(
+                "Aegis {:.1}% in {:.0} s, reference {:.1}% in {:.0} s; written to {}/autoattack.md",
+                100.0 * b.aegis_robust_accuracy,
+                b.aegis_seconds,
+                100.0 * b.reference.robust_accuracy,
+                b.reference.seconds,
+                out.display()
+            );
         }
         Command::FetchMnist { base_url, out } => {
             fetch::fetch(&base_url, &out, &fetch::MNIST_FILES)?;
