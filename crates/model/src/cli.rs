@@ -2,14 +2,15 @@
 //! line on stderr with exit code 2 (argument errors included; `--help` and `--version` print
 //! normally and exit 0).
 
-use std::fmt::Display;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 /// Parses `C` from the command line and runs `run`; errors become `error: …` on one line and
-/// exit code 2. The alternate form (`{:#}`) of the error is printed, so an error type with a
-/// chain of causes (such as `anyhow::Error`) shows all of them.
-pub fn run_cli<C: clap::Parser, E: Display>(run: impl FnOnce(C) -> Result<(), E>) -> ExitCode {
+/// exit code 2: the error and each cause in its chain that its message does not already say
+/// (an I/O error wrapped with its file names its source once, not twice).
+pub fn run_cli<C: clap::Parser, E: Into<anyhow::Error>>(
+    run: impl FnOnce(C) -> Result<(), E>,
+) -> ExitCode {
     let cli = match C::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version
@@ -25,10 +26,23 @@ pub fn run_cli<C: clap::Parser, E: Display>(run: impl FnOnce(C) -> Result<(), E>
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", format!("{e:#}").replace('\n', " "));
+            eprintln!("error: {}", one_line(&e.into()));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and the causes its message does not already contain, on one line.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut msg = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !msg.contains(&c) {
+            msg.push_str(": ");
+            msg.push_str(&c);
+        }
+    }
+    msg.replace('\n', " ")
 }
 
 /// A progress bar on stderr over `total` steps counted in `unit` (e.g. `batch`, `rows`),
