@@ -311,7 +311,10 @@ fn bad_devices_and_arguments_are_clean_errors() {
 #[test]
 fn an_io_error_names_its_cause_once() {
     let out = run(&["eval", "--run", "/nonexistent-aegis-run"]);
-    assert_clean_error(&out, &["/nonexistent-aegis-run", "No such file or directory"]);
+    assert_clean_error(
+        &out,
+        &["/nonexistent-aegis-run", "No such file or directory"],
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
 }
