@@ -5,12 +5,11 @@
 //! `autoattack.md` into the output folder.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Instant;
 
 use aegis_adversarial_trainer::{EvaluateConfig, Suite, evaluate_robustness};
 use aegis_model::{DeviceSpec, RunDir, export_run};
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 /// The reference's summary line.
@@ -85,30 +84,19 @@ pub fn run(run: &Path, n: usize, eps: f64, out: &Path) -> Result<AutoAttackBench
 
 fn reference(arch: &Path, weights: &Path, n: usize, eps: f64) -> Result<Reference> {
     let threads = std::thread::available_parallelism().map_or(1, |c| c.get());
-    let out = Command::new("python3")
-        .arg("bench/pytorch/autoattack_reference.py")
-        .arg("--arch")
-        .arg(arch)
-        .arg("--weights")
-        .arg(weights)
-        .args([
-            "--n",
-            &n.to_string(),
-            "--eps",
-            &eps.to_string(),
-            "--threads",
-            &threads.to_string(),
-        ])
-        .output()
-        .context("python3 not found")?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        bail!(
-            "the reference failed (needs torch and pyautoattack): {}",
-            err.lines().last().unwrap_or("")
-        );
-    }
-    Ok(serde_json::from_slice(&out.stdout)?)
+    let args = [
+        "--arch".into(),
+        arch.into(),
+        "--weights".into(),
+        weights.into(),
+        "--n".into(),
+        n.to_string().into(),
+        "--eps".into(),
+        eps.to_string().into(),
+        "--threads".into(),
+        threads.to_string().into(),
+    ];
+    crate::python::run_json("bench/pytorch/autoattack_reference.py", &args)
 }
 
 fn markdown(b: &AutoAttackBench) -> String {

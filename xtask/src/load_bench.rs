@@ -5,13 +5,12 @@
 //! reason in the report, when `python3` with torch is not installed.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Instant;
 
 use aegis_model::burn::tensor::Device;
 use aegis_model::import::{WeightsSource, load_pytorch, sequential_config};
 use aegis_model::{DeviceSpec, SequentialSpec};
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 /// One file loaded by both.
@@ -53,26 +52,17 @@ struct TorchSide {
 }
 
 fn torch_side(dir: &Path, repeats: usize, threads: usize) -> Result<TorchSide> {
-    let out = Command::new("python3")
-        .arg("bench/pytorch/load_bench.py")
-        .arg("--out")
-        .arg(dir)
-        .args([
-            "--repeats",
-            &repeats.to_string(),
-            "--threads",
-            &threads.to_string(),
-        ])
-        .output()
-        .context("python3 not found")?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        bail!(
-            "{}",
-            err.lines().last().unwrap_or("the PyTorch script failed")
-        );
-    }
-    Ok(serde_json::from_slice(&out.stdout)?)
+    let args = [
+        "--out".into(),
+        dir.into(),
+        "--repeats".into(),
+        repeats.to_string().into(),
+    ];
+    let threads = ["--threads".into(), threads.to_string().into()];
+    crate::python::run_json(
+        "bench/pytorch/load_bench.py",
+        &[args.as_slice(), &threads].concat(),
+    )
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

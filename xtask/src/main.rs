@@ -6,6 +6,7 @@ mod bench;
 mod fetch;
 mod load_bench;
 mod pgd_check;
+mod python;
 
 use std::path::PathBuf;
 

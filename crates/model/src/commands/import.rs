@@ -152,13 +152,17 @@ pub fn import_run(req: &ImportRequest) -> Result<ImportReport> {
         256,
         &device,
     );
+    let expected = crate::models::sequential::torch::expected_params(&req.spec);
     let report = ImportReport {
         weights: req.weights.display().to_string(),
         format: WeightsFormat::of(&req.weights)?.name().into(),
         arch: req.arch_path.display().to_string(),
         key_map: req.source.key_map.clone(),
-        tensors: crate::models::sequential::torch::expected_params(&req.spec).len(),
-        parameters: count_params(&model_cfg),
+        tensors: expected.len(),
+        parameters: expected
+            .iter()
+            .map(|p| p.shape.iter().product::<usize>())
+            .sum(),
         load_seconds,
         test_accuracy,
         n_test: split.test.len(),
@@ -180,18 +184,6 @@ fn in_file(path: &Path, e: ModelError) -> ModelError {
         path: path.to_path_buf(),
         fault: e.to_string(),
     }
-}
-
-fn count_params(cfg: &ModelConfig) -> usize {
-    cfg.spec
-        .as_ref()
-        .map(|s| {
-            crate::models::sequential::torch::expected_params(s)
-                .iter()
-                .map(|p| p.shape.iter().product::<usize>())
-                .sum()
-        })
-        .unwrap_or(0)
 }
 
 /// `--classes`, or the data's names; their number must be the model's.

@@ -49,68 +49,32 @@ fn read_array<R: Read>(path: &Path, npy: NpyFile<R>, available: u64) -> Result<A
         _ => bad(format!("cannot read the array: {e}")),
     };
     let values: Vec<f64> = match (ts.type_char(), size) {
-        (TypeChar::Uint, 1) => npy
-            .into_vec::<u8>()
-            .map_err(io)?
-            .into_iter()
-            .map(f64::from)
-            .collect(),
-        (TypeChar::Uint, 2) => npy
-            .into_vec::<u16>()
-            .map_err(io)?
-            .into_iter()
-            .map(f64::from)
-            .collect(),
-        (TypeChar::Uint, 4) => npy
-            .into_vec::<u32>()
-            .map_err(io)?
-            .into_iter()
-            .map(f64::from)
-            .collect(),
-        (TypeChar::Uint, 8) => npy
-            .into_vec::<u64>()
-            .map_err(io)?
-            .into_iter()
-            .map(|v| v as f64)
-            .collect(),
-        (TypeChar::Int, 1) => npy
-            .into_vec::<i8>()
-            .map_err(io)?
-            .into_iter()
-            .map(f64::from)
-            .collect(),
-        (TypeChar::Int, 2) => npy
-            .into_vec::<i16>()
-            .map_err(io)?
-            .into_iter()
-            .map(f64::from)
-            .collect(),
-        (TypeChar::Int, 4) => npy
-            .into_vec::<i32>()
-            .map_err(io)?
-            .into_iter()
-            .map(f64::from)
-            .collect(),
-        (TypeChar::Int, 8) => npy
-            .into_vec::<i64>()
-            .map_err(io)?
-            .into_iter()
-            .map(|v| v as f64)
-            .collect(),
-        (TypeChar::Float, 4) => npy
-            .into_vec::<f32>()
-            .map_err(io)?
-            .into_iter()
-            .map(f64::from)
-            .collect(),
-        (TypeChar::Float, 8) => npy.into_vec::<f64>().map_err(io)?,
+        (TypeChar::Uint, 1) => widen(npy, <f64 as From<u8>>::from),
+        (TypeChar::Uint, 2) => widen(npy, <f64 as From<u16>>::from),
+        (TypeChar::Uint, 4) => widen(npy, <f64 as From<u32>>::from),
+        (TypeChar::Uint, 8) => widen(npy, |v: u64| v as f64),
+        (TypeChar::Int, 1) => widen(npy, <f64 as From<i8>>::from),
+        (TypeChar::Int, 2) => widen(npy, <f64 as From<i16>>::from),
+        (TypeChar::Int, 4) => widen(npy, <f64 as From<i32>>::from),
+        (TypeChar::Int, 8) => widen(npy, |v: i64| v as f64),
+        (TypeChar::Float, 4) => widen(npy, <f64 as From<f32>>::from),
+        (TypeChar::Float, 8) => widen(npy, |v: f64| v),
         _ => return Err(bad(format!("unsupported dtype {}", ts))),
-    };
+    }
+    .map_err(io)?;
     Ok(Array {
         shape,
         values,
         bytes: ts.type_char() == TypeChar::Uint && size == 1,
     })
+}
+
+/// The array's values, each of type `T` in the file, as `f64`.
+fn widen<T: npyz::Deserialize, R: Read>(
+    npy: NpyFile<R>,
+    to_f64: impl Fn(T) -> f64,
+) -> std::io::Result<Vec<f64>> {
+    Ok(npy.into_vec::<T>()?.into_iter().map(to_f64).collect())
 }
 
 /// Reads one `.npy` file.

@@ -59,17 +59,14 @@ pub fn key_remapper(rules: &[String]) -> Result<KeyRemapper> {
             ModelError::invalid("key-map", format!("`{rule}` is not REGEX=REPLACEMENT"))
         })?;
         remapper = remapper.add_pattern(from, to).map_err(|e| {
-            ModelError::invalid(
-                "key-map",
-                format!("`{from}`: {}", first_line(&e.to_string())),
-            )
+            ModelError::invalid("key-map", format!("`{from}`: {}", one_line(&e.to_string())))
         })?;
     }
     Ok(remapper)
 }
 
 /// A multi-line message as one line.
-fn first_line(s: &str) -> String {
+fn one_line(s: &str) -> String {
     s.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
@@ -192,7 +189,7 @@ fn nesting_fault(path: &Path) -> Option<String> {
 
 /// Turns a reader's message into a one-line diagnosis.
 fn explain(format: WeightsFormat, fault: &str) -> String {
-    let line = first_line(fault);
+    let line = one_line(fault);
     match format {
         WeightsFormat::Pytorch => {
             format!("cannot read the PyTorch file (truncated, or not made by torch.save?): {line}")
