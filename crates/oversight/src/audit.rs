@@ -6,6 +6,10 @@
 //! or truncated. Reading validates every line: a malformed line is an error naming the file and
 //! the 1-based line number; a final line without its newline (a write cut short by a power
 //! loss) is reported the same way rather than silently dropped.
+//!
+//! Undo never rewrites the log either: it appends a [`Decision::Revoke`] line, which withdraws
+//! the same reviewer's latest standing decision on the item ([`crate::Ledger`] folds a log's
+//! revokes into the decisions that stand).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -26,6 +30,8 @@ pub enum Decision {
     Override,
     /// No decision; the item stays with the model's prediction.
     Skip,
+    /// Undo: withdraws this reviewer's latest standing decision on the item (no label).
+    Revoke,
 }
 
 /// One line of the audit log.
@@ -41,7 +47,7 @@ pub struct AuditRecord {
     /// The decision.
     pub decision: Decision,
     /// The final label: the prediction when accepted, the reviewer's label when overridden,
-    /// none when skipped.
+    /// none when skipped or revoked.
     pub label: Option<usize>,
     /// Who decided.
     pub reviewer: String,
@@ -134,6 +140,13 @@ pub fn read_audit_log(path: &Path) -> Result<Vec<AuditRecord>> {
                 "an override without a label",
             ));
         }
+        if rec.decision == Decision::Revoke && rec.label.is_some() {
+            return Err(OversightError::bad_line(
+                path,
+                line_no,
+                "a revoke with a label",
+            ));
+        }
         out.push(rec);
     }
     Ok(out)
@@ -220,6 +233,13 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("without a label")
+        );
+        let revoke = serde_json::to_string(&rec("a", Decision::Revoke, Some(1))).unwrap();
+        std::fs::write(&p, format!("{good}\n{revoke}\n")).unwrap();
+        let e = read_audit_log(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("line 2") && e.contains("revoke with a label"),
+            "{e}"
         );
     }
 

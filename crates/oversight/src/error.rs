@@ -50,6 +50,14 @@ pub enum OversightError {
         /// The flag, without its dashes.
         flag: String,
     },
+    /// The review server cannot listen on its address.
+    #[error("cannot serve on {addr}: {reason}")]
+    Serve {
+        /// The address.
+        addr: String,
+        /// Why.
+        reason: String,
+    },
     /// An error of the model crate.
     #[error(transparent)]
     Model(#[from] aegis_model::ModelError),

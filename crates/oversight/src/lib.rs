@@ -16,23 +16,30 @@
 //! - Review: [`Queue`]: the review queue (JSONL), most uncertain first, each item with its
 //!   prediction, confidence, conformal set and top attributions (from
 //!   [`aegis_interpretability`]); [`AuditLog`]: append-only, one synced write per decision;
+//!   [`Ledger`]: the decisions that stand once undo's revoke lines are applied;
 //!   [`render_item`]: images as Unicode half blocks; [`review()`]: interactive terminal review
 //!   ([`TerminalReviewer`]) or scripted ([`ScriptedDecisions`]), each decision appended to the
-//!   audit log and synced to disk before the next item; sessions resume.
+//!   audit log and synced to disk before the next item; sessions resume. [`team_metrics`]:
+//!   what the team decided and how well, with agreement between reviewers.
+//! - [`serve`]: review in the browser: a local HTTP server on the same queue and audit log
+//!   (tokens per reviewer, leases, double review, first decision wins).
 //! - [`commands`] (formerly `job`, still reachable under that name): one file per command of
-//!   the binary (`calibrate-threshold`, `queue`, `review`, `report`): its clap arguments, its
-//!   request, its report and the library function that runs it.
+//!   the binary (`calibrate-threshold`, `queue`, `review`, `report`, `serve`): its clap
+//!   arguments, its request, its report and the library function that runs it.
 #![warn(missing_docs)]
 
 mod audit;
 pub mod commands;
 mod confidence;
 mod error;
+mod ledger;
 pub mod metrics;
 mod queue;
 mod render;
 mod review;
+pub mod serve;
 mod sgr;
+mod team;
 
 /// Former name of [`commands`], kept so code written against 0.1 compiles.
 pub use commands as job;
@@ -40,11 +47,12 @@ pub use commands as job;
 pub use audit::{AuditLog, AuditRecord, Decision, now_rfc3339, read_audit_log, rfc3339};
 pub use commands::{
     AttributionChoice, Deployment, OversightReport, PolicyCurve, QueueConfig, ReportConfig,
-    SgrConfig, SgrReport, SgrSplit, TeamMetrics, ThresholdSource, build_queue, calibrate_threshold,
-    default_out, model_hash, policy_means, report, split_rows,
+    SgrConfig, SgrReport, SgrSplit, ThresholdSource, build_queue, calibrate_threshold, default_out,
+    model_hash, policy_means, report, split_rows,
 };
 pub use confidence::{ConfidenceKind, confidence};
 pub use error::{OversightError, Result};
+pub use ledger::{Ledger, Standing};
 pub use metrics::{
     SelectiveMetrics, SimulatedExpert, cohens_kappa, expected_system_accuracy, selective_metrics,
     threshold_for_coverage,
@@ -56,3 +64,6 @@ pub use review::{
     review,
 };
 pub use sgr::{SgrResult, binomial_cdf, binomial_upper_bound, sgr};
+pub use team::{
+    ReviewAgreement, ReviewerPair, ReviewerSummary, TeamMetrics, review_agreement, team_metrics,
+};

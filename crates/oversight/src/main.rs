@@ -7,7 +7,9 @@
 use std::process::ExitCode;
 
 use aegis_model::DeviceArgs;
-use aegis_oversight::commands::{CalibrateThresholdArgs, QueueArgs, ReportArgs, ReviewArgs};
+use aegis_oversight::commands::{
+    CalibrateThresholdArgs, QueueArgs, ReportArgs, ReviewArgs, ServeArgs,
+};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -37,6 +39,9 @@ enum Command {
     /// Team metrics from the audit log and deferral policies compared with a simulated
     /// expert → report.json, policies.csv, policies.png.
     Report(ReportArgs),
+    /// Review in the browser: a local server on the queue and the same audit log, one URL
+    /// with a token per reviewer; each answer is synced to the log before it is acknowledged.
+    Serve(ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +52,7 @@ fn main() -> ExitCode {
             Command::Queue(args) => args.run(device),
             Command::Review(args) => args.run(),
             Command::Report(args) => args.run(device),
+            Command::Serve(args) => args.run(),
         };
         // As an `anyhow::Error`, so an error prints its chain of causes as it always has.
         done.map_err(anyhow::Error::from)

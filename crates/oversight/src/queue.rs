@@ -38,6 +38,9 @@ pub struct QueueItem {
     pub confidence: f64,
     /// The predicted class's probability.
     pub probability: f64,
+    /// The model's probability of every class (empty in queues written before it was kept).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probabilities: Vec<f64>,
     /// The conformal prediction set (classes).
     pub conformal_set: Vec<usize>,
     /// The largest attributions by magnitude, largest first.
@@ -140,6 +143,17 @@ impl Queue {
                     ),
                 ));
             }
+            if classes > 0 && !item.probabilities.is_empty() && item.probabilities.len() != classes
+            {
+                return Err(OversightError::bad_line(
+                    &path,
+                    i + 1,
+                    format!(
+                        "{} probabilities, the queue has {classes} classes",
+                        item.probabilities.len()
+                    ),
+                ));
+            }
             if classes > 0 && item.prediction >= classes {
                 return Err(OversightError::bad_line(
                     &path,
@@ -197,6 +211,7 @@ mod tests {
             prediction: 1,
             confidence: 0.4,
             probability: 0.4,
+            probabilities: vec![0.3, 0.4, 0.3],
             conformal_set: vec![1, 2],
             top_attribution: vec![],
             attribution: vec![],

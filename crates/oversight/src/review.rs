@@ -1,10 +1,10 @@
 //! A review session: shows each pending queue item to a reviewer (interactive terminal or a
 //! scripted decisions file), and appends every decision to the audit log durably before the
-//! next item is shown. Items already decided in the log (same item id and model hash) are not
-//! shown again, so a session killed at any point resumes where it stopped, losing and
-//! duplicating nothing.
+//! next item is shown. Items with a standing decision in the log (same item id and model hash,
+//! not revoked: [`crate::Ledger`]) are not shown again, so a session killed at any point
+//! resumes where it stopped, losing and duplicating nothing.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::path::Path;
 use std::time::Duration;
@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{AuditLog, AuditRecord, Decision, now_rfc3339};
 use crate::error::{OversightError, Result};
+use crate::ledger::Ledger;
 use crate::queue::{Queue, QueueItem, QueueMeta};
 use crate::render::render_item;
 
@@ -197,16 +198,11 @@ pub fn review(
         return Err(OversightError::invalid("reviewer", "must name who decides"));
     }
     let hash = &queue.meta.model_hash;
-    let done: HashSet<String> = log
-        .records()
-        .iter()
-        .filter(|r| &r.model_hash == hash)
-        .map(|r| r.item_id.clone())
-        .collect();
+    let ledger = Ledger::build(log.records(), hash, log.path())?;
     let pending: Vec<&QueueItem> = queue
         .items
         .iter()
-        .filter(|i| !done.contains(&i.id))
+        .filter(|i| ledger.on(&i.id).is_empty())
         .collect();
     let already = queue.items.len() - pending.len();
     let mut recorded = 0;
@@ -264,6 +260,7 @@ mod tests {
                     prediction: 1,
                     confidence: 0.5,
                     probability: 0.5,
+                    probabilities: vec![0.25, 0.5, 0.25],
                     conformal_set: vec![0, 1],
                     top_attribution: vec![],
                     attribution: vec![0.1, -0.2],

@@ -7,6 +7,7 @@
 //! - `queue.rs`: the review queue → `queue.jsonl`, `queue.json`.
 //! - `review.rs`: scripted or terminal review into the audit log ([`crate::review()`]).
 //! - `report.rs`: team metrics and deferral policies → `report.json`, `policies.csv/png`.
+//! - `serve.rs`: review in the browser on the same audit log ([`crate::serve::Server`]).
 //! - `sgr_report.rs`: `sgr.json` ([`SgrReport`]), written by `calibrate-threshold` and read by
 //!   `queue --sgr`.
 //! - `shared.rs`: [`default_out`], [`model_hash`], [`split_rows`] and the κ of a split.
@@ -15,6 +16,7 @@ pub mod calibrate_threshold;
 pub mod queue;
 pub mod report;
 pub mod review;
+pub mod serve;
 mod sgr_report;
 mod shared;
 #[cfg(test)]
@@ -26,5 +28,6 @@ pub use report::{
     OversightReport, PolicyCurve, ReportArgs, ReportConfig, TeamMetrics, policy_means, report,
 };
 pub use review::ReviewArgs;
+pub use serve::ServeArgs;
 pub use sgr_report::{Deployment, SgrReport, SgrSplit};
 pub use shared::{default_out, model_hash, split_rows};

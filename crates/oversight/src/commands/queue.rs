@@ -408,6 +408,7 @@ fn queue_items(
                 prediction: preds[j],
                 confidence: kd[j],
                 probability: probs[j * c + preds[j]],
+                probabilities: probs[j * c..(j + 1) * c].to_vec(),
                 conformal_set: sets[j].clone(),
                 top_attribution: if attr.is_empty() {
                     Vec::new()

@@ -2,7 +2,7 @@
 //! per confidence function, and random) compared with a simulated expert → `report.json`,
 //! `policies.csv`, `policies.png`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use aegis_model::io::write_json;
@@ -17,11 +17,13 @@ use super::shared::{confidences, model_hash};
 use crate::audit::{AuditRecord, Decision, read_audit_log};
 use crate::confidence::ConfidenceKind;
 use crate::error::{OversightError, Result};
+use crate::ledger::Ledger;
 use crate::metrics::{
-    SimulatedExpert, cohens_kappa, expected_system_accuracy, selective_metrics,
-    threshold_for_coverage,
+    SimulatedExpert, expected_system_accuracy, selective_metrics, threshold_for_coverage,
 };
 use crate::queue::Queue;
+pub use crate::team::TeamMetrics;
+use crate::team::team_metrics;
 
 /// Flags of `report`.
 #[derive(clap::Args, Debug)]
@@ -72,6 +74,16 @@ impl ReportArgs {
             opt(t.reviewer_accuracy),
             opt(t.kappa_model_reviewer)
         );
+        for p in &t.reviewers.pairs {
+            println!(
+                "  reviewers {} and {}: {} items labelled by both, agreement {}, Cohen's κ {}",
+                p.first,
+                p.second,
+                p.items,
+                opt(p.agreement),
+                opt(p.kappa)
+            );
+        }
         println!(
             "simulated expert on the queue: system accuracy {:.4}, override rate {}",
             r.simulated_review.system_accuracy,
@@ -123,42 +135,6 @@ pub struct ReportConfig {
     pub seed: u64,
 }
 
-/// Team metrics from the audit log.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TeamMetrics {
-    /// Deployment rows.
-    pub rows: usize,
-    /// Fraction decided automatically.
-    pub coverage: f64,
-    /// Error rate of the automatic decisions.
-    pub selective_risk: f64,
-    /// Queued items.
-    pub queued: usize,
-    /// Accepted by the reviewer.
-    pub accepted: usize,
-    /// Overridden.
-    pub overridden: usize,
-    /// Skipped.
-    pub skipped: usize,
-    /// Not reviewed yet.
-    pub pending: usize,
-    /// Overrides / (accepts + overrides) (null when nothing was decided).
-    pub override_rate: Option<f64>,
-    /// Accuracy of the reviewer's final labels on decided items.
-    pub reviewer_accuracy: Option<f64>,
-    /// Accuracy of the model on the same decided items.
-    pub model_accuracy_on_reviewed: Option<f64>,
-    /// Cohen's κ between the model's predictions and the reviewer's labels on decided items.
-    pub kappa_model_reviewer: Option<f64>,
-    /// Accuracy of the whole system: automatic predictions, reviewer labels where decided, the
-    /// model's prediction for skipped and pending items.
-    pub system_accuracy: f64,
-    /// Model accuracy on all deployment rows (no human).
-    pub model_accuracy: f64,
-    /// Records in the log for this queue that repeat an item (0 unless the log was edited).
-    pub duplicate_records: usize,
-}
-
 /// One deferral policy's curve with the simulated expert.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PolicyCurve {
@@ -182,79 +158,6 @@ pub struct OversightReport {
     pub simulated_review: TeamMetrics,
     /// Deferral policies compared on the deployment rows.
     pub policies: Vec<PolicyCurve>,
-}
-
-fn team_metrics(
-    queue: &Queue,
-    labels: &[usize],
-    decisions: &HashMap<String, &AuditRecord>,
-    duplicate_records: usize,
-) -> Result<TeamMetrics> {
-    let classes = queue.meta.class_names.len().max(1);
-    let auto_ok = queue
-        .meta
-        .automatic
-        .iter()
-        .filter(|(i, p)| labels[*i] == *p)
-        .count();
-    let (mut acc, mut over, mut skip) = (0, 0, 0);
-    let (mut model_l, mut human_l, mut truth) = (Vec::new(), Vec::new(), Vec::new());
-    let mut system_ok = auto_ok;
-    for item in &queue.items {
-        let y = labels[item.index];
-        match decisions.get(&item.id) {
-            Some(r) if r.decision != Decision::Skip => {
-                let l = r.label.unwrap_or(item.prediction);
-                if r.decision == Decision::Accept {
-                    acc += 1
-                } else {
-                    over += 1
-                }
-                model_l.push(item.prediction);
-                human_l.push(l);
-                truth.push(y);
-                system_ok += usize::from(l == y);
-            }
-            Some(_) => {
-                skip += 1;
-                system_ok += usize::from(item.prediction == y);
-            }
-            None => system_ok += usize::from(item.prediction == y),
-        }
-    }
-    let rows = queue.meta.rows.len().max(1);
-    let decided = acc + over;
-    let frac = |k: usize| (decided > 0).then(|| k as f64 / decided as f64);
-    let model_all = queue.meta.automatic.len();
-    let model_ok_all = auto_ok
-        + queue
-            .items
-            .iter()
-            .filter(|i| labels[i.index] == i.prediction)
-            .count();
-    Ok(TeamMetrics {
-        rows: queue.meta.rows.len(),
-        coverage: model_all as f64 / rows as f64,
-        selective_risk: if model_all == 0 {
-            0.0
-        } else {
-            1.0 - auto_ok as f64 / model_all as f64
-        },
-        queued: queue.items.len(),
-        accepted: acc,
-        overridden: over,
-        skipped: skip,
-        pending: queue.items.len() - decided - skip,
-        override_rate: frac(over),
-        reviewer_accuracy: frac(human_l.iter().zip(&truth).filter(|(a, b)| a == b).count()),
-        model_accuracy_on_reviewed: frac(
-            model_l.iter().zip(&truth).filter(|(a, b)| a == b).count(),
-        ),
-        kappa_model_reviewer: cohens_kappa(&model_l, &human_l, classes)?,
-        system_accuracy: system_ok as f64 / rows as f64,
-        model_accuracy: model_ok_all as f64 / rows as f64,
-        duplicate_records,
-    })
 }
 
 /// Reads the audit log of a queue and computes the team metrics, then compares deferral
@@ -314,25 +217,15 @@ fn open_queue_run(queue: &Queue, spec: DeviceSpec) -> Result<LoadedRun> {
 }
 
 /// Team metrics of the review recorded in the audit log at `log_path` (none when it does not
-/// exist): the records of this queue's items and model, the last one per item counting.
+/// exist): the standing decisions on this queue's items and model ([`Ledger`]).
 fn recorded_review(queue: &Queue, labels: &[usize], log_path: &Path) -> Result<TeamMetrics> {
     let records = if log_path.exists() {
         read_audit_log(log_path)?
     } else {
         Vec::new()
     };
-    let ids: HashSet<&str> = queue.items.iter().map(|i| i.id.as_str()).collect();
-    let mut decisions: HashMap<String, &AuditRecord> = HashMap::new();
-    let mut duplicates = 0;
-    for r in records
-        .iter()
-        .filter(|r| r.model_hash == queue.meta.model_hash && ids.contains(r.item_id.as_str()))
-    {
-        if decisions.insert(r.item_id.clone(), r).is_some() {
-            duplicates += 1;
-        }
-    }
-    team_metrics(queue, labels, &decisions, duplicates)
+    let ledger = Ledger::build(&records, &queue.meta.model_hash, log_path)?;
+    team_metrics(queue, labels, &ledger)
 }
 
 /// Team metrics when the simulated expert reviews the whole queue.
@@ -359,9 +252,12 @@ fn simulated_review(queue: &Queue, labels: &[usize], cfg: &ReportConfig) -> Resu
             timestamp: String::new(),
         })
         .collect();
-    let sim_map: HashMap<String, &AuditRecord> =
-        sim_records.iter().map(|r| (r.item_id.clone(), r)).collect();
-    team_metrics(queue, labels, &sim_map, 0)
+    let ledger = Ledger::build(
+        &sim_records,
+        &queue.meta.model_hash,
+        Path::new("<simulated>"),
+    )?;
+    team_metrics(queue, labels, &ledger)
 }
 
 /// Deferral policies on the deployment rows, thresholds from the rows' own κ at each
