@@ -3,8 +3,12 @@
 //! Adversarial attacks on any [`aegis_model::Classifier`], on any device.
 //!
 //! - [`Attack`]: one trait; every attack is batched, untargeted or targeted ([`Goal`]),
-//!   respects input [`Bounds`] (default `[0, 1]`), acts in the model's raw input space and runs
-//!   the model in inference mode on a copy (the caller's model and mode are untouched).
+//!   respects input [`Bounds`] (default `[0, 1]`; one range per feature for tables), acts in
+//!   the model's raw input space and runs the model in inference mode on a copy (the caller's
+//!   model and mode are untouched).
+//! - [`ThreatSpace`]: the unit of ε ([`EpsUnits`]: raw, or each feature's training standard
+//!   deviation for tabular runs) and the input box (a run's recorded
+//!   [`aegis_model::InputDomain`] or user bounds); every attack runs in it unchanged.
 //! - [`Fgsm`] (Goodfellow et al. 2015), [`Pgd`] in L∞ and L2 with random start and restarts
 //!   (Madry et al. 2018), [`MiFgsm`] (Dong et al. 2018), [`Apgd`] with the CE or DLR loss
 //!   (Croce & Hein 2020), [`CwL2`] (Carlini & Wagner 2017), and the gradient-free [`Square`] attack (Andriushchenko et al.
@@ -40,15 +44,15 @@ pub mod evaluation;
 pub mod training;
 
 pub use attacks::{
-    Apgd, ApgdConfig, ApgdLoss, Attack, Bounds, CwConfig, CwL2, Fab, FabConfig, Fgsm, FgsmConfig,
-    Goal, MiFgsm, MiFgsmConfig, Norm, Pgd, PgdConfig, Square, SquareConfig, apgd_checkpoints,
-    check_goal, goal_tensor, objective_gradient, predictions, project_l2, project_linf,
-    random_tensor, row_l1, row_l2, square_fraction,
+    Apgd, ApgdConfig, ApgdLoss, Attack, Bounds, CwConfig, CwL2, EpsUnits, Fab, FabConfig, Fgsm,
+    FgsmConfig, Goal, MiFgsm, MiFgsmConfig, Norm, Pgd, PgdConfig, Scaled, Square, SquareConfig,
+    ThreatSpace, apgd_checkpoints, check_goal, goal_tensor, objective_gradient, predictions,
+    project_l2, project_linf, random_tensor, row_l1, row_l2, square_fraction,
 };
 pub use error::{AdversarialError, Result};
 pub use evaluation::{
-    AttackReport, EvalAttack, EvalResult, EvaluateConfig, GoalKind, RobustnessReport, SanityCheck,
-    StageResult, Suite, WorstCase, evaluate_robustness, run_attack,
+    AttackPlan, AttackReport, EvalAttack, EvalResult, EvaluateConfig, GoalKind, RobustnessReport,
+    SanityCheck, StageResult, Suite, WorstCase, evaluate_robustness, run_attack, run_attack_in,
 };
 pub use training::{
     AdvMethod, AdvSchedule, AdvTrainConfig, best_recipe_train_config, fast_at_loss, pgd_at_loss,

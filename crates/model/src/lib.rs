@@ -46,7 +46,7 @@ pub use commands::{
     EvalReport, ImportReport, ImportRequest, Prediction, TrainOutcome, TrainRequest, evaluate_run,
     export_run, import_run, model_config_for, predict_file, train_run, train_run_with,
 };
-pub use data::{DataSource, Dataset, Split};
+pub use data::{DataSource, Dataset, DomainKind, InputDomain, Split};
 pub use device::{DeviceArgs, DeviceSpec};
 pub use error::{ModelError, Result};
 pub use models::{

@@ -16,7 +16,7 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::classifier::Classifier;
-use crate::data::{DataSource, Dataset, Split, SplitInfo};
+use crate::data::{DataSource, Dataset, InputDomain, Split, SplitInfo};
 use crate::device::DeviceSpec;
 use crate::error::{ModelError, Result};
 use crate::io::{read_json_strict, write_atomic_with, write_json};
@@ -44,6 +44,10 @@ pub struct DataConfig {
     /// Class names, by class index.
     #[serde(default)]
     pub class_names: Vec<String>,
+    /// The input domain measured on the training split (runs written before it was recorded
+    /// rebuild it from their split: [`RunConfig::input_domain`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<InputDomain>,
 }
 
 /// Everything needed to rebuild a run's model and reproduce its training: `config.json`.
@@ -71,6 +75,15 @@ impl RunConfig {
     /// seed and fraction, so every command evaluates on the rows the run never trained on.
     pub fn test_split(&self, source: Option<&DataSource>) -> Result<crate::data::Dataset> {
         Ok(self.split(source)?.test)
+    }
+
+    /// The run's input domain: the recorded one, or (older runs) the one of its rebuilt
+    /// training split.
+    pub fn input_domain(&self) -> Result<InputDomain> {
+        match &self.data.domain {
+            Some(d) => Ok(d.clone()),
+            None => Ok(InputDomain::of(&self.split(None)?.train)),
+        }
     }
 
     /// The run's train and test split of `source` (default: the run's own data), rebuilt with
@@ -147,6 +160,18 @@ impl RunDir {
     /// Path of `metrics.json`.
     pub fn metrics_path(&self) -> PathBuf {
         self.root.join(METRICS_FILE)
+    }
+
+    /// SHA-256 (hex) of `model.bpk`: the identity of the trained model in reports, queues and
+    /// audit logs.
+    pub fn weights_sha256(&self) -> Result<String> {
+        use sha2::{Digest, Sha256};
+        let p = self.weights_path();
+        let bytes = std::fs::read(&p).map_err(|e| ModelError::io(&p, e))?;
+        Ok(Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect())
     }
 
     /// Writes `config.json` atomically.

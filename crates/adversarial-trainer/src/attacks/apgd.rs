@@ -24,8 +24,9 @@ use aegis_model::{Classifier, label_tensor, to_host};
 use serde::{Deserialize, Serialize};
 
 use super::base::{
-    Attack, Bounds, Goal, check_eps, check_goal, predictions, project_linf, random_tensor,
+    Attack, Goal, check_eps, check_goal, check_row_keys, predictions, project_linf, random_rows,
 };
+use super::bounds::Bounds;
 use crate::error::{AdversarialError, Result};
 
 /// APGD's loss.
@@ -71,6 +72,8 @@ pub struct ApgdConfig {
 #[derive(Debug, Clone)]
 pub struct Apgd {
     config: ApgdConfig,
+    bounds: Bounds,
+    row_keys: Option<Vec<u64>>,
 }
 
 /// The iteration counts (1-based) after which APGD checks its step size, for `n` iterations,
@@ -103,7 +106,17 @@ impl Apgd {
     /// Validates the configuration.
     pub fn new(config: ApgdConfig) -> Result<Self> {
         check_eps(config.eps)?;
-        Ok(Self { config })
+        let bounds = Bounds::from_config(config.lower, config.upper)?;
+        Ok(Self {
+            config,
+            bounds,
+            row_keys: None,
+        })
+    }
+
+    /// The input box it clips to.
+    pub fn bounds(&self) -> &Bounds {
+        &self.bounds
     }
 
     /// An error unless the loss works with `classes` classes.
@@ -178,10 +191,9 @@ impl Apgd {
         truth: Option<&[usize]>,
     ) -> Result<Tensor<2>> {
         self.check_classes(model.num_classes(), goal.is_targeted())?;
-        let bounds = Bounds {
-            lower: self.config.lower as f32,
-            upper: self.config.upper as f32,
-        };
+        self.bounds.check_width(x.dims()[1])?;
+        check_row_keys(self.row_keys.as_deref(), x.dims()[0])?;
+        let bounds = self.bounds.clone();
         if self.config.eps == 0.0 || self.config.steps == 0 {
             return Ok(bounds.clip(x.clone())); // nothing to search
         }
@@ -304,7 +316,8 @@ impl<'a, M: Classifier> Search<'a, M> {
     /// Random start `x + ε·t/‖t‖∞`, clipped to the bounds; its loss and gradient.
     fn start(&self) -> SearchState {
         let [n, f] = self.x.dims();
-        let t = random_tensor(n, f, 1.0, false, self.apgd.config.seed, &self.device);
+        let keys = self.apgd.row_keys.as_deref();
+        let t = random_rows(keys, n, f, 1.0, false, self.apgd.config.seed, &self.device);
         let scale = t.clone().abs().max_dim(1) + 1e-12;
         let x_adv = self.bounds.clip(self.x.clone() + t / scale * self.eps);
         let (loss, grad, success) = self.loss_grad_success(&x_adv);
@@ -339,13 +352,13 @@ impl<'a, M: Classifier> Search<'a, M> {
             s.x_adv.clone() + s.grad.clone().sign() * step,
             self.x,
             self.eps,
-            self.bounds,
+            &self.bounds,
         );
         s.x_adv = project_linf(
             s.x_adv.clone() + (z - s.x_adv.clone()) * a + grad2 * (1.0 - a),
             self.x,
             self.eps,
-            self.bounds,
+            &self.bounds,
         );
     }
 
@@ -403,6 +416,16 @@ impl<'a, M: Classifier> Search<'a, M> {
 }
 
 impl Attack for Apgd {
+    fn with_row_keys(mut self, keys: Vec<u64>) -> Self {
+        self.row_keys = Some(keys);
+        self
+    }
+
+    fn with_bounds(mut self, bounds: Bounds) -> Self {
+        self.bounds = bounds;
+        self
+    }
+
     fn name(&self) -> String {
         match self.config.loss {
             ApgdLoss::Ce => "apgd-ce".into(),

@@ -15,6 +15,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal, Uniform};
 
+use super::bounds::Bounds;
 use crate::error::{AdversarialError, Result};
 
 /// What the attacker wants.
@@ -53,31 +54,6 @@ impl Goal {
     }
 }
 
-/// The valid input range, applied after every step (default `[0, 1]`).
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Bounds {
-    /// Smallest valid input value.
-    pub lower: f32,
-    /// Largest valid input value.
-    pub upper: f32,
-}
-
-impl Default for Bounds {
-    fn default() -> Self {
-        Self {
-            lower: 0.0,
-            upper: 1.0,
-        }
-    }
-}
-
-impl Bounds {
-    /// Clips `x` to the bounds.
-    pub fn clip(&self, x: Tensor<2>) -> Tensor<2> {
-        x.clamp(self.lower, self.upper)
-    }
-}
-
 /// An adversarial attack on a batch.
 pub trait Attack {
     /// Short name for reports, e.g. `pgd-linf`.
@@ -87,6 +63,24 @@ pub trait Attack {
     /// L∞ by default.
     fn l2_threat(&self) -> bool {
         false
+    }
+
+    /// The same attack clipping every iterate to `bounds` (raw input units, or the scaled
+    /// coordinates of a [`ThreatSpace`](super::ThreatSpace)).
+    fn with_bounds(self, bounds: Bounds) -> Self
+    where
+        Self: Sized;
+
+    /// The same attack drawing row `i`'s randomness (random starts, Square's proposals) from
+    /// its own stream keyed by `keys[i]` (e.g. the row's index in the data set), so a row's
+    /// result does not depend on which rows share its batch; `perturb` then needs one key
+    /// per row. Deterministic attacks ignore it.
+    fn with_row_keys(self, keys: Vec<u64>) -> Self
+    where
+        Self: Sized,
+    {
+        let _ = keys;
+        self
     }
 
     /// Returns adversarial inputs `[N, F]` for clean inputs `x` `[N, F]` (on a plain device).
@@ -160,7 +154,7 @@ pub fn row_l1(x: Tensor<2>) -> Tensor<2> {
 }
 
 /// Projects `x_adv` onto the L∞ ball of radius `eps` around `x`, then clips to the bounds.
-pub fn project_linf(x_adv: Tensor<2>, x: &Tensor<2>, eps: f32, bounds: Bounds) -> Tensor<2> {
+pub fn project_linf(x_adv: Tensor<2>, x: &Tensor<2>, eps: f32, bounds: &Bounds) -> Tensor<2> {
     let lo = x.clone() - eps;
     let hi = x.clone() + eps;
     bounds.clip(x_adv.max_pair(lo).min_pair(hi))
@@ -168,7 +162,7 @@ pub fn project_linf(x_adv: Tensor<2>, x: &Tensor<2>, eps: f32, bounds: Bounds) -
 
 /// Projects `x_adv` onto the L2 ball of radius `eps` around `x` (per row), then clips to the
 /// bounds.
-pub fn project_l2(x_adv: Tensor<2>, x: &Tensor<2>, eps: f32, bounds: Bounds) -> Tensor<2> {
+pub fn project_l2(x_adv: Tensor<2>, x: &Tensor<2>, eps: f32, bounds: &Bounds) -> Tensor<2> {
     let delta = x_adv - x.clone();
     let factor = (row_l2(delta.clone()).recip() * eps).clamp_max(1.0);
     bounds.clip(x.clone() + delta * factor)
@@ -195,6 +189,49 @@ pub fn random_tensor(
         (0..n * f).map(|_| u.sample(&mut rng)).collect()
     };
     Tensor::from_data(TensorData::new(v, [n, f]), device)
+}
+
+/// The random stream of the row keyed `key` under `seed` (see [`Attack::with_row_keys`]).
+pub fn row_rng(seed: u64, key: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed ^ key.wrapping_add(1).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+}
+
+/// [`random_tensor`] with one stream per row: row `i` is drawn from `row_rng(seed, keys[i])`,
+/// or, without keys, the whole batch from one stream seeded `seed`.
+pub fn random_rows(
+    keys: Option<&[u64]>,
+    n: usize,
+    f: usize,
+    a: f32,
+    gaussian: bool,
+    seed: u64,
+    device: &Device,
+) -> Tensor<2> {
+    let Some(keys) = keys else {
+        return random_tensor(n, f, a, gaussian, seed, device);
+    };
+    let mut v = Vec::with_capacity(n * f);
+    for &key in keys.iter().take(n) {
+        let mut rng = row_rng(seed, key);
+        if gaussian {
+            v.extend((0..f).map(|_| -> f32 { StandardNormal.sample(&mut rng) }));
+        } else {
+            let u = Uniform::new_inclusive(-a, a).expect("finite range");
+            v.extend((0..f).map(|_| u.sample(&mut rng)));
+        }
+    }
+    Tensor::from_data(TensorData::new(v, [keys.len().min(n), f]), device)
+}
+
+/// Checks that row keys, when given, number one per row.
+pub fn check_row_keys(keys: Option<&[u64]>, n: usize) -> Result<()> {
+    match keys {
+        Some(k) if k.len() != n => Err(AdversarialError::invalid(
+            "row keys",
+            format!("{} keys for {n} rows", k.len()),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Checks `eps ≥ 0`, finite.
@@ -285,7 +322,7 @@ mod tests {
         let x = t(vec![0.5, 0.95, 0.05], 1);
         let adv = t(vec![0.9, 1.2, -0.5], 1);
         assert_eq!(
-            v(project_linf(adv, &x, 0.1, Bounds::default())),
+            v(project_linf(adv, &x, 0.1, &Bounds::default())),
             vec![0.6, 1.0, 0.0]
         );
     }
@@ -294,7 +331,7 @@ mod tests {
     fn l2_projection_scales_rows_outside_the_ball_only() {
         let x = t(vec![0.5, 0.5, 0.5, 0.5], 2);
         let adv = t(vec![0.8, 0.9, 0.55, 0.5], 2); // row 0: δ = (0.3, 0.4), ‖δ‖ = 0.5; row 1 inside
-        let p = v(project_l2(adv, &x, 0.25, Bounds::default()));
+        let p = v(project_l2(adv, &x, 0.25, &Bounds::default()));
         assert!(
             (p[0] - 0.65).abs() < 1e-6 && (p[1] - 0.7).abs() < 1e-6,
             "{p:?}"

@@ -3,10 +3,11 @@
 
 use aegis_model::burn::config::Config;
 use aegis_model::burn::module::Module;
-use aegis_model::burn::tensor::{Int, Tensor, TensorData};
+use aegis_model::burn::tensor::{Device, Int, Tensor, TensorData};
 use aegis_model::{Classifier, label_tensor, to_host};
 
 use super::base::{Attack, Goal, check_goal, row_l2};
+use super::bounds::Bounds;
 use crate::error::{AdversarialError, Result};
 
 /// CW-L2 hyper-parameters (torchattacks' defaults plus a binary search over c as in the
@@ -46,6 +47,7 @@ pub struct CwConfig {
 #[derive(Debug, Clone)]
 pub struct CwL2 {
     config: CwConfig,
+    bounds: Bounds,
 }
 
 impl CwL2 {
@@ -63,12 +65,31 @@ impl CwL2 {
                 "steps and search_steps must be at least 1",
             ));
         }
-        Ok(Self { config })
+        let bounds = Bounds::from_config(config.lower, config.upper)?;
+        Ok(Self { config, bounds })
     }
 
-    fn to_input(&self, w: Tensor<2>) -> Tensor<2> {
-        let (lo, hi) = (self.config.lower as f32, self.config.upper as f32);
-        (w.tanh() + 1.0) * (0.5 * (hi - lo)) + lo
+    /// The input box it clips to.
+    pub fn bounds(&self) -> &Bounds {
+        &self.bounds
+    }
+
+    /// `x = lo + (tanh(w) + 1) · (hi − lo) / 2`, with `lo` and `(hi − lo) / 2` as `[N, F]`.
+    fn to_input(w: Tensor<2>, lo: &Tensor<2>, half_span: &Tensor<2>) -> Tensor<2> {
+        (w.tanh() + 1.0) * half_span.clone() + lo.clone()
+    }
+
+    /// The box's lower ends and half widths, `[n, f]` each, on `device`.
+    fn box_rows(&self, n: usize, f: usize, device: &Device) -> (Tensor<2>, Tensor<2>) {
+        let b = &self.bounds;
+        let lo: Vec<f32> = (0..f).map(|j| b.lower_of(j)).collect();
+        let half: Vec<f32> = (0..f)
+            .map(|j| 0.5 * (b.upper_of(j) - b.lower_of(j)))
+            .collect();
+        let rows = |v: Vec<f32>| {
+            Tensor::<2>::from_data(TensorData::new(v, [1, f]), device).repeat_dim(0, n)
+        };
+        (rows(lo), rows(half))
     }
 
     /// Per-row margin `[N]` (negative once the goal is reached) from logits.
@@ -90,6 +111,11 @@ impl CwL2 {
 }
 
 impl Attack for CwL2 {
+    fn with_bounds(mut self, bounds: Bounds) -> Self {
+        self.bounds = bounds;
+        self
+    }
+
     fn name(&self) -> String {
         "cw".into()
     }
@@ -105,8 +131,15 @@ impl Attack for CwL2 {
         goal: &Goal,
     ) -> Result<Tensor<2>> {
         check_goal(model, &x, goal)?;
+        let [n, f] = x.dims();
+        self.bounds.check_width(f)?;
+        if !self.bounds.is_finite() {
+            return Err(AdversarialError::invalid(
+                "bounds",
+                "cw maps the input box through tanh, so it must be finite",
+            ));
+        }
         let model = model.valid();
-        let [n, _] = x.dims();
         let device = x.device();
         let c_classes = model.num_classes();
         let labels = label_tensor(goal.labels(), &device);
@@ -115,9 +148,12 @@ impl Attack for CwL2 {
             oh[i * c_classes + l] = 1.0;
         }
         let onehot = Tensor::<2>::from_data(TensorData::new(oh, [n, c_classes]), &device);
-        let (lo, hi) = (self.config.lower as f32, self.config.upper as f32);
-        // w = atanh(2(x − lo)/(hi − lo) − 1), clamped away from ±1.
-        let unit = ((x.clone() - lo) / (hi - lo) * 2.0 - 1.0).clamp(-0.999_999, 0.999_999);
+        let (lo, half_span) = self.box_rows(n, f, &device);
+        let (lo_a, half_a) = (lo.clone().autodiff(), half_span.clone().autodiff());
+        // w = atanh((x − lo)/((hi − lo)/2) − 1), clamped away from ±1; a zero-width feature
+        // (hi = lo) stays at lo.
+        let unit =
+            ((x.clone() - lo) / half_span.clamp_min(1e-12) - 1.0).clamp(-0.999_999, 0.999_999);
         let w0 = ((unit.clone() + 1.0) / (-unit + 1.0)).log() * 0.5;
         let col = |v: &[f32]| Tensor::<2>::from_data(TensorData::new(v.to_vec(), [n, 1]), &device);
         let mut best = x.clone();
@@ -132,7 +168,7 @@ impl Attack for CwL2 {
             let (b1, b2, lr) = (0.9f32, 0.999f32, self.config.lr as f32);
             for t in 1..=self.config.steps {
                 let wa = w.clone().autodiff().require_grad();
-                let xa = self.to_input(wa.clone());
+                let xa = Self::to_input(wa.clone(), &lo_a, &half_a);
                 let logits = model.logits(xa.clone());
                 let margin = Self::margin(
                     logits,

@@ -17,6 +17,7 @@ use aegis_model::burn::tensor::{Device, Tensor};
 use aegis_model::{Classifier, batch_tensor, label_tensor, to_host};
 
 use super::base::{Attack, Goal, check_eps, check_goal, over_target_ranks, predictions};
+use super::bounds::Bounds;
 use crate::error::{AdversarialError, Result};
 
 /// FAB-T hyper-parameters (AutoAttack's standard settings).
@@ -51,22 +52,41 @@ pub struct FabConfig {
 #[derive(Debug, Clone)]
 pub struct Fab {
     config: FabConfig,
+    bounds: Bounds,
 }
 
 /// The displacement `d` that moves `t` onto the hyperplane `w·z = b` with the smallest L∞
-/// norm while keeping `t + d` in the unit box (the reference's `projection_linf` for one row,
-/// literally: sort by the distance to the box face each coordinate moves towards, then a
-/// binary search for how many coordinates saturate).
-pub fn project_linf_hyperplane(t: &[f32], w: &[f32], b: f32) -> Vec<f32> {
+/// norm while keeping `t + d` in the box `bounds` (finite; the reference's `projection_linf`
+/// for one row, literally, with its unit box generalised to per-feature faces: sort by the
+/// distance to the box face each coordinate moves towards, then a binary search for how many
+/// coordinates saturate).
+pub fn project_linf_hyperplane(t: &[f32], w: &[f32], b: f32, bounds: &Bounds) -> Vec<f32> {
     let f = t.len();
     let dot = |u: &[f32], v: &[f32]| u.iter().zip(v).map(|(a, b)| a * b).sum::<f32>();
     let sign = if dot(w, t) - b >= 0.0 { 1.0 } else { -1.0 };
     let w: Vec<f32> = w.iter().map(|v| v * sign).collect();
     let b = b * sign;
-    let a: Vec<f32> = w.iter().map(|&v| if v < 0.0 { 1.0 } else { 0.0 }).collect();
+    // Coordinate i moves up (towards its upper face) where w_i < 0, else down.
+    let up: Vec<bool> = w.iter().map(|&v| v < 0.0).collect();
+    let face = |i: usize| {
+        if up[i] {
+            bounds.upper_of(i)
+        } else {
+            bounds.lower_of(i)
+        }
+    };
     let nz = |i: usize| if w[i] != 0.0 { 1.0 } else { 0.0 };
-    let mut d: Vec<f32> = (0..f).map(|i| (a[i] - t[i]) * nz(i)).collect();
-    let p: Vec<f32> = (0..f).map(|i| a[i] - t[i] * (2.0 * a[i] - 1.0)).collect();
+    let mut d: Vec<f32> = (0..f).map(|i| (face(i) - t[i]) * nz(i)).collect();
+    // Distance to the face it moves towards (signed, as the reference's `a − t(2a − 1)`).
+    let p: Vec<f32> = (0..f)
+        .map(|i| {
+            if up[i] {
+                face(i) - t[i]
+            } else {
+                t[i] - face(i)
+            }
+        })
+        .collect();
     let mut indp: Vec<usize> = (0..f).collect();
     indp.sort_by(|&i, &j| p[i].total_cmp(&p[j]));
     let b = b - dot(&w, t);
@@ -85,7 +105,7 @@ pub fn project_linf_hyperplane(t: &[f32], w: &[f32], b: f32) -> Vec<f32> {
     if corner {
         let lmbd = ((b - sb[f - 1]) / -s[f - 1]).max(0.0);
         for i in 0..f {
-            d[i] = (2.0 * a[i] - 1.0) * lmbd;
+            d[i] = if up[i] { lmbd } else { -lmbd };
         }
     } else if search {
         let (mut lb, mut ub) = (0.0f32, (f - 1) as f32);
@@ -102,7 +122,11 @@ pub fn project_linf_hyperplane(t: &[f32], w: &[f32], b: f32) -> Vec<f32> {
         let k = lb as usize;
         let lmbd = ((b - sb[k]) / -s[k]).max(0.0);
         for i in 0..f {
-            d[i] = d[i].min(lmbd) * a[i] + d[i].max(-lmbd) * (1.0 - a[i]);
+            d[i] = if up[i] {
+                d[i].min(lmbd)
+            } else {
+                d[i].max(-lmbd)
+            };
         }
     }
     (0..f).map(|i| d[i] * nz(i)).collect()
@@ -116,7 +140,13 @@ impl Fab {
     /// Validates the configuration.
     pub fn new(config: FabConfig) -> Result<Self> {
         check_eps(config.eps)?;
-        Ok(Self { config })
+        let bounds = Bounds::from_config(config.lower, config.upper)?;
+        Ok(Self { config, bounds })
+    }
+
+    /// The input box it clips to.
+    pub fn bounds(&self) -> &Bounds {
+        &self.bounds
     }
 
     /// `z_t − z_y` per row and its input gradient, at `x` `[n, f]` (host).
@@ -154,7 +184,6 @@ impl Fab {
     ) -> Vec<Option<(f32, Vec<f32>)>> {
         let c = &self.config;
         let n = y.len();
-        let (lo, hi) = (c.lower as f32, c.upper as f32);
         let mut x1 = x0.to_vec();
         let mut best: Vec<Option<(f32, Vec<f32>)>> = vec![None; n];
         for _ in 0..c.steps {
@@ -166,15 +195,17 @@ impl Fab {
                     &dg[i * f..(i + 1) * f],
                 );
                 let b = -df[i] + gi.iter().zip(xi).map(|(g, x)| g * x).sum::<f32>();
-                let d1 = project_linf_hyperplane(xi, gi, b);
-                let d2 = project_linf_hyperplane(ci, gi, b);
+                let d1 = project_linf_hyperplane(xi, gi, b, &self.bounds);
+                let d2 = project_linf_hyperplane(ci, gi, b, &self.bounds);
                 let (a1, a2) = (linf(&d1).max(1e-8), linf(&d2).max(1e-8));
                 let alpha = (a1 / (a1 + a2)).clamp(0.0, c.alpha_max as f32);
                 let eta = c.eta as f32;
                 let next: Vec<f32> = (0..f)
                     .map(|j| {
-                        ((xi[j] + eta * d1[j]) * (1.0 - alpha) + (ci[j] + d2[j] * eta) * alpha)
-                            .clamp(lo, hi)
+                        self.bounds.clip_value(
+                            j,
+                            (xi[j] + eta * d1[j]) * (1.0 - alpha) + (ci[j] + d2[j] * eta) * alpha,
+                        )
                     })
                     .collect();
                 x1[i * f..(i + 1) * f].copy_from_slice(&next);
@@ -208,6 +239,13 @@ impl Fab {
     ) -> Result<Tensor<2>> {
         let [_, f] = x.dims();
         let device = x.device();
+        self.bounds.check_width(f)?;
+        if !self.bounds.is_finite() {
+            return Err(AdversarialError::invalid(
+                "bounds",
+                "fab-t projects onto the faces of the input box, which must be finite",
+            ));
+        }
         if self.config.eps == 0.0 || self.config.steps == 0 {
             return Ok(x.clone()); // no point within ε = 0 differs from the clean one
         }
@@ -231,6 +269,11 @@ impl Fab {
 }
 
 impl Attack for Fab {
+    fn with_bounds(mut self, bounds: Bounds) -> Self {
+        self.bounds = bounds;
+        self
+    }
+
     fn name(&self) -> String {
         "fab-t".into()
     }
@@ -275,7 +318,7 @@ mod tests {
         let t = [0.5f32, 0.4, 0.6];
         let w = [1.0f32, -2.0, 0.5];
         let b = 0.2f32;
-        let d = project_linf_hyperplane(&t, &w, b);
+        let d = project_linf_hyperplane(&t, &w, b, &Bounds::default());
         let p: Vec<f32> = t.iter().zip(&d).map(|(a, b)| a + b).collect();
         assert!((dot(&w, &p) - b).abs() < 1e-5, "on the plane: {p:?}");
         let r = (dot(&w, &t) - b) / 3.5;
@@ -286,7 +329,7 @@ mod tests {
         // Near a face the box binds: the point stays in [0, 1] and still reaches the plane.
         let t = [0.95f32, 0.5];
         let w = [1.0f32, 1.0];
-        let d = project_linf_hyperplane(&t, &w, 1.8);
+        let d = project_linf_hyperplane(&t, &w, 1.8, &Bounds::default());
         let p: Vec<f32> = t.iter().zip(&d).map(|(a, b)| a + b).collect();
         assert!(p.iter().all(|v| (0.0..=1.0 + 1e-6).contains(v)), "{p:?}");
         assert!((dot(&w, &p) - 1.8).abs() < 1e-5, "{p:?}");

@@ -6,7 +6,8 @@ use aegis_model::burn::config::Config;
 use aegis_model::burn::module::Module;
 use aegis_model::burn::tensor::Tensor;
 
-use super::base::{Attack, Bounds, Goal, check_eps, check_goal, goal_tensor, objective_gradient};
+use super::base::{Attack, Goal, check_eps, check_goal, goal_tensor, objective_gradient};
+use super::bounds::Bounds;
 use crate::error::Result;
 
 /// FGSM hyper-parameters.
@@ -28,23 +29,28 @@ pub struct FgsmConfig {
 #[derive(Debug, Clone)]
 pub struct Fgsm {
     config: FgsmConfig,
+    bounds: Bounds,
 }
 
 impl Fgsm {
     /// Validates the configuration.
     pub fn new(config: FgsmConfig) -> Result<Self> {
         check_eps(config.eps)?;
-        Ok(Self { config })
+        let bounds = Bounds::from_config(config.lower, config.upper)?;
+        Ok(Self { config, bounds })
     }
-    fn bounds(&self) -> Bounds {
-        Bounds {
-            lower: self.config.lower as f32,
-            upper: self.config.upper as f32,
-        }
+    /// The input box it clips to.
+    pub fn bounds(&self) -> &Bounds {
+        &self.bounds
     }
 }
 
 impl Attack for Fgsm {
+    fn with_bounds(mut self, bounds: Bounds) -> Self {
+        self.bounds = bounds;
+        self
+    }
+
     fn name(&self) -> String {
         "fgsm".into()
     }
@@ -56,9 +62,10 @@ impl Attack for Fgsm {
         goal: &Goal,
     ) -> Result<Tensor<2>> {
         check_goal(model, &x, goal)?;
+        self.bounds.check_width(x.dims()[1])?;
         let model = model.valid();
         let labels = goal_tensor(goal, &x.device());
         let g = objective_gradient(&model, &x, &labels, goal.is_targeted());
-        Ok(self.bounds().clip(x + g.sign() * self.config.eps as f32))
+        Ok(self.bounds.clip(x + g.sign() * self.config.eps as f32))
     }
 }

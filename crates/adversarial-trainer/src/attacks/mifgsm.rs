@@ -7,9 +7,9 @@ use aegis_model::burn::module::Module;
 use aegis_model::burn::tensor::Tensor;
 
 use super::base::{
-    Attack, Bounds, Goal, check_eps, check_goal, goal_tensor, objective_gradient, project_linf,
-    row_l1,
+    Attack, Goal, check_eps, check_goal, goal_tensor, objective_gradient, project_linf, row_l1,
 };
+use super::bounds::Bounds;
 use crate::error::Result;
 
 /// MI-FGSM hyper-parameters. Defaults: torchattacks' recipe (10 steps, μ = 1) with α = 0.03,
@@ -40,17 +40,29 @@ pub struct MiFgsmConfig {
 #[derive(Debug, Clone)]
 pub struct MiFgsm {
     config: MiFgsmConfig,
+    bounds: Bounds,
 }
 
 impl MiFgsm {
     /// Validates the configuration.
     pub fn new(config: MiFgsmConfig) -> Result<Self> {
         check_eps(config.eps)?;
-        Ok(Self { config })
+        let bounds = Bounds::from_config(config.lower, config.upper)?;
+        Ok(Self { config, bounds })
+    }
+
+    /// The input box it clips to.
+    pub fn bounds(&self) -> &Bounds {
+        &self.bounds
     }
 }
 
 impl Attack for MiFgsm {
+    fn with_bounds(mut self, bounds: Bounds) -> Self {
+        self.bounds = bounds;
+        self
+    }
+
     fn name(&self) -> String {
         "mifgsm".into()
     }
@@ -63,10 +75,7 @@ impl Attack for MiFgsm {
     ) -> Result<Tensor<2>> {
         check_goal(model, &x, goal)?;
         let model = model.valid();
-        let bounds = Bounds {
-            lower: self.config.lower as f32,
-            upper: self.config.upper as f32,
-        };
+        self.bounds.check_width(x.dims()[1])?;
         let labels = goal_tensor(goal, &x.device());
         let mut momentum = x.zeros_like();
         let mut x_adv = x.clone();
@@ -77,7 +86,7 @@ impl Attack for MiFgsm {
                 x_adv + momentum.clone().sign() * self.config.step_size as f32,
                 &x,
                 self.config.eps as f32,
-                bounds,
+                &self.bounds,
             );
         }
         Ok(x_adv)

@@ -8,9 +8,10 @@ use aegis_model::burn::tensor::{Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::base::{
-    Attack, Bounds, Goal, check_eps, check_goal, goal_tensor, objective_gradient, predictions,
-    project_l2, project_linf, random_tensor, row_l2,
+    Attack, Goal, check_eps, check_goal, check_row_keys, goal_tensor, objective_gradient,
+    predictions, project_l2, project_linf, random_rows, row_l2,
 };
+use super::bounds::Bounds;
 use crate::error::{AdversarialError, Result};
 
 /// The threat model's norm.
@@ -62,6 +63,8 @@ pub struct PgdConfig {
 #[derive(Debug, Clone)]
 pub struct Pgd {
     config: PgdConfig,
+    bounds: Bounds,
+    row_keys: Option<Vec<u64>>,
 }
 
 impl Pgd {
@@ -77,7 +80,17 @@ impl Pgd {
                 format!("{} must be ≥ 0", config.step_size),
             ));
         }
-        Ok(Self { config })
+        let bounds = Bounds::from_config(config.lower, config.upper)?;
+        Ok(Self {
+            config,
+            bounds,
+            row_keys: None,
+        })
+    }
+
+    /// The input box it clips to.
+    pub fn bounds(&self) -> &Bounds {
+        &self.bounds
     }
 
     /// The configuration.
@@ -85,18 +98,11 @@ impl Pgd {
         &self.config
     }
 
-    fn bounds(&self) -> Bounds {
-        Bounds {
-            lower: self.config.lower as f32,
-            upper: self.config.upper as f32,
-        }
-    }
-
     fn project(&self, x_adv: Tensor<2>, x: &Tensor<2>) -> Tensor<2> {
         let eps = self.config.eps as f32;
         match self.config.norm {
-            Norm::Linf => project_linf(x_adv, x, eps, self.bounds()),
-            Norm::L2 => project_l2(x_adv, x, eps, self.bounds()),
+            Norm::Linf => project_linf(x_adv, x, eps, &self.bounds),
+            Norm::L2 => project_l2(x_adv, x, eps, &self.bounds),
         }
     }
 
@@ -126,12 +132,14 @@ impl Pgd {
         let device = x.device();
         let eps = self.config.eps as f32;
         let alpha = self.config.step_size as f32;
+        let keys = self.row_keys.as_deref().filter(|k| k.len() == n);
         let mut x_adv = if self.config.random_start && eps > 0.0 {
             let start = match self.config.norm {
-                Norm::Linf => random_tensor(n, f, eps, false, seed, &device),
+                Norm::Linf => random_rows(keys, n, f, eps, false, seed, &device),
                 Norm::L2 => {
-                    let dir = random_tensor(n, f, 0.0, true, seed, &device);
-                    let radius = random_tensor(n, 1, 0.5, false, seed ^ 0x9e37_79b9, &device) + 0.5;
+                    let dir = random_rows(keys, n, f, 0.0, true, seed, &device);
+                    let radius =
+                        random_rows(keys, n, 1, 0.5, false, seed ^ 0x9e37_79b9, &device) + 0.5;
                     dir.clone() / row_l2(dir) * radius * eps
                 }
             };
@@ -152,6 +160,16 @@ impl Pgd {
 }
 
 impl Attack for Pgd {
+    fn with_row_keys(mut self, keys: Vec<u64>) -> Self {
+        self.row_keys = Some(keys);
+        self
+    }
+
+    fn with_bounds(mut self, bounds: Bounds) -> Self {
+        self.bounds = bounds;
+        self
+    }
+
     fn name(&self) -> String {
         match self.config.norm {
             Norm::Linf => "pgd".into(),
@@ -170,8 +188,9 @@ impl Attack for Pgd {
         goal: &Goal,
     ) -> Result<Tensor<2>> {
         check_goal(model, &x, goal)?;
+        check_row_keys(self.row_keys.as_deref(), x.dims()[0])?;
         if self.config.eps == 0.0 {
-            return Ok(self.bounds().clip(x)); // nothing to search
+            return Ok(self.bounds.clip(x)); // nothing to search
         }
         let model = model.valid();
         let mut best = self.run_once(&model, &x, goal, self.config.seed);

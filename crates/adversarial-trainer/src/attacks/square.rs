@@ -6,10 +6,11 @@ use aegis_model::burn::config::Config;
 use aegis_model::burn::module::Module;
 use aegis_model::burn::tensor::{Tensor, TensorData};
 use aegis_model::{Classifier, batch_tensor, to_host};
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::base::{Attack, Goal, check_eps, check_goal};
+use super::base::{Attack, Goal, check_eps, check_goal, check_row_keys, row_rng};
+use super::bounds::Bounds;
 use crate::error::Result;
 
 /// Square attack hyper-parameters.
@@ -42,6 +43,8 @@ pub struct SquareConfig {
 #[derive(Debug, Clone)]
 pub struct Square {
     config: SquareConfig,
+    bounds: Bounds,
+    row_keys: Option<Vec<u64>>,
 }
 
 /// Fraction of pixels per square at iteration `it` of `n` (the reference schedule, rescaled to
@@ -67,7 +70,17 @@ impl Square {
     /// Validates the configuration.
     pub fn new(config: SquareConfig) -> Result<Self> {
         check_eps(config.eps)?;
-        Ok(Self { config })
+        let bounds = Bounds::from_config(config.lower, config.upper)?;
+        Ok(Self {
+            config,
+            bounds,
+            row_keys: None,
+        })
+    }
+
+    /// The input box it clips to.
+    pub fn bounds(&self) -> &Bounds {
+        &self.bounds
     }
 
     fn margins<M: Classifier>(
@@ -103,6 +116,16 @@ impl Square {
 }
 
 impl Attack for Square {
+    fn with_row_keys(mut self, keys: Vec<u64>) -> Self {
+        self.row_keys = Some(keys);
+        self
+    }
+
+    fn with_bounds(mut self, bounds: Bounds) -> Self {
+        self.bounds = bounds;
+        self
+    }
+
     fn name(&self) -> String {
         "square".into()
     }
@@ -114,8 +137,10 @@ impl Attack for Square {
         goal: &Goal,
     ) -> Result<Tensor<2>> {
         check_goal(model, &x, goal)?;
+        self.bounds.check_width(x.dims()[1])?;
+        check_row_keys(self.row_keys.as_deref(), x.dims()[0])?;
         if self.config.eps == 0.0 {
-            return Ok(x.clamp(self.config.lower as f32, self.config.upper as f32)); // nothing to search
+            return Ok(self.bounds.clip(x)); // nothing to search
         }
         let model = model.valid();
         let device = x.device();
@@ -124,19 +149,26 @@ impl Attack for Square {
             [c, h, w] => (*c, *h, *w),
             _ => (1, 1, f),
         };
-        let (lo, hi) = (self.config.lower as f32, self.config.upper as f32);
+        let bounds = &self.bounds;
         let eps = self.config.eps as f32;
         let clean = to_host(x);
-        let mut rng = ChaCha8Rng::seed_from_u64(self.config.seed);
+        // One stream per row (keyed by its row key, else its place in the batch), so a row's
+        // proposals do not depend on the other rows of the batch.
+        let mut rngs: Vec<ChaCha8Rng> = match &self.row_keys {
+            Some(keys) => keys.iter().map(|&k| row_rng(self.config.seed, k)).collect(),
+            None => (0..n as u64)
+                .map(|k| row_rng(self.config.seed, k))
+                .collect(),
+        };
         // Vertical stripes: one random sign per (channel, column), over all rows of the image.
         let mut best = clean.clone();
-        for s in 0..n {
+        for (s, rng) in rngs.iter_mut().enumerate() {
             for c in 0..ch {
                 for col in 0..w {
                     let sign = if rng.random_bool(0.5) { eps } else { -eps };
                     for row in 0..h {
-                        let k = s * f + (c * h + row) * w + col;
-                        best[k] = (clean[k] + sign).clamp(lo, hi);
+                        let j = (c * h + row) * w + col;
+                        best[s * f + j] = bounds.clip_value(j, clean[s * f + j] + sign);
                     }
                 }
             }
@@ -153,6 +185,7 @@ impl Attack for Square {
             let side_w = side.min(w);
             let mut cand = Vec::with_capacity(active.len() * f);
             for &s in &active {
+                let rng = &mut rngs[s];
                 let mut row_vals = best[s * f..(s + 1) * f].to_vec();
                 let r0 = rng.random_range(0..=h - side.min(h));
                 let c0 = rng.random_range(0..=w - side_w);
@@ -161,7 +194,7 @@ impl Attack for Square {
                     for row in r0..r0 + side.min(h) {
                         for col in c0..c0 + side_w {
                             let k = (c * h + row) * w + col;
-                            row_vals[k] = (clean[s * f + k] + sign).clamp(lo, hi);
+                            row_vals[k] = bounds.clip_value(k, clean[s * f + k] + sign);
                         }
                     }
                 }

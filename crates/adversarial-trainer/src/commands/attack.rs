@@ -7,12 +7,14 @@ use aegis_model::burn::tensor::Device;
 use aegis_model::io::write_json;
 use aegis_model::{Dataset, DeviceSpec, Model, RunDir};
 
+use super::threat::ThreatArgs;
+use crate::attacks::ThreatSpace;
 use crate::attacks::{
     Apgd, ApgdConfig, ApgdLoss, CwConfig, CwL2, Fgsm, FgsmConfig, MiFgsm, MiFgsmConfig, Norm, Pgd,
     PgdConfig, Square, SquareConfig,
 };
 use crate::error::Result;
-use crate::evaluation::{AttackReport, GoalKind, run_attack};
+use crate::evaluation::{AttackPlan, AttackReport, GoalKind, run_attack_in};
 
 /// Flags of `attack`.
 #[derive(clap::Args, Debug)]
@@ -23,9 +25,12 @@ pub struct AttackArgs {
     /// Attack.
     #[arg(long)]
     pub attack: AttackName,
-    /// Radius ε of the threat model.
+    /// Radius ε of the threat model, in `--eps-units`.
     #[arg(long)]
     pub eps: f64,
+    /// The unit of ε and the input box.
+    #[command(flatten)]
+    pub threat: ThreatArgs,
     /// Iterations [default: 40 for PGD, 10 for MI-FGSM, 100 for APGD; queries for Square: 5000].
     #[arg(long)]
     pub steps: Option<usize>,
@@ -60,16 +65,18 @@ impl AttackArgs {
         let device = spec.open()?;
         let (model, config) = RunDir::new(&self.run).load_model(&device)?;
         let data = config.test_split(None)?.head(self.limit);
-        let report = self.attack_rows(&model, &data, &device)?;
+        let space = self.threat.space(&config.input_domain()?, &data)?;
+        let report = self.attack_rows(&model, &data, &space, &device)?;
         let eps = self.eps;
         let out = self
             .out
             .unwrap_or_else(|| self.run.join(format!("attack-{}-eps{eps}", report.attack)));
         write_json(&out.join("attack.json"), &report)?;
         println!(
-            "{} ε={} on {} rows: clean accuracy {:.2}%, adversarial accuracy {:.2}%, success {:.2}%, mean perturbation {:.4}, {:.1}s on {spec}; written to {}",
+            "{} ε={} ({}) on {} rows: clean accuracy {:.2}%, adversarial accuracy {:.2}%, success {:.2}%, mean perturbation {:.4}, {:.1}s on {spec}; written to {}",
             report.attack,
             eps,
+            report.threat,
             report.n,
             100.0 * report.clean_accuracy,
             100.0 * report.adversarial_accuracy,
@@ -82,17 +89,28 @@ impl AttackArgs {
     }
 
     /// Builds the chosen attack from the flags and runs it over `data` with the chosen goal.
-    fn attack_rows(&self, model: &Model, data: &Dataset, device: &Device) -> Result<AttackReport> {
+    fn attack_rows(
+        &self,
+        model: &Model,
+        data: &Dataset,
+        space: &ThreatSpace,
+        device: &Device,
+    ) -> Result<AttackReport> {
         let eps = self.eps;
-        let goal = if self.targeted {
-            GoalKind::Targeted
-        } else {
-            GoalKind::Untargeted
+        let plan = AttackPlan {
+            goal: if self.targeted {
+                GoalKind::Targeted
+            } else {
+                GoalKind::Untargeted
+            },
+            eps,
+            batch_size: self.batch_size,
+            space: Some(space),
         };
-        // Every attack runs over the same rows with the same goal and batching.
+        // Every attack runs over the same rows with the same goal, batching and threat space.
         macro_rules! run {
             ($attack:expr) => {
-                run_attack(model, $attack, data, goal, eps, self.batch_size, device)?
+                run_attack_in(model, $attack, data, &plan, device)?
             };
         }
         let (report, _) = match self.attack {

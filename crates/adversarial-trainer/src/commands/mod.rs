@@ -5,12 +5,14 @@
 //! [`train_adversarial`](crate::train_adversarial)), and what it writes and prints.
 //!
 //! A command file imports from the layers below (`training`, `evaluation`, `attacks`), never
-//! from another command file.
+//! from another command file; `threat.rs` holds the threat-space flags that three of them share.
 
 pub mod attack;
 pub mod evaluate;
+pub mod threat;
 pub mod train;
 
 pub use attack::{AttackArgs, AttackName};
 pub use evaluate::EvaluateArgs;
+pub use threat::{BoundsArg, ThreatArgs};
 pub use train::TrainArgs;

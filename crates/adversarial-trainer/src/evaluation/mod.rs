@@ -9,16 +9,26 @@
 //!
 //! - `suite.rs`: attack suites in stages, each on the rows still robust (AutoAttack's
 //!   composition; `evaluate --suite autoattack|cheap`).
+//! - `outcomes.rs`: what an evaluation measured row by row; `summary.rs`: the report those
+//!   rows add up to; `shard.rs`: evaluating a slice of the rows and merging slices into the
+//!   unsharded report (`evaluate --shard K/N`, `--merge`).
 
 mod attack_report;
+mod outcomes;
 mod robustness;
 mod robustness_report;
 mod sanity;
+mod shard;
 mod suite;
+mod summary;
 
-pub use attack_report::{AttackReport, GoalKind, run_attack};
+pub use attack_report::{AttackPlan, AttackReport, GoalKind, run_attack, run_attack_in};
+pub use outcomes::{BoxRows, RowOutcomes, RunRows};
 pub use robustness::evaluate_robustness;
 pub use robustness_report::{
     EvalAttack, EvalResult, EvaluateConfig, RobustnessReport, SanityCheck, StageResult, Suite,
-    WorstCase,
+    WorstCase, write_report,
+};
+pub use shard::{
+    PARTIAL_FILE, PartialReport, Shard, evaluate_shard, merge_partials, read_partial, write_partial,
 };

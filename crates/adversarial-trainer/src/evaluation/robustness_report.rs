@@ -9,6 +9,7 @@ use aegis_model::io::{write_atomic, write_json};
 use aegis_model::plot::{Series, line_chart};
 use serde::{Deserialize, Serialize};
 
+use crate::attacks::{EpsUnits, ThreatSpace};
 use crate::error::Result;
 
 /// Attacks the evaluation can run (all L∞).
@@ -125,6 +126,10 @@ pub struct EvaluateConfig {
     pub seed: u64,
     /// Rows per batch (default [`aegis_model::DEFAULT_BATCH_ROWS`]).
     pub batch_size: usize,
+    /// The unit of ε and the input box (default: pixels, raw units, `[0, 1]`; `evaluate`
+    /// takes a run's recorded domain: per-feature standard deviations and ranges for tables).
+    #[serde(default)]
+    pub space: ThreatSpace,
 }
 
 fn nine() -> usize {
@@ -150,6 +155,7 @@ impl Default for EvaluateConfig {
             square_queries: 1000,
             seed: 0,
             batch_size: aegis_model::DEFAULT_BATCH_ROWS,
+            space: ThreatSpace::default(),
         }
     }
 }
@@ -214,13 +220,16 @@ pub struct RobustnessReport {
 
 /// Writes `report.json`, `report.csv` (one row per attack and ε, then the worst case) and
 /// `report.png` (accuracy against ε per attack and the worst case).
-pub(super) fn write_report(report: &RobustnessReport, out_dir: &Path) -> Result<()> {
+pub fn write_report(report: &RobustnessReport, out_dir: &Path) -> Result<()> {
     write_json(&out_dir.join("report.json"), report)?;
     write_atomic(&out_dir.join("report.csv"), report_csv(report).as_bytes())?;
     line_chart(
         &out_dir.join("report.png"),
         "Accuracy under attack",
-        "epsilon (L-inf)",
+        match report.config.space.units {
+            EpsUnits::Raw => "epsilon (L-inf, raw input units)",
+            EpsUnits::Std => "epsilon (L-inf, training standard deviations per feature)",
+        },
         "accuracy",
         &accuracy_series(report),
         Some((0.0, 1.0)),

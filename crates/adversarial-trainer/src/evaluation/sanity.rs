@@ -1,12 +1,13 @@
 //! The sanity checks of a robustness evaluation (after Carlini et al. 2019, "On Evaluating
 //! Adversarial Robustness"): each returns a [`SanityCheck`] whose failure warns of possible
 //! gradient masking. Four compare the accuracies already measured; two run the model again
-//! (PGD at ε = 1, input gradients).
+//! (PGD at the ε that covers the input box, input gradients).
 
 use aegis_model::burn::module::Module;
 use aegis_model::burn::tensor::Device;
 use aegis_model::{Classifier, Dataset, batch_tensor, label_tensor, to_host};
 
+use super::outcomes::{BoxRows, RowOutcomes, mean};
 use super::robustness_report::{EvalAttack, EvalResult, EvaluateConfig, SanityCheck};
 use crate::attacks::{Attack, Goal, Pgd, PgdConfig, objective_gradient, predictions};
 use crate::error::Result;
@@ -150,67 +151,131 @@ pub(super) fn black_box_not_stronger(
     }
 }
 
-/// PGD-20 (step 0.1) at ε = 1 in L∞ can reach any input in `[0, 1]`, so it must break
-/// every row.
-pub(super) fn eps_one_gives_zero_accuracy<M: Classifier + Module>(
+/// The six checks in report order, from the per-row outcomes; those that compare attacks
+/// appear only when the attacks were run.
+pub(super) fn all_checks(
+    attacks: &[EvalAttack],
+    eps: &[f64],
+    clean_accuracy: f64,
+    results: &[EvalResult],
+    per_sample: &[(EvalAttack, f64, Vec<bool>)],
+    outcomes: &RowOutcomes,
+) -> Vec<SanityCheck> {
+    let mut checks = Vec::new();
+    if eps.first() == Some(&0.0) {
+        checks.push(eps_zero_gives_clean_accuracy(
+            attacks,
+            clean_accuracy,
+            results,
+        ));
+    }
+    checks.push(accuracy_does_not_increase(attacks, eps, results));
+    if attacks.contains(&EvalAttack::Fgsm) {
+        checks.push(iterative_at_least_as_strong(eps, results));
+    }
+    checks.extend(
+        outcomes
+            .box_attack
+            .as_ref()
+            .map(whole_box_gives_zero_accuracy),
+    );
+    if attacks.contains(&EvalAttack::Square) {
+        checks.push(black_box_not_stronger(attacks, eps, per_sample));
+    }
+    checks.push(gradients_non_zero_and_finite(&outcomes.bad_gradient));
+    checks
+}
+
+/// PGD-20 at the box's diameter ε (step ε/10) can reach any input of the box (for pixels
+/// `[0, 1]`: ε = 1, step 0.1), so it must break every row: per row, whether it survived.
+/// `None` for an unbounded box.
+pub(super) fn box_attack_rows<M: Classifier + Module>(
     model: &M,
     inference: &M,
     data: &Dataset,
+    row_offset: u64,
     cfg: &EvaluateConfig,
     device: &Device,
-) -> Result<SanityCheck> {
+) -> Result<Option<BoxRows>> {
     let f = data.dim();
+    let Some(diameter) = cfg.space.diameter(f) else {
+        return Ok(None); // an unbounded box has no radius that covers it
+    };
     let big = Pgd::new(
-        PgdConfig::new(1.0)
+        PgdConfig::new(diameter)
             .with_steps(20)
-            .with_step_size(0.1)
+            .with_step_size(diameter / 10.0)
             .with_seed(cfg.seed),
     )?;
-    let mut correct = 0usize;
+    let mut correct = Vec::with_capacity(data.len());
     for s in (0..data.len()).step_by(cfg.batch_size.max(1)) {
         let e = (s + cfg.batch_size.max(1)).min(data.len());
         let x = batch_tensor(data.features[s * f..e * f].to_vec(), e - s, f, device);
         let goal = Goal::Untargeted(data.labels[s..e].to_vec());
-        let adv = big.perturb(model, x, &goal)?;
-        correct += predictions(inference, adv)
-            .iter()
-            .zip(&data.labels[s..e])
-            .filter(|(p, y)| p == y)
-            .count();
+        let keys = (s..e).map(|i| row_offset + i as u64).collect();
+        let adv = cfg
+            .space
+            .perturb(&big.clone().with_row_keys(keys), model, x, &goal)?;
+        correct.extend(
+            predictions(inference, adv)
+                .iter()
+                .zip(&data.labels[s..e])
+                .map(|(p, y)| p == y),
+        );
     }
-    let a = correct as f64 / data.len().max(1) as f64;
-    Ok(SanityCheck {
-        name: "eps 1.0 (L-inf) gives 0% accuracy".into(),
+    Ok(Some(BoxRows {
+        eps: diameter,
+        correct,
+    }))
+}
+
+/// The box-diameter PGD must leave no row correct.
+fn whole_box_gives_zero_accuracy(rows: &BoxRows) -> SanityCheck {
+    let d = rows.eps;
+    let a = mean(&rows.correct);
+    SanityCheck {
+        name: format!("eps {d:.1} (L-inf, the whole input box) gives 0% accuracy"),
         passed: a == 0.0,
-        detail: format!("PGD-20 (step 0.1) at ε = 1: {a:.4}"),
-    })
+        detail: format!("PGD-20 (step {:.3}) at ε = {d:.3}: {a:.4}", d / 10.0),
+    }
+}
+
+/// Per row, in batches: whether the input gradient of the loss is all zero or NaN.
+pub(super) fn bad_gradient_rows<M: Classifier>(
+    inference: &M,
+    data: &Dataset,
+    batch_size: usize,
+    device: &Device,
+) -> Vec<bool> {
+    let f = data.dim();
+    let mut bad = Vec::with_capacity(data.len());
+    for s in (0..data.len()).step_by(batch_size.max(1)) {
+        let e = (s + batch_size.max(1)).min(data.len());
+        let x = batch_tensor(data.features[s * f..e * f].to_vec(), e - s, f, device);
+        let g = to_host(objective_gradient(
+            inference,
+            &x,
+            &label_tensor(&data.labels[s..e], device),
+            false,
+        ));
+        bad.extend(
+            g.chunks(f)
+                .map(|row| row.iter().all(|v| *v == 0.0) || row.iter().any(|v| v.is_nan())),
+        );
+    }
+    bad
 }
 
 /// Fewer than 1% of the rows may have an all-zero or NaN input gradient.
-pub(super) fn gradients_non_zero_and_finite<M: Classifier>(
-    inference: &M,
-    data: &Dataset,
-    device: &Device,
-) -> SanityCheck {
-    let f = data.dim();
-    let x = batch_tensor(data.features.clone(), data.len(), f, device);
-    let g = to_host(objective_gradient(
-        inference,
-        &x,
-        &label_tensor(&data.labels, device),
-        false,
-    ));
-    let bad = g
-        .chunks(f)
-        .filter(|row| row.iter().all(|v| *v == 0.0) || row.iter().any(|v| v.is_nan()))
-        .count();
-    let frac = bad as f64 / data.len().max(1) as f64;
+fn gradients_non_zero_and_finite(bad_rows: &[bool]) -> SanityCheck {
+    let bad = bad_rows.iter().filter(|&&b| b).count();
+    let frac = bad as f64 / bad_rows.len().max(1) as f64;
     SanityCheck {
         name: "input gradients are non-zero and finite".into(),
         passed: frac < 0.01,
         detail: format!(
             "{bad} of {} rows ({:.2}%) have an all-zero or NaN gradient",
-            data.len(),
+            bad_rows.len(),
             100.0 * frac
         ),
     }

@@ -6,11 +6,9 @@
 
 use std::time::Instant;
 
-use super::robustness_report::{EvalAttack, EvaluateConfig, StageResult, Suite};
+use super::outcomes::RunRows;
+use super::robustness_report::{EvalAttack, EvaluateConfig, Suite};
 use crate::error::Result;
-
-/// Per (attack, ε): whether each row is still classified correctly after that stage.
-pub(super) type StageSample = Vec<(EvalAttack, f64, Vec<bool>)>;
 
 /// The stages of `suite` and the settings they run with (a custom suite returns `cfg`
 /// unchanged), with a note of what the suite leaves out.
@@ -43,16 +41,15 @@ pub(super) fn suite_settings(cfg: &EvaluateConfig) -> (EvaluateConfig, Option<St
 
 /// Runs `attacks` in order at every ε on the rows still robust (starting from `clean`);
 /// `attack_rows(attack, ε, rows)` says, for each of `rows`, whether it stays correctly
-/// classified. Returns every stage's result and the per-row robustness after each stage.
+/// classified. Returns, per stage, the per-row robustness after it and its time (the stage
+/// counts follow from these: `summary.rs`).
 pub(super) fn run_stages(
     eps: &[f64],
     clean: &[bool],
     attacks: &[EvalAttack],
     mut attack_rows: impl FnMut(EvalAttack, f64, &[usize]) -> Result<Vec<bool>>,
-) -> Result<(Vec<StageResult>, StageSample)> {
-    let n = clean.len().max(1) as f64;
-    let mut stages = Vec::new();
-    let mut per_sample = Vec::new();
+) -> Result<Vec<RunRows>> {
+    let mut runs = Vec::new();
     for &e in eps {
         let mut robust = clean.to_vec();
         for &attack in attacks {
@@ -63,25 +60,18 @@ pub(super) fn run_stages(
             } else {
                 attack_rows(attack, e, &rows)?
             };
-            let mut broken = 0;
             for (&i, &still) in rows.iter().zip(&ok) {
-                if !still {
-                    robust[i] = false;
-                    broken += 1;
-                }
+                robust[i] &= still;
             }
-            stages.push(StageResult {
+            runs.push(RunRows {
+                attack,
                 eps: e,
-                attack: attack.name().into(),
-                attacked: rows.len(),
-                broken,
-                robust_accuracy: robust.iter().filter(|&&r| r).count() as f64 / n,
+                correct: robust.clone(),
                 seconds: t.elapsed().as_secs_f64(),
             });
-            per_sample.push((attack, e, robust.clone()));
         }
     }
-    Ok((stages, per_sample))
+    Ok(runs)
 }
 
 #[cfg(test)]
@@ -93,7 +83,7 @@ mod tests {
         let clean = [true, true, true, false];
         let mut seen = Vec::new();
         let attacks = [EvalAttack::ApgdCe, EvalAttack::Square];
-        let (stages, per) = run_stages(&[0.3], &clean, &attacks, |a, _, rows| {
+        let runs = run_stages(&[0.3], &clean, &attacks, |a, _, rows| {
             seen.push((a, rows.to_vec()));
             // APGD-CE breaks row 0; Square breaks row 2.
             Ok(rows
@@ -109,11 +99,7 @@ mod tests {
                 (EvalAttack::Square, vec![1, 2])
             ]
         );
-        assert_eq!((stages[0].broken, stages[1].broken), (1, 1));
-        assert_eq!(
-            (stages[0].robust_accuracy, stages[1].robust_accuracy),
-            (0.5, 0.25)
-        );
-        assert_eq!(per[1].2, vec![false, true, false, false]);
+        assert_eq!(runs[0].correct, vec![false, true, true, false]);
+        assert_eq!(runs[1].correct, vec![false, true, false, false]);
     }
 }

@@ -5,13 +5,14 @@
 use std::collections::BTreeMap;
 
 use aegis_model::burn::config::Config;
-use aegis_model::{TrainOutcome, TrainRequest, train_run_with};
+use aegis_model::{InputDomain, TrainOutcome, TrainRequest, train_run_with};
 use serde::{Deserialize, Serialize};
 
 use super::fast_at::fast_at_loss;
 use super::pgd_at::pgd_at_loss;
 use super::schedule::AdvSchedule;
 use super::trades::trades_loss;
+use crate::attacks::{Bounds, EpsUnits, ThreatSpace};
 use crate::error::{AdversarialError, Result};
 
 /// Adversarial training method.
@@ -55,6 +56,14 @@ pub struct AdvTrainConfig {
     /// TRADES β (weight of the robust KL term).
     #[config(default = 6.0)]
     pub beta: f64,
+    /// Unit of ε; `None`: `std` (each feature's training standard deviation) for tabular
+    /// data, `raw` for images.
+    #[config(default = "None")]
+    pub eps_units: Option<EpsUnits>,
+    /// Input box; `None`: the training split's input domain (`[0, 1]` for pixels, the
+    /// per-feature range for tables).
+    #[config(default = "None")]
+    pub bounds: Option<Bounds>,
 }
 
 /// The training half of Aegis's best MNIST recipe (with [`AdvTrainConfig::new`]): 10 epochs,
@@ -103,17 +112,34 @@ pub fn train_adversarial(req: &TrainRequest, adv: &AdvTrainConfig) -> Result<Tra
         warmup_epochs: adv.warmup_epochs,
         seed: req.train.seed,
     };
-    let mut ext = BTreeMap::new();
-    ext.insert(
-        "adversarial".to_string(),
-        serde_json::to_value(adv)
-            .map_err(|e| AdversarialError::invalid("config", e.to_string()))?,
-    );
+    let space = training_space(req, adv)?;
+    let json = |v: serde_json::Result<serde_json::Value>| {
+        v.map_err(|e| AdversarialError::invalid("config", e.to_string()))
+    };
+    let ext = BTreeMap::from([
+        ("adversarial".to_string(), json(serde_json::to_value(adv))?),
+        (
+            "adversarial_space".to_string(),
+            json(serde_json::to_value(&space))?,
+        ),
+    ]);
     Ok(match adv.method {
-        AdvMethod::PgdAt => train_run_with(req, pgd_at_loss(schedule), ext)?,
-        AdvMethod::Trades => train_run_with(req, trades_loss(schedule, adv.beta), ext)?,
-        AdvMethod::FastAt => train_run_with(req, fast_at_loss(schedule), ext)?,
+        AdvMethod::PgdAt => train_run_with(req, pgd_at_loss(schedule, space), ext)?,
+        AdvMethod::Trades => train_run_with(req, trades_loss(schedule, adv.beta, space), ext)?,
+        AdvMethod::FastAt => train_run_with(req, fast_at_loss(schedule, space), ext)?,
     })
+}
+
+/// The threat space training attacks in: the training split's input domain with the
+/// configuration's unit and box, checked against the data's width.
+fn training_space(req: &TrainRequest, adv: &AdvTrainConfig) -> Result<ThreatSpace> {
+    let (split, _) = req
+        .data
+        .load_split(req.split_seed, aegis_model::data::DEFAULT_TEST_FRACTION)?;
+    let domain = InputDomain::of(&split.train);
+    let space = ThreatSpace::for_domain(&domain, adv.eps_units, adv.bounds.clone())?;
+    space.bounds.check_width(split.train.dim())?;
+    Ok(space)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::classifier::accuracy;
-use crate::data::{DEFAULT_TEST_FRACTION, DataSource, Split, SplitInfo};
+use crate::data::{DEFAULT_TEST_FRACTION, DataSource, InputDomain, Split, SplitInfo};
 use crate::device::DeviceSpec;
 use crate::error::{ModelError, Result};
 use crate::import::{WeightsFormat, WeightsSource, load_pytorch, sequential_config};
@@ -243,6 +243,7 @@ fn write_run(
             split: split_info,
             feature_names: split.train.feature_names.clone(),
             class_names,
+            domain: Some(InputDomain::of(&split.train)),
         },
         device: req.device.to_string(),
         aegis_version: env!("CARGO_PKG_VERSION").to_string(),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use crate::data::{DEFAULT_TEST_FRACTION, DataSource, Dataset};
+use crate::data::{DEFAULT_TEST_FRACTION, DataSource, Dataset, InputDomain};
 use crate::device::DeviceSpec;
 use crate::error::Result;
 use crate::io::read_json_over_defaults;
@@ -314,6 +314,7 @@ pub fn train_run_with(
             split: split_info,
             feature_names: split.train.feature_names.clone(),
             class_names: split.train.class_names.clone(),
+            domain: Some(InputDomain::of(&split.train)),
         },
         device: req.device.to_string(),
         aegis_version: env!("CARGO_PKG_VERSION").to_string(),

@@ -2,6 +2,7 @@
 //! all producing a [`Dataset`] (flat rows `[N, F]` and labels) that models and analyses read.
 
 mod dataset;
+mod domain;
 pub mod idx;
 pub mod image_folder;
 pub mod npy;
@@ -10,6 +11,7 @@ pub mod synthetic;
 pub mod tabular;
 
 pub use dataset::{Dataset, Split, SplitInfo, shuffled_split, stratified_split};
+pub use domain::{DomainKind, InputDomain};
 pub use idx::{IdxArray, read_idx};
 pub use image_folder::{ImageOptions, load_image_folder};
 pub use npy::{load_npy, load_npz};
