@@ -51,10 +51,19 @@ pub fn review_page(state: &ReviewState, view: &ReviewView) -> String {
         esc(&item.id),
         u8::from(*status == ItemStatus::Open)
     );
+    // A long feature table would push the answers off screen: beside it, they stay in view.
+    let image = input_png(&item.features, &meta.sample_shape).is_some();
+    let actions = actions(state, item, classes);
+    let (beside, below) = if image {
+        (String::new(), actions)
+    } else {
+        (actions, String::new())
+    };
     let main = format!(
         "<div class=\"card\"><div class=\"item-head\"><h1>{id} <small>· item {n} of {total} · \
-         test row {row}</small></h1></div>{note}<div class=\"grid\">{panels}{facts}</div>\
-         {actions}<div id=\"banner\" role=\"status\" aria-live=\"polite\"></div>{keys}</div>",
+         test row {row}</small></h1></div>{note}<div class=\"grid\">{panels}<div class=\"side-col\">\
+         {facts}{beside}</div></div>{below}<div id=\"banner\" role=\"status\" \
+         aria-live=\"polite\"></div>{keys}</div>",
         id = esc(&item.id),
         n = pos + 1,
         total = state.queue().items.len(),
@@ -62,7 +71,6 @@ pub fn review_page(state: &ReviewState, view: &ReviewView) -> String {
         note = status_note(status),
         panels = panels(item, meta),
         facts = facts(state, item, view.alpha),
-        actions = actions(state, item, classes),
         keys = keys_hint(classes),
     );
     page(
