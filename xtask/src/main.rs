@@ -80,6 +80,8 @@ fn parse_device(s: &str) -> Result<DeviceSpec, String> {
 }
 
 fn main() -> Result<()> {
+    // The bench measures what the binaries run: glibc keeping freed memory (aegis-malloc).
+    aegis_model::keep_freed_memory();
     // Run from the workspace root whatever the caller's folder (when the sources are there; a
     // copied binary runs where it is started).
     let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));

@@ -5,12 +5,14 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-/// Parses `C` from the command line and runs `run`; errors become `error: …` on one line and
+/// Keeps freed memory for reuse ([`aegis_malloc::keep_freed_memory`]), parses `C` from the
+/// command line and runs `run`; errors become `error: …` on one line and
 /// exit code 2: the error and each cause in its chain that its message does not already say
 /// (an I/O error wrapped with its file names its source once, not twice).
 pub fn run_cli<C: clap::Parser, E: Into<anyhow::Error>>(
     run: impl FnOnce(C) -> Result<(), E>,
 ) -> ExitCode {
+    aegis_malloc::keep_freed_memory();
     let cli = match C::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version

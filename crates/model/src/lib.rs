@@ -59,4 +59,5 @@ pub use train::{LrSchedule, OptimizerKind, TrainConfig};
 pub use commands as job;
 
 /// Re-export of burn, so downstream crates use the exact same version.
+pub use aegis_malloc::keep_freed_memory;
 pub use burn;
