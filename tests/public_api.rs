@@ -8,6 +8,8 @@ use std::collections::BTreeSet;
 
 // The shared vocabulary (ARCHITECTURE.md) and the names the README uses.
 use aegis::adversarial::EvaluateConfig;
+use aegis::adversarial::{EpsUnits, PartialReport, RowOutcomes, Scaled, Shard, ThreatSpace};
+use aegis::model::InputDomain;
 use aegis::adversarial::{
     AdvSchedule, AdvTrainConfig, Apgd, Attack, AttackReport, Bounds, CwL2, Fgsm, Goal, MiFgsm, Pgd,
     RobustnessReport, Square, evaluate_robustness, run_attack, train_adversarial,
@@ -102,6 +104,13 @@ const COVERED: &[&str] = &[
     "ImportRequest",
     "Sequential",
     "SequentialSpec",
+    "EpsUnits",
+    "PartialReport",
+    "RowOutcomes",
+    "Scaled",
+    "Shard",
+    "ThreatSpace",
+    "InputDomain",
 ];
 
 /// CamelCase words in backticks that are not Aegis library items: other libraries' names

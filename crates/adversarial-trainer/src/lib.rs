@@ -51,8 +51,9 @@ pub use attacks::{
 };
 pub use error::{AdversarialError, Result};
 pub use evaluation::{
-    AttackPlan, AttackReport, EvalAttack, EvalResult, EvaluateConfig, GoalKind, RobustnessReport,
-    SanityCheck, StageResult, Suite, WorstCase, evaluate_robustness, run_attack, run_attack_in,
+    AttackPlan, AttackReport, EvalAttack, EvalResult, EvaluateConfig, GoalKind, PartialReport,
+    RobustnessReport, RowOutcomes, SanityCheck, Shard, StageResult, Suite, WorstCase,
+    evaluate_robustness, evaluate_shard, merge_partials, run_attack, run_attack_in,
 };
 pub use training::{
     AdvMethod, AdvSchedule, AdvTrainConfig, best_recipe_train_config, fast_at_loss, pgd_at_loss,
