@@ -1,9 +1,10 @@
-//! Maintenance tasks: `cargo xtask bench | bench-autoattack | fetch-mnist | bundle-assets`.
+//! Maintenance tasks: `cargo xtask bench | bench-autoattack | fuzz | fetch-mnist | bundle-assets`.
 
 mod assets;
 mod autoattack_bench;
 mod bench;
 mod fetch;
+mod fuzz;
 mod load_bench;
 mod pgd_check;
 mod python;
@@ -54,6 +55,18 @@ enum Command {
         #[arg(long, default_value = "target/bench")]
         out: PathBuf,
     },
+    /// Fuzz a reader of user files (or `all`) with mutated seeds: no panic, no allocation
+    /// over budget; prints inputs run per target.
+    Fuzz {
+        /// Target name, or `all`.
+        target: String,
+        /// Seconds per target.
+        #[arg(long, default_value_t = 60.0)]
+        time: f64,
+        /// Replay from this arbtest seed (printed by a failure).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
     /// Download the full MNIST (SHA-256 checked) into an IDX folder for `--data DIR`.
     FetchMnist {
         /// Mirror base URL.
@@ -73,6 +86,10 @@ enum Command {
         out: PathBuf,
     },
 }
+
+/// Forwards to the system allocator; the fuzz targets read the largest request from it.
+#[global_allocator]
+static ALLOCATOR: aegis_malloc::LargestAllocation = aegis_malloc::LargestAllocation::new();
 
 fn parse_device(s: &str) -> Result<DeviceSpec, String> {
     s.parse()
@@ -130,6 +147,9 @@ fn main() -> Result<()> {
             );
         }
         Command::BundleAssets { source, out } => assets::bundle_mnist(&source, &out)?,
+        Command::Fuzz { target, time, seed } => {
+            fuzz::command(&target, time, seed)?;
+        }
     }
     Ok(())
 }

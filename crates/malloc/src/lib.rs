@@ -9,7 +9,9 @@
 //! (through `aegis_model::cli::run_cli`), and a library user calls it once at start-up.
 //!
 //! The one FFI call, `mallopt`, is the reason this crate exists apart: the rest of the
-//! workspace forbids unsafe code.
+//! workspace forbids unsafe code. The crate also holds [`LargestAllocation`], a forwarding
+//! global allocator that the fuzz targets use to check allocation budgets (the same reason:
+//! implementing `GlobalAlloc` is unsafe).
 #![warn(missing_docs)]
 
 /// Heap growth kept on top of every request (512 MiB), so a step's buffers are carved from
@@ -56,6 +58,74 @@ mod imp {
 mod imp {
     pub fn keep_freed_memory() -> bool {
         false
+    }
+}
+
+/// A global allocator that forwards to the system allocator and, once started by
+/// [`LargestAllocation::reset`], remembers the largest single request: the fuzz targets' check
+/// that no input makes a reader allocate beyond a stated budget. Until then it costs one
+/// relaxed atomic load per allocation. Installed with `#[global_allocator]` in xtask only;
+/// Aegis's own binaries do not use it.
+#[derive(Debug, Default)]
+pub struct LargestAllocation {
+    largest: std::sync::atomic::AtomicUsize,
+    tracking: std::sync::atomic::AtomicBool,
+}
+
+impl LargestAllocation {
+    /// A tracker that has seen nothing yet.
+    pub const fn new() -> Self {
+        Self {
+            largest: std::sync::atomic::AtomicUsize::new(0),
+            tracking: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Bytes of the largest single request since the last reset.
+    pub fn largest(&self) -> usize {
+        self.largest.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Forgets the requests seen so far and tracks from now on.
+    pub fn reset(&self) {
+        self.largest.store(0, std::sync::atomic::Ordering::Relaxed);
+        self.tracking
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn note(&self, size: usize) {
+        if self.tracking.load(std::sync::atomic::Ordering::Relaxed) {
+            self.largest
+                .fetch_max(size, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+// SAFETY: every method forwards the caller's arguments unchanged to `System`, which upholds
+// `GlobalAlloc`'s contract; the bookkeeping is one relaxed atomic and never allocates.
+#[allow(unsafe_code)]
+unsafe impl std::alloc::GlobalAlloc for LargestAllocation {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        self.note(layout.size());
+        // SAFETY: forwarded as received (see the impl).
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        self.note(layout.size());
+        // SAFETY: forwarded as received (see the impl).
+        unsafe { std::alloc::System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: forwarded as received (see the impl).
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        self.note(new_size);
+        // SAFETY: forwarded as received (see the impl).
+        unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
     }
 }
 

@@ -3,7 +3,11 @@
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
+
+use crate::error::{ModelError, Result};
 
 /// A labelled data set held in memory, features flat and row-major.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,6 +97,31 @@ impl Dataset {
         )
     }
 }
+
+/// Labels as class indices: each a non-negative integer below [`MAX_CLASSES`]; anything else
+/// (NaN, −1, 2.5, 2,000,000,000) is an error naming the file, the row and the value, never a
+/// silent class 0 or a huge allocation sized by a corrupt label.
+pub fn class_indices(path: &Path, values: &[f32]) -> Result<Vec<usize>> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            if v >= 0.0 && v.fract() == 0.0 && (v as f64) < MAX_CLASSES as f64 {
+                Ok(v as usize)
+            } else {
+                Err(ModelError::format(
+                    path,
+                    format!(
+                        "label {v} of row {i} is not a class index (an integer in [0, {MAX_CLASSES}))"
+                    ),
+                ))
+            }
+        })
+        .collect()
+}
+
+/// The largest number of classes a label file may imply.
+pub const MAX_CLASSES: usize = 100_000;
 
 /// A train/test pair and how it was made.
 #[derive(Debug, Clone)]

@@ -10,7 +10,9 @@ mod source;
 pub mod synthetic;
 pub mod tabular;
 
-pub use dataset::{Dataset, Split, SplitInfo, shuffled_split, stratified_split};
+pub use dataset::{
+    Dataset, MAX_CLASSES, Split, SplitInfo, class_indices, shuffled_split, stratified_split,
+};
 pub use domain::{DomainKind, InputDomain};
 pub use idx::{IdxArray, read_idx};
 pub use image_folder::{ImageOptions, load_image_folder};

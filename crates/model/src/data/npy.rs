@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use npyz::{DType, NpyFile, TypeChar};
 
-use super::dataset::{Dataset, Split};
+use super::dataset::{Dataset, MAX_CLASSES, Split, class_indices};
 use crate::error::{ModelError, Result};
 
 /// An array read from a file: its shape and values as `f32`, and whether it held integers
@@ -77,10 +77,46 @@ fn widen<T: npyz::Deserialize, R: Read>(
     Ok(npy.into_vec::<T>()?.into_iter().map(to_f64).collect())
 }
 
+/// npyz allocates the header length a file claims before reading it: check that claim against
+/// the bytes the file holds first (found by `cargo xtask fuzz npy-labels`: a 257-byte file
+/// claiming a 662 MB header). `prefix` is the file's first 12 bytes (fewer if shorter).
+fn check_header_length(path: &Path, prefix: &[u8], available: u64) -> Result<()> {
+    if prefix.len() < 10 || !prefix.starts_with(b"\x93NUMPY") {
+        return Ok(()); // not a header npyz will trust; it reports the fault itself
+    }
+    let (len, start) = match prefix[6] {
+        1 => (u64::from(u16::from_le_bytes([prefix[8], prefix[9]])), 10),
+        _ if prefix.len() >= 12 => (
+            u64::from(u32::from_le_bytes([
+                prefix[8], prefix[9], prefix[10], prefix[11],
+            ])),
+            12,
+        ),
+        _ => return Ok(()),
+    };
+    if start + len > available {
+        return Err(ModelError::format(
+            path,
+            format!("truncated: the header claims {len} bytes, the file holds {available}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Up to the first 12 bytes of `r`.
+fn prefix(mut r: impl Read) -> std::io::Result<Vec<u8>> {
+    let mut p = Vec::with_capacity(12);
+    r.by_ref().take(12).read_to_end(&mut p)?;
+    Ok(p)
+}
+
 /// Reads one `.npy` file.
 fn read_npy(path: &Path) -> Result<Array> {
-    let file = std::fs::File::open(path).map_err(|e| ModelError::io(path, e))?;
+    let mut file = std::fs::File::open(path).map_err(|e| ModelError::io(path, e))?;
     let len = file.metadata().map_err(|e| ModelError::io(path, e))?.len();
+    let head = prefix(&mut file).map_err(|e| ModelError::io(path, e))?;
+    check_header_length(path, &head, len)?;
+    file.rewind().map_err(|e| ModelError::io(path, e))?;
     let npy = NpyFile::new(std::io::BufReader::new(file))
         .map_err(|e| ModelError::format(path, format!("not a NumPy .npy file: {e}")))?;
     read_array(path, npy, len)
@@ -153,18 +189,13 @@ fn labels(path: &Path, a: Array, n: usize, images: &Path) -> Result<Vec<usize>> 
             images.display()
         )));
     }
-    a.values
-        .iter()
-        .map(|&v| {
-            if v >= 0.0 && v.fract() == 0.0 && v < 1e6 {
-                Ok(v as usize)
-            } else {
-                Err(bad(format!(
-                    "label {v} is not a class index (a non-negative integer below 1,000,000)"
-                )))
-            }
-        })
-        .collect()
+    let values: Vec<f32> = a.values.iter().map(|&v| v as f32).collect();
+    if let Some(v) = a.values.iter().find(|v| v.abs() > 1e9) {
+        return Err(bad(format!(
+            "label {v} is not a class index (an integer in [0, {MAX_CLASSES}))"
+        )));
+    }
+    class_indices(path, &values)
 }
 
 fn dataset(
@@ -239,10 +270,12 @@ fn npz_array<R: Read + Seek>(
 ) -> Result<Option<Array>> {
     let inner = format!("{path}:{name}", path = path.display());
     let entry = npyz::npz::file_name_from_array_name(name);
-    let available = match zip.zip_archive().by_name(&entry) {
-        Ok(f) => f.size(),
+    let (available, head) = match zip.zip_archive().by_name(&entry) {
+        Ok(mut f) => (f.size(), prefix(&mut f)),
         Err(_) => return Ok(None),
     };
+    let head = head.map_err(|e| ModelError::format(&inner, format!("cannot read: {e}")))?;
+    check_header_length(Path::new(&inner), &head, available)?;
     let npy = zip
         .by_name(name)
         .map_err(|e| ModelError::format(&inner, format!("cannot read: {e}")))?;
@@ -312,6 +345,19 @@ pub enum NpzData {
 mod tests {
     use super::*;
     use npyz::WriterBuilder;
+
+    #[test]
+    fn a_header_longer_than_the_file_is_refused_before_allocating() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.npy");
+        // Version 2 header claiming 0x277B0176 bytes in a 16-byte file.
+        let mut raw = b"\x93NUMPY\x02\x00".to_vec();
+        raw.extend_from_slice(&0x277B_0176u32.to_le_bytes());
+        raw.extend_from_slice(b"{'d");
+        std::fs::write(&p, &raw).unwrap();
+        let e = load_npy(&p).unwrap_err().to_string();
+        assert!(e.contains("header claims 662372726 bytes"), "{e}");
+    }
 
     fn write_npy<T: npyz::Serialize + npyz::AutoSerialize + Copy>(
         path: &Path,

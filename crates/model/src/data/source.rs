@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use super::dataset::{Dataset, Split, SplitInfo, stratified_split};
+use super::dataset::{Dataset, Split, SplitInfo, class_indices, stratified_split};
 use super::idx::{parse_idx, read_idx};
 use super::image_folder::{ImageFolderData, ImageOptions, is_image_folder, load_image_folder};
 use super::npy::{NpzData, load_npy, load_npz};
@@ -322,7 +322,7 @@ fn idx_pair(
             ),
         ));
     }
-    let labels: Vec<usize> = lab.values.iter().map(|&v| v as usize).collect();
+    let labels = class_indices(lab_path, &lab.values)?;
     let num_classes = labels.iter().max().map_or(0, |m| m + 1).max(10);
     Ok(Dataset {
         features,
@@ -337,6 +337,28 @@ fn idx_pair(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn corrupt_labels_are_errors_naming_the_row_not_class_zero() {
+        let p = Path::new("labels.idx");
+        assert_eq!(class_indices(p, &[0.0, 3.0, 9.0]).unwrap(), vec![0, 3, 9]);
+        for bad in [f32::NAN, -1.0, 2.5, 2.0e9, f32::INFINITY] {
+            let e = class_indices(p, &[1.0, bad]).unwrap_err().to_string();
+            assert!(e.starts_with("labels.idx: ") && e.contains("row 1"), "{e}");
+        }
+        // The file: a 2-row i32 label file holding 2,000,000,000.
+        let mut raw = vec![0, 0, 0x0C, 1, 0, 0, 0, 2];
+        raw.extend_from_slice(&1i32.to_be_bytes());
+        raw.extend_from_slice(&2_000_000_000i32.to_be_bytes());
+        let (img, _) = (super::super::idx::encode_idx_u8(&[2, 2, 2], &[0; 8]), ());
+        let e = idx_pair(Path::new("i"), &img, p, &raw)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("2000000000") && e.contains("not a class index"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn bundled_mnist_is_the_documented_stratified_split() {
