@@ -41,6 +41,16 @@ pub enum ModelError {
         /// What is wrong with it.
         fault: String,
     },
+    /// A run directory whose training never finished (killed, or still running): it has
+    /// weights, the checkpoint of the last completed epoch, but no `metrics.json`.
+    #[error(
+        "{}: incomplete run: training did not finish (no metrics.json; model.bpk is the last completed epoch's checkpoint); train it again, or evaluate that checkpoint with `aegis-model eval --checkpoint`",
+        dir.display()
+    )]
+    IncompleteRun {
+        /// The run directory.
+        dir: PathBuf,
+    },
     /// The device string could not be parsed or the device cannot be used here.
     #[error("device `{spec}`: {reason}")]
     Device {
@@ -64,7 +74,7 @@ pub enum ModelError {
     #[error(
         "training stopped: loss became {loss} at epoch {epoch}, batch {batch}; {}",
         match checkpoint {
-            Some(p) => format!("the last good checkpoint is kept at {}", p.display()),
+            Some(p) => format!("the last good checkpoint is kept at {} (evaluate it with `aegis-model eval --checkpoint`)", p.display()),
             None => "no epoch had completed, so there is no checkpoint".to_string(),
         }
     )]

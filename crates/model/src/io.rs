@@ -2,7 +2,8 @@
 //!
 //! Invariant: a file that Aegis writes is either its old content or its complete new content,
 //! never a torn mix. Every writer goes through [`write_atomic`]: temp file in the same folder,
-//! `fsync`, then `rename` over the target.
+//! `fsync`, `rename` over the target, then `fsync` of the folder (so the rename itself
+//! survives a crash).
 
 use std::fs;
 use std::io::Write;
@@ -48,7 +49,19 @@ pub fn write_atomic_with(
         let _ = fs::remove_file(&tmp);
         return Err(ModelError::io(path, e));
     }
-    Ok(())
+    sync_parent(path)
+}
+
+/// `fsync` of the folder holding `path`, so that a file just created or renamed there
+/// survives a crash (the data's own `fsync` does not cover its directory entry).
+pub fn sync_parent(path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| ModelError::io(dir, e))
 }
 
 /// Serialises `value` as pretty JSON and writes it atomically.

@@ -44,7 +44,8 @@ pub use classifier::{
 };
 pub use commands::{
     EvalReport, ImportReport, ImportRequest, Prediction, TrainOutcome, TrainRequest, evaluate_run,
-    export_run, import_run, model_config_for, predict_file, train_run, train_run_with,
+    evaluate_run_with, export_run, import_run, model_config_for, predict_file, train_run,
+    train_run_with,
 };
 pub use data::{DataSource, Dataset, DomainKind, InputDomain, Split};
 pub use device::{DeviceArgs, DeviceSpec};

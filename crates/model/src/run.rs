@@ -213,9 +213,27 @@ impl RunDir {
 
     /// Rebuilds the model from `config.json` and loads its weights on `device`.
     pub fn load_model(&self, device: &Device) -> Result<(Model, RunConfig)> {
+        self.check_complete()?;
+        self.load_checkpoint(device)
+    }
+
+    /// Like [`RunDir::load_model`], but also for an incomplete run: its last completed epoch's
+    /// checkpoint. Only for a user who asked for it explicitly.
+    pub fn load_checkpoint(&self, device: &Device) -> Result<(Model, RunConfig)> {
         let config = self.load_config()?;
         let model = load_weights(&config.model, &self.weights_path(), device)?;
         Ok((model, config))
+    }
+
+    /// An error when training wrote weights but never finished (no `metrics.json`: killed,
+    /// crashed, or still running). Training writes `metrics.json` last, atomically.
+    pub fn check_complete(&self) -> Result<()> {
+        if self.weights_path().is_file() && !self.metrics_path().is_file() {
+            return Err(ModelError::IncompleteRun {
+                dir: self.root.clone(),
+            });
+        }
+        Ok(())
     }
 }
 

@@ -151,15 +151,22 @@ fn non_finite_loss_stops_and_keeps_the_last_good_checkpoint() {
         Some(tmp.path().join("model.bpk").as_path())
     );
     assert!(err.to_string().contains("last good checkpoint"), "{err}");
+    // The run is incomplete: refused unless the checkpoint is asked for explicitly.
+    let refused = aegis_model::evaluate_run(tmp.path(), None, DeviceSpec::Flex).unwrap_err();
+    assert!(
+        matches!(refused, ModelError::IncompleteRun { .. }),
+        "{refused}"
+    );
     // The kept checkpoint loads and still classifies well.
-    let report = aegis_model::evaluate_run(tmp.path(), None, DeviceSpec::Flex).unwrap();
+    let report = aegis_model::evaluate_run_with(tmp.path(), None, DeviceSpec::Flex, true).unwrap();
+    assert!(report.incomplete);
     assert!(
         report.test_accuracy > 0.7,
         "checkpoint accuracy {}",
         report.test_accuracy
     );
     let (model, _) = RunDir::new(tmp.path())
-        .load_model(&DeviceSpec::Flex.open().unwrap())
+        .load_checkpoint(&DeviceSpec::Flex.open().unwrap())
         .unwrap();
     drop(model);
 }

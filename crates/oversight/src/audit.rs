@@ -75,11 +75,17 @@ impl AuditLog {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| OversightError::io(dir, e))?;
         }
+        let created = !path.exists();
         let file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(path)
             .map_err(|e| OversightError::io(path, e))?;
+        if created {
+            // The file's own fsync does not cover its directory entry: without this, a crash
+            // right after the first decision could lose the whole log.
+            aegis_model::io::sync_parent(path)?;
+        }
         Ok(Self {
             path: path.to_path_buf(),
             file,

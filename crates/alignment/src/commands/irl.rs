@@ -68,9 +68,9 @@ pub struct IrlArgs {
     /// Algorithm 1]; `--method mce` always uses causal-entropy.
     #[arg(long)]
     pub objective: Option<IrlObjective>,
-    /// L2 penalty of the linear methods [default: 0].
-    #[arg(long)]
-    pub l2: Option<f64>,
+    /// L2 penalty λ of the linear methods (`MaxEntIrlConfig::l2`).
+    #[arg(long, default_value_t = 1.0)]
+    pub l2: f64,
     /// Hidden widths of the deep reward network.
     #[arg(long, value_delimiter = ',', default_value = "32,32")]
     pub hidden: Vec<usize>,
@@ -122,9 +122,7 @@ impl IrlArgs {
             .with_demo_policy(demo_policy)
             .with_seed(seed);
         req.deep = req.deep.clone().with_hidden(hidden);
-        if let Some(l2) = l2 {
-            req.linear = req.linear.clone().with_l2(l2);
-        }
+        req.linear = req.linear.clone().with_l2(l2);
         if let Some(o) = objective {
             req.linear = req.linear.clone().with_objective(o);
             req.deep = req.deep.clone().with_objective(o);

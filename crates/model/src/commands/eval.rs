@@ -22,14 +22,23 @@ pub struct EvalArgs {
     /// Data to evaluate on (default: the run's own data and split).
     #[arg(long)]
     pub data: Option<DataSource>,
+    /// Evaluate the weights even when training did not finish (the last completed epoch's
+    /// checkpoint of a killed run); the report says so.
+    #[arg(long)]
+    pub checkpoint: bool,
 }
 
 impl EvalArgs {
     /// Evaluates and prints the accuracy and where `eval.json` went.
     pub fn run(self, device: DeviceSpec) -> Result<()> {
-        let r = evaluate_run(&self.run, self.data, device)?;
+        let r = evaluate_run_with(&self.run, self.data, device, self.checkpoint)?;
+        let what = if r.incomplete {
+            "checkpoint of an unfinished run: "
+        } else {
+            ""
+        };
         println!(
-            "test accuracy {:.2}% on {} rows of {} ({}); written to {}",
+            "{what}test accuracy {:.2}% on {} rows of {} ({}); written to {}",
             100.0 * r.test_accuracy,
             r.n,
             r.data,
@@ -53,6 +62,9 @@ pub struct EvalReport {
     pub device: String,
     /// Seconds spent in inference.
     pub seconds: f64,
+    /// The run's training did not finish: these are its last completed epoch's weights.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub incomplete: bool,
 }
 
 /// Evaluates a run on the test split of `data` (default: the run's own data and split) and
@@ -62,9 +74,25 @@ pub fn evaluate_run(
     data: Option<DataSource>,
     device_spec: DeviceSpec,
 ) -> Result<EvalReport> {
+    evaluate_run_with(dir, data, device_spec, false)
+}
+
+/// [`evaluate_run`]; with `checkpoint`, also the last completed epoch of an unfinished run
+/// (an incomplete run is otherwise an error).
+pub fn evaluate_run_with(
+    dir: &Path,
+    data: Option<DataSource>,
+    device_spec: DeviceSpec,
+    checkpoint: bool,
+) -> Result<EvalReport> {
     let device = device_spec.open()?;
     let run = RunDir::new(dir);
-    let (model, config) = run.load_model(&device)?;
+    let incomplete = run.check_complete().is_err();
+    let (model, config) = if checkpoint {
+        run.load_checkpoint(&device)?
+    } else {
+        run.load_model(&device)?
+    };
     let source = data.unwrap_or_else(|| config.data.source.clone());
     let test = config.test_split(Some(&source))?;
     check_fits(&model, &test)?;
@@ -82,6 +110,7 @@ pub fn evaluate_run(
         data: source.to_string(),
         device: device_spec.to_string(),
         seconds: start.elapsed().as_secs_f64(),
+        incomplete,
     };
     write_json(&dir.join("eval.json"), &report)?;
     Ok(report)

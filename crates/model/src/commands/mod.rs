@@ -10,7 +10,7 @@ pub mod import;
 pub mod predict;
 pub mod train;
 
-pub use eval::{EvalArgs, EvalReport, evaluate_run};
+pub use eval::{EvalArgs, EvalReport, evaluate_run, evaluate_run_with};
 pub use export::{ExportArgs, ExportFormat, export_run};
 pub use import::{ImportArgs, ImportReport, ImportRequest, import_run};
 pub use predict::{PredictArgs, Prediction, predict_file};

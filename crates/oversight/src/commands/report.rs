@@ -127,7 +127,7 @@ pub struct ReportConfig {
     pub expert: SimulatedExpert,
     /// Estimator for the policy comparison (MC dropout or an ensemble adds `variance`).
     pub estimator: EstimatorConfig,
-    /// Coverage grid step of the policy curves.
+    /// Coverage grid step of the policy curves, in [1e-4, 0.5].
     #[config(default = 0.05)]
     pub coverage_step: f64,
     /// Seed of the simulated expert's labels.
@@ -172,10 +172,11 @@ pub fn report(
     progress: bool,
 ) -> Result<OversightReport> {
     cfg.expert.validate()?;
-    if !(cfg.coverage_step > 0.0 && cfg.coverage_step <= 1.0) {
+    // At most 10,000 grid points: the library config, not only the CLI, is bounded.
+    if !(1e-4..=0.5).contains(&cfg.coverage_step) {
         return Err(OversightError::invalid(
             "coverage_step",
-            "must be in (0, 1]",
+            format!("{} must be in [1e-4, 0.5]", cfg.coverage_step),
         ));
     }
     let queue = Queue::load(queue_dir)?;
