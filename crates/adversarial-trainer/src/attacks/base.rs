@@ -179,16 +179,25 @@ pub fn random_tensor(
     seed: u64,
     device: &Device,
 ) -> Tensor<2> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let v: Vec<f32> = if gaussian {
-        (0..n * f)
-            .map(|_| StandardNormal.sample(&mut rng))
-            .collect()
+    let mut v = Vec::with_capacity(n * f);
+    draw(
+        &mut ChaCha8Rng::seed_from_u64(seed),
+        n * f,
+        a,
+        gaussian,
+        &mut v,
+    );
+    Tensor::from_data(TensorData::new(v, [n, f]), device)
+}
+
+/// Appends `count` draws from `rng`: standard normal, or uniform in `[-a, a]`.
+fn draw(rng: &mut ChaCha8Rng, count: usize, a: f32, gaussian: bool, out: &mut Vec<f32>) {
+    if gaussian {
+        out.extend((0..count).map(|_| -> f32 { StandardNormal.sample(rng) }));
     } else {
         let u = Uniform::new_inclusive(-a, a).expect("finite range");
-        (0..n * f).map(|_| u.sample(&mut rng)).collect()
-    };
-    Tensor::from_data(TensorData::new(v, [n, f]), device)
+        out.extend((0..count).map(|_| u.sample(rng)));
+    }
 }
 
 /// The random stream of the row keyed `key` under `seed` (see [`Attack::with_row_keys`]).
@@ -212,13 +221,7 @@ pub fn random_rows(
     };
     let mut v = Vec::with_capacity(n * f);
     for &key in keys.iter().take(n) {
-        let mut rng = row_rng(seed, key);
-        if gaussian {
-            v.extend((0..f).map(|_| -> f32 { StandardNormal.sample(&mut rng) }));
-        } else {
-            let u = Uniform::new_inclusive(-a, a).expect("finite range");
-            v.extend((0..f).map(|_| u.sample(&mut rng)));
-        }
+        draw(&mut row_rng(seed, key), f, a, gaussian, &mut v);
     }
     Tensor::from_data(TensorData::new(v, [keys.len().min(n), f]), device)
 }

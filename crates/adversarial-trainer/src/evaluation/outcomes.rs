@@ -95,18 +95,22 @@ pub(super) fn mean(v: &[bool]) -> f64 {
     v.iter().filter(|&&b| b).count() as f64 / v.len().max(1) as f64
 }
 
+/// A run of `attack` at `eps` with these per-row results and one second (tests).
+#[cfg(test)]
+pub(super) fn test_run(attack: EvalAttack, eps: f64, correct: &[bool]) -> RunRows {
+    RunRows {
+        attack,
+        eps,
+        correct: correct.to_vec(),
+        seconds: 1.0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn run(attack: EvalAttack, eps: f64, correct: &[bool]) -> RunRows {
-        RunRows {
-            attack,
-            eps,
-            correct: correct.to_vec(),
-            seconds: 1.0,
-        }
-    }
+    use test_run as run;
 
     #[test]
     fn concatenated_outcomes_keep_row_order_and_add_seconds() {

@@ -131,14 +131,7 @@ fn worst_case(
 mod tests {
     use super::*;
 
-    fn run(attack: EvalAttack, eps: f64, correct: &[bool]) -> RunRows {
-        RunRows {
-            attack,
-            eps,
-            correct: correct.to_vec(),
-            seconds: 1.0,
-        }
-    }
+    use super::super::outcomes::test_run as run;
 
     #[test]
     fn stages_count_what_each_attack_broke_per_eps() {
