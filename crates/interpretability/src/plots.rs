@@ -111,7 +111,8 @@ pub fn importance_bars(
 /// A strip plot of per-row values (SHAP values, LIME coefficients) for the `max_features`
 /// features of largest mean |value|: one row per feature, one dot per explained row at its
 /// value (vertical jitter from a fixed seed), coloured by the feature's value in that row from
-/// blue (low) to red (high), as shap's summary plot.
+/// blue (low) to red (high), as shap's summary plot, with that colour scale as a key on the
+/// right and the number of rows in the axis title.
 pub fn value_distribution(
     path: &Path,
     title: &str,
@@ -135,8 +136,10 @@ pub fn value_distribution(
     let lim = values.iter().fold(1e-9f32, |m, v| m.max(v.abs())) as f64 * 1.05;
     let k = keep.len();
     let height = (120 + 40 * k) as u32;
-    render_png(path, (900, height), |root| {
-        let mut chart = ChartBuilder::on(root)
+    render_png(path, (900, height.max(260)), |root| {
+        let (plot_area, key_area) = root.split_horizontally(800);
+        colour_key(&key_area)?;
+        let mut chart = ChartBuilder::on(&plot_area)
             .caption(title, ("sans-serif", 24))
             .margin(15)
             .x_label_area_size(40)
@@ -155,7 +158,9 @@ pub fn value_distribution(
                     String::new()
                 }
             })
-            .x_desc("value (impact on the explained output)")
+            .x_desc(format!(
+                "value (impact on the explained output), {rows} rows"
+            ))
             .label_style(("sans-serif", 14))
             .disable_y_mesh()
             .draw()
@@ -185,6 +190,35 @@ pub fn value_distribution(
         }
         Ok(())
     })?;
+    Ok(())
+}
+
+/// The colour key of [`value_distribution`]: the feature value from low (blue) to high (red).
+fn colour_key(
+    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+) -> std::result::Result<(), String> {
+    let (_, h) = area.dim_in_pixel();
+    let (top, bottom) = (50i32, h as i32 - 50);
+    let steps = 50;
+    for k in 0..steps {
+        let t = 1.0 - k as f64 / (steps - 1) as f64;
+        let y0 = top + (bottom - top) * k / steps;
+        let y1 = top + (bottom - top) * (k + 1) / steps;
+        let color = RGBColor((255.0 * t) as u8, 40, (255.0 * (1.0 - t)) as u8);
+        area.draw(&Rectangle::new([(20, y0), (38, y1)], color.filled()))
+            .map_err(|e| e.to_string())?;
+    }
+    let style = ("sans-serif", 14).into_font().color(&BLACK);
+    area.draw(&Text::new("high", (14, top - 20), style.clone()))
+        .map_err(|e| e.to_string())?;
+    area.draw(&Text::new("low", (18, bottom + 6), style.clone()))
+        .map_err(|e| e.to_string())?;
+    area.draw(&Text::new(
+        "feature value",
+        (62, (top + bottom) / 2 + 45),
+        style.transform(FontTransform::Rotate270),
+    ))
+    .map_err(|e| e.to_string())?;
     Ok(())
 }
 

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use aegis_model::io::{write_atomic, write_json};
-use aegis_model::plot::{Series, line_chart};
+use aegis_model::plot::{Series, bar_chart, line_chart};
 use serde::{Deserialize, Serialize};
 
 use crate::attacks::{EpsUnits, ThreatSpace};
@@ -219,22 +219,63 @@ pub struct RobustnessReport {
 }
 
 /// Writes `report.json`, `report.csv` (one row per attack and ε, then the worst case) and
-/// `report.png` (accuracy against ε per attack and the worst case).
+/// `report.png`: accuracy against ε per attack and the worst case, each line starting at the
+/// clean accuracy at ε = 0; bars (clean, each attack, worst case) when a single positive ε
+/// was evaluated. The title gives the number of items.
 pub fn write_report(report: &RobustnessReport, out_dir: &Path) -> Result<()> {
     write_json(&out_dir.join("report.json"), report)?;
     write_atomic(&out_dir.join("report.csv"), report_csv(report).as_bytes())?;
-    line_chart(
-        &out_dir.join("report.png"),
-        "Accuracy under attack",
-        match report.config.space.units {
-            EpsUnits::Raw => "epsilon (L-inf, raw input units)",
-            EpsUnits::Std => "epsilon (L-inf, training standard deviations per feature)",
-        },
-        "accuracy",
-        &accuracy_series(report),
-        Some((0.0, 1.0)),
-    )?;
+    let unit = match report.config.space.units {
+        EpsUnits::Raw => "raw input units",
+        EpsUnits::Std => "training standard deviations per feature",
+    };
+    let mut positive: Vec<f64> = report
+        .worst_case
+        .iter()
+        .map(|w| w.eps)
+        .filter(|&e| e > 0.0)
+        .collect();
+    positive.dedup();
+    let png = out_dir.join("report.png");
+    if let [eps] = positive[..] {
+        let (labels, values) = single_eps_bars(report, eps);
+        bar_chart(
+            &png,
+            &format!(
+                "Accuracy under attack at L-inf ε = {eps} ({unit}), {} items",
+                report.n
+            ),
+            "accuracy (fraction of items)",
+            &labels,
+            &values,
+            None,
+        )?;
+    } else {
+        line_chart(
+            &png,
+            &format!("Accuracy under attack, {} items", report.n),
+            &format!("ε (L-inf radius, {unit})"),
+            "accuracy (fraction of items)",
+            &accuracy_series(report),
+            Some((0.0, 1.0)),
+        )?;
+    }
     Ok(())
+}
+
+/// The bars of a single-ε report: the clean accuracy, each attack's, then the worst case.
+fn single_eps_bars(report: &RobustnessReport, eps: f64) -> (Vec<String>, Vec<f64>) {
+    let mut labels = vec!["clean (no attack)".to_string()];
+    let mut values = vec![report.clean_accuracy];
+    for r in report.results.iter().filter(|r| r.eps == eps) {
+        labels.push(r.attack.clone());
+        values.push(r.accuracy);
+    }
+    for w in report.worst_case.iter().filter(|w| w.eps == eps) {
+        labels.push("worst case".into());
+        values.push(w.accuracy);
+    }
+    (labels, values)
 }
 
 /// `report.csv`: `attack,eps,accuracy` rows, the worst case as attack `worst-case`.
@@ -250,29 +291,41 @@ fn report_csv(report: &RobustnessReport) -> String {
 }
 
 /// The plot's curves: accuracy against ε per attack (in the configured order), then the
-/// worst case.
+/// worst case; each starts at the clean accuracy at ε = 0 when ε = 0 was not evaluated.
 fn accuracy_series(report: &RobustnessReport) -> Vec<Series> {
+    let from_clean = |mut points: Vec<(f64, f64)>| {
+        points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        if points.first().is_none_or(|p| p.0 > 0.0) {
+            points.insert(0, (0.0, report.clean_accuracy));
+        }
+        points
+    };
     let mut series: Vec<Series> = report
         .config
         .attacks
         .iter()
         .map(|a| Series {
             name: a.name().into(),
-            points: report
-                .results
-                .iter()
-                .filter(|r| r.attack == a.name())
-                .map(|r| (r.eps, r.accuracy))
-                .collect(),
+            points: from_clean(
+                report
+                    .results
+                    .iter()
+                    .filter(|r| r.attack == a.name())
+                    .map(|r| (r.eps, r.accuracy))
+                    .collect(),
+            ),
         })
+        .filter(|s| s.points.len() > 1)
         .collect();
     series.push(Series {
         name: "worst case".into(),
-        points: report
-            .worst_case
-            .iter()
-            .map(|w| (w.eps, w.accuracy))
-            .collect(),
+        points: from_clean(
+            report
+                .worst_case
+                .iter()
+                .map(|w| (w.eps, w.accuracy))
+                .collect(),
+        ),
     });
     series
 }
