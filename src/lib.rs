@@ -15,7 +15,17 @@
 //!   append-only audit log.
 //! - [`alignment`]: tabular MDPs, reward shaping, inverse RL, reward learning from
 //!   preferences.
+//!
+//! And its own layer on top of them: [`audit`], one self-contained HTML safety report of a
+//! run across all of the above (`aegis audit`, the binary of this package), with
+//! [`commands`] holding the binary's flags.
 #![warn(missing_docs)]
+
+pub mod audit;
+pub mod commands;
+mod error;
+
+pub use error::{AuditError, Result};
 
 pub use aegis_adversarial_trainer as adversarial;
 pub use aegis_alignment as alignment;

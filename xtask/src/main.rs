@@ -8,6 +8,7 @@ mod fuzz;
 mod load_bench;
 mod pgd_check;
 mod python;
+mod screenshot;
 
 use std::path::PathBuf;
 
@@ -76,6 +77,8 @@ enum Command {
         #[arg(long, default_value = "data/mnist")]
         out: PathBuf,
     },
+    /// Audit SmallCnn on bundled MNIST and photograph report.html for the README.
+    AuditScreenshot(screenshot::ScreenshotArgs),
     /// Rebuild assets/mnist from ../shared/data/mnist_5k.csv.gz (deterministic).
     BundleAssets {
         /// Source CSV (gzip).
@@ -147,6 +150,7 @@ fn main() -> Result<()> {
             );
         }
         Command::BundleAssets { source, out } => assets::bundle_mnist(&source, &out)?,
+        Command::AuditScreenshot(args) => screenshot::run(args)?,
         Command::Fuzz { target, time, seed } => {
             fuzz::command(&target, time, seed)?;
         }

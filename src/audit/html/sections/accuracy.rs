@@ -1,0 +1,44 @@
+//! The accuracy section: overall accuracy, the confusion matrix and per-class accuracy.
+
+use super::common::{figure, section, table};
+use crate::audit::config::Stage;
+use crate::audit::html::doc::Doc;
+use crate::audit::html::figures;
+use crate::audit::report::{AuditReport, Fmt};
+
+/// The section's HTML.
+pub fn render(doc: Doc, report: &AuditReport) -> String {
+    let Some(a) = &report.accuracy else {
+        return section(doc, report, Stage::Accuracy, "", &[], "");
+    };
+    let what = format!(
+        "Each of the {} audited test items is classified once; accuracy is the fraction whose most probable class is the label ({} correct, {}; mean top-class probability {}).",
+        doc.v("/accuracy/n", Fmt::Int),
+        doc.v("/accuracy/correct", Fmt::Int),
+        doc.v("/accuracy/accuracy", Fmt::Pct1),
+        doc.v("/accuracy/mean_confidence", Fmt::Pct1),
+    );
+    let rows: Vec<Vec<String>> = (0..a.per_class.len())
+        .map(|k| {
+            let p = |f: &str| format!("/accuracy/per_class/{k}/{f}");
+            vec![
+                doc.t(&p("name")),
+                doc.v(&p("n"), Fmt::Int),
+                doc.v(&p("correct"), Fmt::Int),
+                doc.v(&p("accuracy"), Fmt::Pct1),
+            ]
+        })
+        .collect();
+    let body = format!(
+        "<div class=\"row\">{}{}</div>",
+        figure(
+            &figures::confusion(doc, a),
+            &format!(
+                "Confusion matrix of the {} test items: rows are the true class, columns the predicted class; each cell holds its count and is shaded by its share of the row.",
+                doc.v("/accuracy/n", Fmt::Int)
+            ),
+        ),
+        table(&["class", "items", "correct", "accuracy (recall)"], &rows),
+    );
+    section(doc, report, Stage::Accuracy, &what, &[], &body)
+}

@@ -1,0 +1,471 @@
+//! `aegis audit`, end to end through the binary:
+//!
+//! - a tabular run (breast cancer, MLP) and an imported PyTorch CNN on MNIST
+//!   (`tests/fixtures/mnist_bn`) are audited with the quick profile on a few test items;
+//! - `report.html` is rendered by headless Chromium with networking off: the page loads, every
+//!   figure decodes and has a size, no console error, no request leaves the file, it prints to
+//!   PDF; full-page screenshots are saved under the target directory
+//!   (`CARGO_TARGET_TMPDIR/screenshots/`). Without Chromium the test fails and says how to
+//!   install it;
+//! - every number shown in the HTML (read with an HTML tokenizer) equals its value in
+//!   `audit.json`, and no digit appears in the page's text outside those tagged values;
+//! - a rerun recomputes nothing cached (every stage cached, its result file untouched); a
+//!   retrained model recomputes everything; `--compare` renders both audits;
+//! - bad input (missing or corrupt run, unknown stage, output folder that is a file) is one
+//!   line, exit code 2, and leaves no output behind.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use aegis::model::import::WeightsSource;
+use aegis::model::{
+    DataSource, DeviceSpec, ImportRequest, SequentialSpec, TrainRequest, train_run,
+};
+use html5gum::{Token, Tokenizer};
+use serde_json::Value;
+
+#[path = "support/chromium.rs"]
+mod chromium;
+#[path = "support/cli_contract.rs"]
+mod cli_contract;
+
+use chromium::{Browser, require_chromium};
+use cli_contract::assert_clean_error;
+
+fn aegis(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_aegis"))
+        .args(args)
+        .output()
+        .expect("the aegis binary runs")
+}
+
+fn audit(run: &Path, out: &Path, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "audit",
+        "--run",
+        run.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--profile",
+        "quick",
+    ];
+    args.extend_from_slice(extra);
+    let o = aegis(&args);
+    assert!(
+        o.status.success(),
+        "audit failed: {}\n{}",
+        String::from_utf8_lossy(&o.stderr),
+        String::from_utf8_lossy(&o.stdout)
+    );
+    serde_json::from_slice(&std::fs::read(out.join("audit.json")).unwrap()).unwrap()
+}
+
+/// A breast-cancer MLP run trained with `seed`.
+fn tabular_run(dir: &Path, seed: u64) {
+    let mut req = TrainRequest::new(DataSource::BreastCancer);
+    req.out = Some(dir.to_path_buf());
+    req.train.seed = seed;
+    req.train.epochs = 5;
+    train_run(&req).unwrap();
+}
+
+/// The PyTorch CNN of `tests/fixtures/mnist_bn` imported as a run.
+fn imported_run(dir: &Path) {
+    let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mnist_bn");
+    let req = ImportRequest {
+        spec: SequentialSpec::from_file(&f.join("arch.json")).unwrap(),
+        arch_path: f.join("arch.json"),
+        weights: f.join("model.safetensors"),
+        source: WeightsSource::default(),
+        data: DataSource::Mnist,
+        classes: None,
+        split_seed: 0,
+        device: DeviceSpec::Flex,
+        out: dir.to_path_buf(),
+    };
+    aegis::model::import_run(&req).unwrap();
+}
+
+/// The values the HTML shows: `(pointer, text, is a count)` of every element with `data-json`,
+/// and the page text outside them (not in `<head>`, `<style>` or SVG).
+struct Shown {
+    values: Vec<(String, String, bool)>,
+    loose_text: String,
+}
+
+const VOID: [&str; 8] = ["meta", "br", "img", "link", "input", "hr", "wbr", "source"];
+
+fn shown(html: &str) -> Shown {
+    // Open elements: (name, index into `values` when it carries `data-json`).
+    let mut stack: Vec<(String, Option<usize>)> = Vec::new();
+    let mut values: Vec<(String, String, bool)> = Vec::new();
+    let mut loose_text = String::new();
+    for token in Tokenizer::new(html).flatten() {
+        match token {
+            Token::StartTag(tag) => {
+                let name = String::from_utf8_lossy(&tag.name).to_string();
+                let attr = |k: &str| {
+                    tag.attributes
+                        .get(k.as_bytes())
+                        .map(|v| String::from_utf8_lossy(v).to_string())
+                };
+                let slot = attr("data-json").map(|p| {
+                    values.push((p, String::new(), attr("data-count").is_some()));
+                    values.len() - 1
+                });
+                if !tag.self_closing && !VOID.contains(&name.as_str()) {
+                    stack.push((name, slot));
+                }
+            }
+            Token::EndTag(tag) => {
+                let name = String::from_utf8_lossy(&tag.name).to_string();
+                if let Some(at) = stack.iter().rposition(|(n, _)| *n == name) {
+                    stack.truncate(at);
+                }
+            }
+            Token::String(s) => {
+                let text = String::from_utf8_lossy(&s).to_string();
+                if let Some(slot) = stack.iter().rev().find_map(|(_, s)| *s) {
+                    values[slot].1.push_str(&text);
+                } else if !stack
+                    .iter()
+                    .any(|(n, _)| matches!(n.as_str(), "head" | "style" | "svg" | "title"))
+                {
+                    loose_text.push_str(&text);
+                    loose_text.push(' ');
+                }
+            }
+            _ => {}
+        }
+    }
+    Shown { values, loose_text }
+}
+
+/// Checks one shown value against the JSON: strings exactly, numbers to the precision shown.
+fn check_value(json: &Value, pointer: &str, text: &str, is_count: bool) -> Result<(), String> {
+    let v = json
+        .pointer(pointer)
+        .ok_or_else(|| format!("{pointer}: not in audit.json (shown {text:?})"))?;
+    let text = text.trim();
+    if is_count {
+        let n = v.as_array().map_or(usize::MAX, Vec::len);
+        return (text == n.to_string())
+            .then_some(())
+            .ok_or_else(|| format!("{pointer}: count {text} vs {n}"));
+    }
+    match v {
+        Value::Null => (text == "n/a")
+            .then_some(())
+            .ok_or_else(|| format!("{pointer}: null shown as {text:?}")),
+        Value::String(s) => (text == s)
+            .then_some(())
+            .ok_or_else(|| format!("{pointer}: {text:?} vs {s:?}")),
+        Value::Number(n) => {
+            let want = n.as_f64().unwrap();
+            let (body, scale) = match text.strip_suffix('%') {
+                Some(b) => (b, 0.01),
+                None => (text, 1.0),
+            };
+            let (mantissa, exp) = match body.split_once('e') {
+                Some((m, e)) => (
+                    m,
+                    e.parse::<i32>()
+                        .map_err(|_| format!("{pointer}: {text:?}"))?,
+                ),
+                None => (body, 0),
+            };
+            let x: f64 = mantissa
+                .parse()
+                .map_err(|_| format!("{pointer}: {text:?} is not a number"))?;
+            let decimals = mantissa.split_once('.').map_or(0, |(_, d)| d.len()) as i32;
+            let unit = scale * 10f64.powi(exp);
+            let tol = 0.5 * 10f64.powi(-decimals) * unit + 1e-9 * want.abs();
+            let got = x * unit;
+            ((got - want).abs() <= tol)
+                .then_some(())
+                .ok_or_else(|| format!("{pointer}: shown {text} = {got} vs {want}"))
+        }
+        other => (text == other.to_string())
+            .then_some(())
+            .ok_or_else(|| format!("{pointer}: {text:?} vs {other}")),
+    }
+}
+
+/// Every number in the report equals `audit.json`, and none is shown untagged.
+fn assert_numbers_match(out: &Path) -> usize {
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let json: Value =
+        serde_json::from_slice(&std::fs::read(out.join("audit.json")).unwrap()).unwrap();
+    let s = shown(&html);
+    let faults: Vec<String> = s
+        .values
+        .iter()
+        .filter_map(|(p, t, c)| check_value(&json, p, t, *c).err())
+        .collect();
+    assert!(
+        faults.is_empty(),
+        "{} of {} values differ:\n{}",
+        faults.len(),
+        s.values.len(),
+        faults.join("\n")
+    );
+    let untagged: Vec<&str> = s
+        .loose_text
+        .split_whitespace()
+        .filter(|w| w.chars().any(|c| c.is_ascii_digit()) && !w.contains("SHA-256"))
+        .collect();
+    assert!(
+        untagged.is_empty(),
+        "numbers shown outside audit.json's values: {untagged:?}"
+    );
+    assert!(s.values.len() > 100, "only {} values shown", s.values.len());
+    s.values.len()
+}
+
+/// Renders the report in Chromium with networking off and checks it as a reader would see it.
+fn assert_renders(out: &Path, name: &str) {
+    let exe = require_chromium();
+    let mut b = Browser::launch(&exe, 1280, 900);
+    let url = format!(
+        "file://{}",
+        out.join("report.html").canonicalize().unwrap().display()
+    );
+    b.call("Page.navigate", serde_json::json!({ "url": url }));
+    b.wait_for("document.readyState === 'complete'");
+    let figures = b.eval(
+        "(async () => {
+            const imgs = [...document.images];
+            const decoded = await Promise.all(imgs.map(i => i.decode().then(() => i.naturalWidth > 0, () => false)));
+            const svgs = [...document.querySelectorAll('svg')];
+            const sized = svgs.filter(s => { const r = s.getBoundingClientRect(); return r.width > 0 && r.height > 0; });
+            return { imgs: imgs.length, decoded: decoded.filter(x => x).length,
+                     svgs: svgs.length, sized: sized.length,
+                     verdicts: document.querySelectorAll('#summary .verdicts li').length,
+                     external: [...document.querySelectorAll('[src],link[href],script')]
+                        .filter(e => !(e.getAttribute('src') || '').startsWith('data:')).length };
+        })()",
+    );
+    assert_eq!(figures["decoded"], figures["imgs"], "{figures}");
+    assert_eq!(figures["sized"], figures["svgs"], "{figures}");
+    assert!(figures["svgs"].as_u64().unwrap() >= 6, "{figures}");
+    assert!(figures["verdicts"].as_u64().unwrap() >= 5, "{figures}");
+    assert_eq!(figures["external"], 0, "{figures}");
+    let pdf = b.print_pdf();
+    assert!(
+        pdf.starts_with(b"%PDF") && pdf.len() > 10_000,
+        "{} bytes",
+        pdf.len()
+    );
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let shot = shots.join(format!("audit-{name}.png"));
+    b.screenshot_full_page(&shot);
+    std::fs::write(shots.join(format!("audit-{name}.pdf")), &pdf).unwrap();
+    let img = image::open(&shot).unwrap().to_rgb8();
+    assert!(
+        img.height() > 2000,
+        "{}: {:?}",
+        shot.display(),
+        img.dimensions()
+    );
+    let errors = b.errors();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    let requests: Vec<String> = b
+        .requests()
+        .into_iter()
+        .filter(|u| !u.starts_with("file://") && !u.starts_with("data:"))
+        .collect();
+    assert!(requests.is_empty(), "requests left the file: {requests:?}");
+    println!("screenshot: {}", shot.display());
+}
+
+/// `stage → status` of an audit.json.
+fn statuses(j: &Value) -> BTreeMap<String, String> {
+    j["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["stage"].as_str().unwrap().to_string(),
+                s["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The bytes and modification time of every stage's result file.
+fn results(out: &Path) -> BTreeMap<String, (Vec<u8>, std::time::SystemTime)> {
+    std::fs::read_dir(out.join("stages"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let f = e.path().join("result.json");
+            let meta = std::fs::metadata(&f).ok()?;
+            Some((
+                e.file_name().to_string_lossy().to_string(),
+                (std::fs::read(&f).unwrap(), meta.modified().unwrap()),
+            ))
+        })
+        .collect()
+}
+
+#[test]
+fn tabular_audit_renders_matches_its_json_resumes_and_recomputes_a_changed_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("bc");
+    let out = tmp.path().join("audit");
+    tabular_run(&run, 1);
+    let first = audit(&run, &out, &[]);
+    let st = statuses(&first);
+    assert_eq!(st["ood"], "skipped", "{st:?}");
+    assert!(
+        first["stages"][4]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("tabular")
+    );
+    for stage in [
+        "accuracy",
+        "robustness",
+        "calibration",
+        "conformal",
+        "explain",
+        "deferral",
+    ] {
+        assert_eq!(st[stage], "computed", "{stage}: {st:?}");
+    }
+    assert_eq!(first["robustness"]["units"], "std");
+    assert_eq!(
+        first["settings"]["robustness"]["eps"],
+        serde_json::json!([0.0, 0.1, 0.5])
+    );
+    // 113 test items cannot certify 2% risk at δ = 0.001: the summary says so first.
+    assert_eq!(first["deferral"]["feasible"], false);
+    assert_eq!(first["verdicts"][0]["status"], "fail");
+    assert_numbers_match(&out);
+    assert_renders(&out, "tabular");
+
+    // A rerun recomputes nothing: every stage cached, its result untouched.
+    let before = results(&out);
+    let second = audit(&run, &out, &[]);
+    assert!(
+        statuses(&second)
+            .values()
+            .all(|s| s == "cached" || s == "skipped"),
+        "{:?}",
+        statuses(&second)
+    );
+    assert_eq!(results(&out), before, "a cached stage was rewritten");
+    assert_eq!(second["accuracy"], first["accuracy"]);
+    assert_eq!(second["robustness"], first["robustness"]);
+
+    // Keep this audit to compare with, then retrain the model in place.
+    let kept = tmp.path().join("kept");
+    std::fs::create_dir_all(&kept).unwrap();
+    std::fs::copy(out.join("audit.json"), kept.join("audit.json")).unwrap();
+    tabular_run(&run, 2);
+    let third = audit(&run, &out, &[]);
+    assert_ne!(third["model"]["sha256"], first["model"]["sha256"]);
+    for (stage, status) in statuses(&third) {
+        assert!(status == "computed" || stage == "ood", "{stage}: {status}");
+    }
+    assert_numbers_match(&out);
+
+    let o = aegis(&[
+        "audit",
+        "--compare",
+        kept.to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let page = std::fs::read_to_string(kept.join("compare.html")).unwrap();
+    assert!(
+        page.contains("B − A") && page.contains("robust accuracy at ε"),
+        "compare page"
+    );
+}
+
+#[test]
+fn imported_image_model_audit_has_heatmaps_and_renders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("mnist-bn");
+    imported_run(&run);
+    let out = tmp.path().join("audit");
+    let j = audit(&run, &out, &["--limit", "120", "--skip", "deferral"]);
+    let st = statuses(&j);
+    assert_eq!(st["deferral"], "skipped");
+    assert!(
+        j["model"]["imported_from"]
+            .as_str()
+            .unwrap()
+            .ends_with("model.safetensors")
+    );
+    assert_eq!(j["robustness"]["units"], "raw");
+    assert_eq!(j["ood"]["sets"].as_array().unwrap().len(), 5);
+    let items = j["explain"]["items"].as_array().unwrap();
+    assert!(items.len() >= 4, "{} items", items.len());
+    for item in items {
+        let png = out
+            .join("stages/explain")
+            .join(item["ig_png"].as_str().unwrap());
+        assert!(image::open(&png).is_ok(), "{}", png.display());
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.matches("data:image/png;base64,").count() >= 2 * items.len());
+    assert_numbers_match(&out);
+    assert_renders(&out, "imported-mnist");
+}
+
+#[test]
+fn bad_input_is_one_line_exit_2_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = |p: &str| tmp.path().join(p);
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+
+    let o = aegis(&["audit", "--run", &s(&t("nope")), "--out", &s(&t("out1"))]);
+    assert_clean_error(&o, &["nope"]);
+    assert!(!t("out1").exists());
+
+    let run = t("bc");
+    tabular_run(&run, 1);
+    let o = aegis(&[
+        "audit",
+        "--run",
+        &s(&run),
+        "--skip",
+        "ood,shap",
+        "--out",
+        &s(&t("out2")),
+    ]);
+    assert_clean_error(&o, &["shap", "explain"]);
+    assert!(!t("out2").exists());
+
+    std::fs::write(t("file"), "not a folder").unwrap();
+    let o = aegis(&["audit", "--run", &s(&run), "--out", &s(&t("file"))]);
+    assert_clean_error(&o, &["file", "not a folder"]);
+    let o = aegis(&[
+        "audit",
+        "--run",
+        &s(&run),
+        "--out",
+        &s(&t("file").join("sub")),
+    ]);
+    assert_clean_error(&o, &["not a folder"]);
+    assert_eq!(std::fs::read_to_string(t("file")).unwrap(), "not a folder");
+
+    let weights = run.join("model.bpk");
+    let bytes = std::fs::read(&weights).unwrap();
+    std::fs::write(&weights, &bytes[..bytes.len() / 2]).unwrap();
+    let o = aegis(&["audit", "--run", &s(&run), "--out", &s(&t("out3"))]);
+    assert_clean_error(&o, &["model.bpk"]);
+    assert!(!t("out3").exists());
+    std::fs::write(run.join("config.json"), "{ torn").unwrap();
+    let o = aegis(&["audit", "--run", &s(&run), "--out", &s(&t("out4"))]);
+    assert_clean_error(&o, &["config.json"]);
+    assert!(!t("out4").exists());
+
+    let o = aegis(&["audit", "--compare", &s(&t("a")), &s(&t("b"))]);
+    assert_clean_error(&o, &["audit.json"]);
+}
