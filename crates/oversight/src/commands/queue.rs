@@ -200,6 +200,12 @@ fn queue_rows(run: &LoadedRun, cfg: &QueueConfig) -> Result<QueueRows> {
     // The threshold is known up front (SGR, fixed) or derived from the calibration rows' κ.
     let split = match &cfg.threshold {
         ThresholdSource::Sgr(path) => sgr_deployment(run, cfg, path)?,
+        ThresholdSource::Fixed(t) if !t.is_finite() => {
+            return Err(OversightError::invalid(
+                "threshold",
+                format!("{t} must be a finite confidence value"),
+            ));
+        }
         ThresholdSource::Fixed(t) => {
             let (cal, rows) = split_rows(run.test.len(), cfg.calibration_fraction, cfg.seed);
             QueueRows {

@@ -57,6 +57,9 @@ fn calibrate_four_splits(run: &LoadedRun, sgr_dir: &Path) -> SgrReport {
 /// A queue at coverage 0.6: below the threshold, most uncertain first, with attributions and
 /// non-empty conformal sets, and it reloads as written.
 fn queue_at_coverage(run: &LoadedRun, qdir: &Path) -> Queue {
+    let nan = QueueConfig::new(ThresholdSource::Fixed(f64::NAN), EstimatorConfig::new());
+    let e = build_queue(run, &nan, &qdir.join("nan"), false).unwrap_err();
+    assert!(e.to_string().contains("must be a finite"), "{e}");
     let qcfg = QueueConfig::new(ThresholdSource::Coverage(0.6), EstimatorConfig::new());
     let q = build_queue(run, &qcfg, qdir, false).unwrap();
     assert_eq!(q.items.len() + q.meta.automatic.len(), q.meta.rows.len());
