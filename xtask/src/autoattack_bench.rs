@@ -99,7 +99,7 @@ fn reference(arch: &Path, weights: &Path, n: usize, eps: f64) -> Result<Referenc
     crate::python::run_json("bench/pytorch/autoattack_reference.py", &args)
 }
 
-fn markdown(b: &AutoAttackBench) -> String {
+pub fn markdown(b: &AutoAttackBench) -> String {
     let stages: Vec<String> = b
         .aegis_stages
         .iter()

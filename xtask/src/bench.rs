@@ -1,84 +1,78 @@
-//! `cargo xtask bench`: throughput of training and inference on every available device,
-//! measured side by side in one run, and PyTorch weight import against PyTorch's own loading
-//! (`load_bench`). Writes `target/bench/report.json` and `report.md`.
+//! `cargo xtask bench`: throughput of training, inference, PGD, integrated gradients, MC
+//! dropout and KernelSHAP on every requested device, and with `--with-pytorch` the PyTorch
+//! reference on the same tasks in the same invocation, interleaved repeat by repeat (Aegis,
+//! PyTorch, Aegis, PyTorch, …) through one persistent worker process, on the same cores, the
+//! same thread count, the same batch sizes and the same data. Writes `report.json`,
+//! `report.md` and the README's block `readme.md` into the output folder.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use aegis_adversarial_trainer::{Attack, Goal, Pgd, PgdConfig};
-use aegis_interpretability::{
-    Attribution, IgConfig, IntegratedGradients, KernelShap, KernelShapConfig,
-};
 use aegis_model::burn::tensor::Device;
-use aegis_model::data::{DataSource, Dataset, Split};
-use aegis_model::model_config_for;
-use aegis_model::models::{Architecture, Model, ModelConfig};
-use aegis_model::train::{TrainConfig, TrainOptions, fit, seed_device};
-use aegis_model::{DeviceSpec, batch_tensor, predict};
-use anyhow::Result;
-use serde::Serialize;
+use aegis_model::data::{DataSource, Split};
+use aegis_model::{DeviceSpec, Model};
+use anyhow::{Context, Result};
+use serde_json::json;
 
-/// One measurement.
-#[derive(Debug, Serialize)]
-pub struct BenchResult {
-    /// Device.
-    pub device: String,
-    /// What was measured.
-    pub task: String,
-    /// Samples processed in the timed part.
-    pub samples: usize,
-    /// Seconds of the timed part (median of the repeats).
-    pub seconds: f64,
-    /// samples / seconds.
-    pub samples_per_second: f64,
-}
+use crate::bench_env::{Machine, cpu_seconds, peak_rss_mb};
+use crate::bench_report::{BenchReport, BenchResult, PytorchSide, RowVersions, Spread};
+use crate::bench_tasks::{self as tasks, Task};
+use crate::bench_torch::{Worker, write_data};
 
-/// The whole report.
-#[derive(Debug, Serialize)]
-pub struct BenchReport {
-    /// Logical CPU cores.
-    pub cpu_cores: usize,
-    /// `CUBECL_AUTOTUNE_LEVEL` in effect.
-    pub autotune_level: String,
-    /// Repeats per measurement (the median is reported).
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct BenchPlan {
+    /// Devices.
+    pub devices: Vec<DeviceSpec>,
+    /// Timed repeats per task and side.
     pub repeats: usize,
-    /// Results.
-    pub results: Vec<BenchResult>,
-    /// Devices that could not be opened, with the reason.
-    pub unavailable: Vec<(String, String)>,
-    /// PGD correctness per device.
-    pub pgd_checks: Vec<crate::pgd_check::PgdCheck>,
-    /// Importing PyTorch weights, side by side with PyTorch's `load_state_dict`.
-    pub weight_loading: crate::load_bench::LoadBench,
+    /// Training rows per timed epoch.
+    pub train_rows: usize,
+    /// Threads on both sides.
+    pub threads: usize,
+    /// Run the PyTorch reference beside (`--with-pytorch`), with this interpreter if given.
+    pub with_pytorch: bool,
+    /// `--python`.
+    pub python: Option<PathBuf>,
+    /// Also run AutoAttack side by side on this run directory (minutes).
+    pub autoattack_run: Option<PathBuf>,
+    /// Skip the weight-loading comparison.
+    pub skip_weight_loading: bool,
+    /// Output folder.
+    pub out: PathBuf,
 }
 
-fn subset(split: &Split, n_train: usize, n_test: usize) -> Split {
-    Split {
-        train: split.train.clone().head(Some(n_train)),
-        test: split.test.clone().head(Some(n_test)),
-    }
+/// Runs the plan inside a rayon pool of `threads` threads (flex's parallelism) and writes the
+/// report.
+pub fn run(plan: &BenchPlan) -> Result<BenchReport> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(plan.threads)
+        .build()?;
+    pool.install(|| run_in_pool(plan))
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-/// Runs the benchmarks on `devices` and writes the report into `out_dir`.
-pub fn run(
-    devices: &[DeviceSpec],
-    repeats: usize,
-    train_rows: usize,
-    out_dir: &Path,
-) -> Result<BenchReport> {
+fn run_in_pool(plan: &BenchPlan) -> Result<BenchReport> {
+    let mut machine = Machine::read();
     let (mnist, _) = DataSource::Mnist.load_split(0, 0.2)?;
-    let mut bench = Bench {
-        repeats,
+    let mut worker = if plan.with_pytorch {
+        Some(start_worker(plan, &mnist)?)
+    } else {
+        None
+    };
+    let mut runner = Runner {
+        repeats: plan.repeats,
+        threads: plan.threads,
+        versions: RowVersions {
+            aegis: machine.versions.aegis.clone(),
+            burn: machine.versions.burn.clone(),
+            torch: worker.as_ref().map(|w| w.info.torch.clone()),
+        },
         results: Vec::new(),
     };
     let mut unavailable = Vec::new();
     let mut pgd_checks = Vec::new();
-    for spec in devices {
+    let mut same_network = f64::NAN;
+    for spec in &plan.devices {
         let device = match spec.open() {
             Ok(d) => d,
             Err(e) => {
@@ -87,13 +81,14 @@ pub fn run(
                 continue;
             }
         };
-        bench.training(spec, &device, &mnist, train_rows)?;
-        let model =
-            ModelConfig::new(Architecture::SmallCnn, vec![1, 28, 28], 10).init(&device, 1)?;
-        bench.inference(spec, &device, &model, &mnist.test)?;
-        bench.pgd(spec, &device, &model, &mnist.test)?;
-        bench.integrated_gradients(spec, &device, &model, &mnist.test)?;
-        bench.kernel_shap(spec, &device)?;
+        // PyTorch runs on the CPU: it sits beside the CPU devices only.
+        let cpu = matches!(spec, DeviceSpec::Flex | DeviceSpec::NdArray);
+        let beside = worker.as_mut().filter(|_| cpu);
+        let (model, config) = tasks::inference_model(&device)?;
+        let diff = runner.device(spec, &device, &mnist, &model, &config, plan, beside)?;
+        if same_network.is_nan() {
+            same_network = diff;
+        }
         pgd_checks.extend(crate::pgd_check::check_pgd(
             spec,
             &device,
@@ -101,230 +96,233 @@ pub fn run(
             &mnist.test,
         )?);
     }
-    let weight_loading = crate::load_bench::run(&out_dir.join("load"), repeats.max(5))?;
+    let weight_loading = (!plan.skip_weight_loading)
+        .then(|| crate::load_bench::run(&plan.out.join("load"), plan.repeats.max(5)))
+        .transpose()?;
+    let autoattack = match &plan.autoattack_run {
+        Some(run) => Some(crate::autoattack_bench::run(run, 500, 0.3, &plan.out)?),
+        None => None,
+    };
+    if let Some(a) = &autoattack {
+        runner.results.push(autoattack_row(a, &runner));
+    }
+    machine.finish();
     let report = BenchReport {
-        cpu_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        machine,
+        threads: plan.threads,
         autotune_level: std::env::var("CUBECL_AUTOTUNE_LEVEL").unwrap_or_else(|_| "default".into()),
-        repeats,
-        results: bench.results,
+        repeats: plan.repeats,
+        pytorch: worker.map(|w| PytorchSide {
+            python: w.python.clone(),
+            worker: w.info.clone(),
+            same_network_max_logit_difference: same_network,
+        }),
+        results: runner.results,
         unavailable,
         pgd_checks,
         weight_loading,
+        autoattack,
+        peak_rss_mb: peak_rss_mb(),
+        cpu_seconds: cpu_seconds(),
     };
-    std::fs::create_dir_all(out_dir)?;
-    aegis_model::io::write_json(&out_dir.join("report.json"), &report)?;
-    aegis_model::io::write_atomic(&out_dir.join("report.md"), markdown(&report).as_bytes())?;
+    write_report(&report, &plan.out)?;
     Ok(report)
 }
 
+/// Finds Python, starts the worker and hands it the bench's data.
+fn start_worker(plan: &BenchPlan, mnist: &Split) -> Result<Worker> {
+    let python = crate::bench_python::find(plan.python.as_deref())?;
+    crate::python::use_interpreter(&python.path);
+    eprintln!("PyTorch side: {} ({})", python.path.display(), python.found);
+    let mut worker = Worker::start(python, plan.threads)?;
+    let dir = plan.out.join("data");
+    write_data(&dir, "train", &mnist.train.features, &mnist.train.labels)?;
+    write_data(&dir, "test", &mnist.test.features, &mnist.test.labels)?;
+    worker.load_data(&dir, mnist.train.len(), mnist.test.len())?;
+    eprintln!(
+        "PyTorch {} on Python {}, {} threads",
+        worker.info.torch, worker.info.python, worker.info.threads
+    );
+    Ok(worker)
+}
+
+fn write_report(report: &BenchReport, out: &Path) -> Result<()> {
+    std::fs::create_dir_all(out)?;
+    aegis_model::io::write_json(&out.join("report.json"), report)?;
+    let md = crate::bench_report::markdown(report);
+    aegis_model::io::write_atomic(&out.join("report.md"), md.as_bytes())?;
+    let block = crate::bench_report::table(report);
+    aegis_model::io::write_atomic(&out.join("readme.md"), block.as_bytes())?;
+    Ok(())
+}
+
 /// The measurements of one run of the bench.
-struct Bench {
+struct Runner {
     repeats: usize,
+    threads: usize,
+    versions: RowVersions,
     results: Vec<BenchResult>,
 }
 
-impl Bench {
-    /// Median seconds of `repeats` calls of `task` (warm-up is the caller's).
-    fn time(&self, mut task: impl FnMut() -> Result<()>) -> Result<f64> {
-        let mut secs = Vec::with_capacity(self.repeats);
-        for _ in 0..self.repeats {
-            let t = Instant::now();
-            task()?;
-            secs.push(t.elapsed().as_secs_f64());
-        }
-        Ok(median(secs))
-    }
-
-    fn record(&mut self, spec: &DeviceSpec, task: String, samples: usize, seconds: f64) {
-        self.results.push(BenchResult {
-            device: spec.to_string(),
-            task,
-            samples,
-            seconds,
-            samples_per_second: samples as f64 / seconds,
-        });
-    }
-
-    /// One epoch of `train_rows` MNIST images (batch 64, Adam), SmallCnn and MLP.
-    fn training(
+impl Runner {
+    /// Every task on one device; returns the same-network check (largest logit difference
+    /// against PyTorch with the same weights, NaN without a worker).
+    #[allow(clippy::too_many_arguments)]
+    fn device(
         &mut self,
         spec: &DeviceSpec,
         device: &Device,
         mnist: &Split,
-        train_rows: usize,
-    ) -> Result<()> {
-        let timed = subset(mnist, train_rows, 10);
-        let warm = subset(mnist, 128, 10);
-        for (arch, name) in [
-            (Architecture::SmallCnn, "train SmallCnn (batch 64, Adam)"),
-            (
-                Architecture::Mlp,
-                "train MLP 784-128-64-10 (batch 64, Adam)",
-            ),
-        ] {
-            let model_cfg =
-                ModelConfig::new(arch, vec![1, 28, 28], 10).with_dropout(arch.default_dropout());
-            let cfg = TrainConfig::new().with_epochs(1);
-            let opts = TrainOptions::default();
-            seed_device(device, 1);
-            // Warm-up: kernel compilation / autotune on GPUs, allocator on CPUs.
-            fit(model_cfg.init(device, 1)?, &cfg, &warm, device, &opts)?;
-            let s = self.time(|| {
-                fit(model_cfg.init(device, 1)?, &cfg, &timed, device, &opts)?;
-                Ok(())
-            })?;
-            eprintln!("{spec:>8}  {name}: {:.0} samples/s", train_rows as f64 / s);
-            self.record(spec, name.into(), train_rows, s);
+        model: &Model,
+        config: &aegis_model::ModelConfig,
+        plan: &BenchPlan,
+        mut worker: Option<&mut Worker>,
+    ) -> Result<f64> {
+        let diff = match worker.as_deref_mut() {
+            Some(w) => same_network(w, model, config, device, mnist, &plan.out)?,
+            None => f64::NAN,
+        };
+        let test = &mnist.test;
+        let mut all: Vec<Task> = tasks::training(device, mnist, plan.train_rows);
+        all.extend(tasks::inference(device, model, test));
+        all.extend(tasks::pgd(device, model, test)?);
+        all.push(tasks::integrated_gradients(device, model, test)?);
+        all.push(tasks::mc_dropout(device, model, test)?);
+        all.push(tasks::kernel_shap(device)?);
+        for task in all {
+            self.measure(spec, task, worker.as_deref_mut())?;
         }
-        Ok(())
+        Ok(diff)
     }
 
-    /// SmallCnn inference on the 1,000 test images in batches of 500.
-    fn inference(
+    /// One warm-up per side, then `repeats` interleaved pairs (Aegis, then PyTorch).
+    fn measure(
         &mut self,
         spec: &DeviceSpec,
-        device: &Device,
-        model: &Model,
-        test: &Dataset,
+        mut task: Task,
+        worker: Option<&mut Worker>,
     ) -> Result<()> {
-        predict(model, &test.features[..500 * 784], 500, device);
-        let s = self.time(|| {
-            predict(model, &test.features, 500, device);
-            Ok(())
-        })?;
-        let name = "inference SmallCnn (1,000 images, batch 500)";
-        eprintln!("{spec:>8}  {name}: {:.0} samples/s", test.len() as f64 / s);
-        self.record(spec, name.into(), test.len(), s);
-        Ok(())
-    }
-
-    /// PGD-10 (ε 0.3, step 0.01, random start) on the 1,000 test images, as one batch and in
-    /// batches of 100 rows (what `attack` and `evaluate` use by default: on flex the large
-    /// batch is slower, on a GPU it is not).
-    fn pgd(
-        &mut self,
-        spec: &DeviceSpec,
-        device: &Device,
-        model: &Model,
-        test: &Dataset,
-    ) -> Result<()> {
-        let x = batch_tensor(test.features.clone(), test.len(), 784, device);
-        let goal = Goal::Untargeted(test.labels.clone());
-        let pgd = Pgd::new(PgdConfig::new(0.3).with_steps(10).with_step_size(0.01))?;
-        pgd.perturb(model, x, &goal)?;
-        for chunk in [1000, aegis_model::DEFAULT_BATCH_ROWS] {
-            let s = self.time(|| {
-                for start in (0..test.len()).step_by(chunk) {
-                    let end = (start + chunk).min(test.len());
-                    let xb = batch_tensor(
-                        test.features[start * 784..end * 784].to_vec(),
-                        end - start,
-                        784,
-                        device,
-                    );
-                    let gb = Goal::Untargeted(test.labels[start..end].to_vec());
-                    pgd.perturb(model, xb, &gb)?.into_data();
-                }
-                Ok(())
-            })?;
-            let name =
-                format!("PGD-10 SmallCnn (1,000 images, ε 0.3, step 0.01; batches of {chunk})");
-            eprintln!(
-                "{spec:>8}  {name}: {:.0} images/s ({s:.2} s)",
-                test.len() as f64 / s
-            );
-            self.record(spec, name, test.len(), s);
+        let mut worker = worker.filter(|_| task.torch.is_some());
+        (task.run)().with_context(|| format!("{}: warm-up", task.name))?;
+        if let (Some(w), Some(cmd)) = (worker.as_deref_mut(), &task.torch) {
+            w.run(cmd)?;
         }
-        Ok(())
-    }
-
-    /// Integrated gradients (Gauss–Legendre, n = 50) per image: 20 images, one call.
-    fn integrated_gradients(
-        &mut self,
-        spec: &DeviceSpec,
-        device: &Device,
-        model: &Model,
-        test: &Dataset,
-    ) -> Result<()> {
-        let n_ig = 20;
-        let ig = IntegratedGradients::new(IgConfig::new())?;
-        let (xs, ys) = (&test.features[..n_ig * 784], &test.labels[..n_ig]);
-        ig.attribute(model, &xs[..784], &ys[..1], device)?;
-        let s = self.time(|| {
-            ig.attribute(model, xs, ys, device)?;
-            Ok(())
-        })?;
-        let name = "integrated gradients SmallCnn (n = 50, Gauss–Legendre; 20 images)";
-        eprintln!("{spec:>8}  {name}: {:.4} s per image", s / n_ig as f64);
-        self.record(spec, name.into(), n_ig, s);
-        Ok(())
-    }
-
-    /// KernelSHAP per row on a breast-cancer MLP (30-128-64-2), 100 background rows, shap's
-    /// automatic budget (2·30 + 2048 = 2,108 coalitions): 5 rows.
-    fn kernel_shap(&mut self, spec: &DeviceSpec, device: &Device) -> Result<()> {
-        let (bc, _) = DataSource::BreastCancer.load_split(0, 0.2)?;
-        let mlp_cfg = model_config_for(Architecture::Mlp, &bc.train, None, None);
-        let (mlp, _) = fit(
-            mlp_cfg.init(device, 1)?,
-            &TrainConfig::new().with_epochs(10),
-            &bc,
-            device,
-            &TrainOptions::default(),
-        )?;
-        let background = bc.train.clone().head(Some(100)).features;
-        let n_shap = 5;
-        let rows = &bc.test.features[..n_shap * 30];
-        let targets = vec![1usize; n_shap];
-        let shap = KernelShap::new(KernelShapConfig::new())?;
-        shap.explain(&mlp, &rows[..30], &targets[..1], &background, device)?;
-        let s = self.time(|| {
-            shap.explain(&mlp, rows, &targets, &background, device)?;
-            Ok(())
-        })?;
-        let name = "KernelSHAP breast-cancer MLP (100 background rows, 2,108 coalitions; 5 rows)";
-        eprintln!("{spec:>8}  {name}: {:.4} s per row", s / n_shap as f64);
-        self.record(spec, name.into(), n_shap, s);
+        let (mut ours, mut ours_busy, mut theirs, mut theirs_busy) =
+            (vec![], vec![], vec![], vec![]);
+        for _ in 0..self.repeats {
+            let (u0, s0) = cpu_seconds();
+            let t = Instant::now();
+            (task.run)()?;
+            let secs = t.elapsed().as_secs_f64();
+            let (u1, s1) = cpu_seconds();
+            ours.push(secs);
+            ours_busy.push((u1 - u0 + s1 - s0) / secs);
+            if let (Some(w), Some(cmd)) = (worker.as_deref_mut(), &task.torch) {
+                let timed = w.run(cmd)?;
+                theirs.push(timed.seconds);
+                theirs_busy.push(timed.cpu_seconds / timed.seconds);
+            }
+        }
+        let aegis = Spread::of(&ours);
+        let with_torch = !theirs.is_empty();
+        let ratios: Vec<f64> = theirs.iter().zip(&ours).map(|(p, a)| p / a).collect();
+        let result = BenchResult {
+            device: spec.to_string(),
+            task: task.name,
+            batch: task.batch,
+            samples: task.samples,
+            threads: self.threads,
+            seconds: aegis.median,
+            samples_per_second: task.samples as f64 / aegis.median,
+            aegis_seconds: aegis,
+            aegis_cores_busy: Spread::of(&ours_busy).median,
+            pytorch_seconds: with_torch.then(|| Spread::of(&theirs)),
+            pytorch_cores_busy: with_torch.then(|| Spread::of(&theirs_busy).median),
+            speed_vs_pytorch: with_torch.then(|| Spread::of(&ratios)),
+            versions: RowVersions {
+                torch: self.versions.torch.clone().filter(|_| with_torch),
+                ..self.versions.clone()
+            },
+        };
+        eprintln!(
+            "{spec:>8}  {} (batch {}): {:.3} s{}",
+            result.task,
+            result.batch,
+            aegis.median,
+            result.speed_vs_pytorch.map_or(String::new(), |r| format!(
+                ", PyTorch {:.3} s, speed ratio {:.2} ({:.2}–{:.2})",
+                Spread::of(&theirs).median,
+                r.median,
+                r.min,
+                r.max
+            ))
+        );
+        self.results.push(result);
         Ok(())
     }
 }
 
-/// PGD correctness on a device: 2 and 10 steps of 0.01 from the clean input.
-
-fn markdown(r: &BenchReport) -> String {
-    let mut s = format!(
-        "# Aegis benchmark\n\n{} CPU cores, autotune level `{}`, median of {} repeats. Ratios are against flex on the same task, measured in the same run.\n\n| task | device | samples | seconds | samples/s | vs flex |\n|---|---|---:|---:|---:|---:|\n",
-        r.cpu_cores, r.autotune_level, r.repeats
+/// Exports the inference model to `.safetensors`, loads it into the worker's SmallCnn and
+/// returns the largest logit difference on the first 8 test images.
+fn same_network(
+    worker: &mut Worker,
+    model: &Model,
+    config: &aegis_model::ModelConfig,
+    device: &Device,
+    mnist: &Split,
+    out: &Path,
+) -> Result<f64> {
+    let (_, params) = aegis_model::import::state_dict_of(model, config)?;
+    let path = out.join("data/smallcnn.safetensors");
+    aegis_model::import::export_safetensors(&params, Default::default(), &path)?;
+    let answer = worker.request(json!({"cmd": "weights", "path": path}))?;
+    let theirs: Vec<f64> = serde_json::from_value(answer["logits"].clone())?;
+    let x = aegis_model::batch_tensor(mnist.test.features[..8 * 784].to_vec(), 8, 784, device);
+    let ours = aegis_model::to_host(aegis_model::Classifier::logits(model, x));
+    let diff = ours
+        .iter()
+        .zip(&theirs)
+        .map(|(a, b)| (f64::from(*a) - b).abs())
+        .fold(0.0, f64::max);
+    eprintln!("same weights in PyTorch: logits within {diff:.2e}");
+    anyhow::ensure!(
+        diff < 1e-3,
+        "PyTorch's SmallCnn with Aegis's weights gives logits {diff} away: not the same network"
     );
-    for x in &r.results {
-        let flex = r
-            .results
-            .iter()
-            .find(|y| y.device == "flex" && y.task == x.task);
-        let ratio = flex.map_or("–".to_string(), |f| {
-            format!("{:.2}×", x.samples_per_second / f.samples_per_second)
-        });
-        s += &format!(
-            "| {} | {} | {} | {:.3} | {:.0} | {} |\n",
-            x.task, x.device, x.samples, x.seconds, x.samples_per_second, ratio
-        );
+    Ok(diff)
+}
+
+/// AutoAttack's standard suite as a row: one run each, Aegis then the reference (minutes
+/// each, so not repeated); Aegis's time includes its sanity checks.
+fn autoattack_row(a: &crate::autoattack_bench::AutoAttackBench, runner: &Runner) -> BenchResult {
+    let one = |x: f64| Spread {
+        min: x,
+        median: x,
+        max: x,
+    };
+    BenchResult {
+        device: "flex".into(),
+        task: format!(
+            "AutoAttack standard, {} images, ε {} (one run each; reference in batches of 500; \
+             Aegis {:.1}%, reference {:.1}% robust)",
+            a.n,
+            a.eps,
+            100.0 * a.aegis_robust_accuracy,
+            100.0 * a.reference.robust_accuracy
+        ),
+        batch: aegis_model::DEFAULT_BATCH_ROWS,
+        samples: a.n,
+        threads: a.reference.threads,
+        seconds: a.aegis_seconds,
+        samples_per_second: a.n as f64 / a.aegis_seconds,
+        aegis_seconds: one(a.aegis_seconds),
+        aegis_cores_busy: f64::NAN,
+        pytorch_seconds: Some(one(a.reference.seconds)),
+        pytorch_cores_busy: None,
+        speed_vs_pytorch: Some(one(a.reference.seconds / a.aegis_seconds)),
+        versions: RowVersions {
+            torch: Some(a.reference.torch.clone()),
+            ..runner.versions.clone()
+        },
     }
-    for c in &r.pgd_checks {
-        s += &format!(
-            "\nPGD check on {}: {} steps of 0.01 without random start give max |δ| = {} (expected {}), loss {:.4} → {:.4}, {:.4}% of pixels differ from flex (max {}): {}\n",
-            c.device,
-            c.steps,
-            c.max_perturbation,
-            c.expected,
-            c.loss_clean,
-            c.loss_adversarial,
-            100.0 * c.differing_from_flex,
-            c.max_difference_from_flex,
-            if c.passed { "ok" } else { "WRONG" }
-        );
-    }
-    for (d, why) in &r.unavailable {
-        s += &format!("\n{d}: not measured ({why})\n");
-    }
-    s + &crate::load_bench::markdown(&r.weight_loading)
 }

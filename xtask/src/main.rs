@@ -3,6 +3,14 @@
 mod assets;
 mod autoattack_bench;
 mod bench;
+mod bench_cli;
+mod bench_env;
+mod bench_ops;
+mod bench_python;
+mod bench_readme;
+mod bench_report;
+mod bench_tasks;
+mod bench_torch;
 mod fetch;
 mod fuzz;
 mod load_bench;
@@ -25,21 +33,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Measure training and inference throughput on each device; writes target/bench/.
-    Bench {
-        /// Devices to measure, comma-separated.
-        #[arg(long, value_delimiter = ',', default_value = "flex,ndarray,wgpu", value_parser = parse_device)]
-        devices: Vec<DeviceSpec>,
-        /// Repeats per measurement (the median is reported).
-        #[arg(long, default_value_t = 3)]
-        repeats: usize,
-        /// Training rows per timed epoch.
-        #[arg(long, default_value_t = 1280)]
-        train_rows: usize,
-        /// Output folder.
-        #[arg(long, default_value = "target/bench")]
-        out: PathBuf,
-    },
+    /// Measure training, inference, attacks and attributions on each device, with
+    /// `--with-pytorch` side by side with PyTorch; writes target/bench/.
+    Bench(bench_cli::BenchArgs),
+    /// SmallCnn's operations one by one on flex (and with `--with-pytorch` in PyTorch, with
+    /// torch.profiler's top entries); writes target/bench/ops.{json,md}.
+    BenchOps(bench_ops::OpsArgs),
     /// AutoAttack (`--suite autoattack`) side by side with the reference (pyautoattack) on a
     /// run's weights and the first N test images; writes OUT/autoattack.{json,md}.
     BenchAutoattack {
@@ -94,14 +93,17 @@ enum Command {
 #[global_allocator]
 static ALLOCATOR: aegis_malloc::LargestAllocation = aegis_malloc::LargestAllocation::new();
 
-fn parse_device(s: &str) -> Result<DeviceSpec, String> {
+pub(crate) fn parse_device(s: &str) -> Result<DeviceSpec, String> {
     s.parse()
         .map_err(|e: aegis_model::ModelError| e.to_string())
 }
 
 fn main() -> Result<()> {
-    // The bench measures what the binaries run: glibc keeping freed memory (aegis-malloc).
-    aegis_model::keep_freed_memory();
+    // The bench measures what the binaries run: glibc keeping freed memory (aegis-malloc);
+    // AEGIS_BENCH_DEFAULT_MALLOC=1 skips it, to measure glibc's default behaviour instead.
+    if !bench_env::default_malloc_requested() {
+        aegis_model::keep_freed_memory();
+    }
     // Run from the workspace root whatever the caller's folder (when the sources are there; a
     // copied binary runs where it is started).
     let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
@@ -109,28 +111,8 @@ fn main() -> Result<()> {
         std::env::set_current_dir(root)?;
     }
     match Cli::parse().command {
-        Command::Bench {
-            devices,
-            repeats,
-            train_rows,
-            out,
-        } => {
-            let report = bench::run(&devices, repeats.max(1), train_rows, &out)?;
-            println!(
-                "{} measurements written to {}/report.json and report.md",
-                report.results.len(),
-                out.display()
-            );
-            let wrong: Vec<String> = report
-                .pgd_checks
-                .iter()
-                .filter(|c| !c.passed)
-                .map(|c| format!("{} ({} steps)", c.device, c.steps))
-                .collect();
-            if !wrong.is_empty() {
-                anyhow::bail!("PGD check failed on {}", wrong.join(", "));
-            }
-        }
+        Command::Bench(args) => bench_cli::run(args)?,
+        Command::BenchOps(args) => bench_ops::run(args)?,
         Command::BenchAutoattack { run, n, eps, out } => {
             let b = autoattack_bench::run(&run, n, eps, &out)?;
             println!(
