@@ -9,6 +9,7 @@ use burn::tensor::{Device, Tensor, activation};
 use super::dropout::Dropout;
 use super::init::SeededInit;
 use super::normalize::Normalize;
+use super::pool::max_pool_2x2;
 use crate::classifier::Classifier;
 
 /// `conv(1→16, 3×3) relu maxpool2, conv(16→32, 3×3) relu maxpool2, linear(800→128) relu
@@ -73,8 +74,8 @@ impl Classifier for SmallCnn {
     fn logits(&self, x: Tensor<2>) -> Tensor<2> {
         let [n, _] = x.dims();
         let x = self.norm.forward(x).reshape([n, 1, 28, 28]);
-        let x = self.pool.forward(activation::relu(self.conv1.forward(x)));
-        let x = self.pool.forward(activation::relu(self.conv2.forward(x)));
+        let x = max_pool_2x2(&self.pool, activation::relu(self.conv1.forward(x)));
+        let x = max_pool_2x2(&self.pool, activation::relu(self.conv2.forward(x)));
         let x = x.reshape([n, 800]);
         let x = self.dropout.forward(activation::relu(self.fc1.forward(x)));
         self.fc2.forward(x)

@@ -18,6 +18,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use super::kind::{LayerKind, LayerSpec, Pair};
 use crate::models::dropout::Dropout;
 use crate::models::init::SeededInit;
+use crate::models::pool::max_pool_2x2;
 
 /// An activation between layers: flat `[N, F]` or image `[N, C, H, W]`.
 #[derive(Debug, Clone)]
@@ -282,7 +283,7 @@ impl Leaf {
             Self::Tanh(_) => x.map(act::tanh, act::tanh),
             Self::Sigmoid(_) => x.map(act::sigmoid, act::sigmoid),
             Self::Silu(_) => x.map(act::silu, act::silu),
-            Self::MaxPool(p) => Activation::Image(p.forward(x.image())),
+            Self::MaxPool(p) => Activation::Image(max_pool_2x2(p, x.image())),
             Self::AvgPool(p) => Activation::Image(p.forward(x.image())),
             Self::AdaptiveAvgPool(p) => Activation::Image(p.forward(x.image())),
             Self::Flatten(_) => match x {
