@@ -4,19 +4,20 @@
 //! Burn 0.22.1's flex runs every max-pool through `max_pool2d_with_indices` and discards the
 //! indices at inference; that kernel recomputes each window's valid range with integer
 //! divisions per output, which made SmallCnn's first pool (`[64, 16, 26, 26]`) cost 3.4 ms on
-//! one thread, more than its convolution (`cargo xtask bench-ops`). At inference (a tensor on
-//! a device without autodiff) the same values come from two `max_dim` reductions over a
-//! `[N, C, H/2, 2, W/2, 2]` view: 1.3–1.8× faster on flex. A maximum is exact, and NaN
-//! propagates as in the kernel (`models::pool` tests), so outputs are bit for bit those of
+//! one thread, more than its convolution (`cargo xtask bench-ops`). At inference on flex (no
+//! autodiff) the same values come from two `max_dim` reductions over a `[N, C, H/2, 2, W/2, 2]`
+//! view, 1.3–1.8× faster; other devices keep their own pool. A maximum is exact, and NaN
+//! propagates as in the kernel (tests below), so outputs are bit for bit those of
 //! `MaxPool2d::forward`. Where gradients may flow (an autodiff device) `MaxPool2d::forward`
 //! runs unchanged: its backward needs the indices.
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::pool::MaxPool2d;
-use burn::tensor::Tensor;
+use burn::tensor::{Device, Tensor};
 
 /// `pool.forward(x)`, through the reshape formulation when `pool` is a 2×2 / stride-2 /
-/// unpadded / floor max-pool and `x` is not on an autodiff device.
+/// unpadded / floor max-pool and `x` is on flex without autodiff (on ndarray the reshape is
+/// 13× slower than its own pool, and a GPU has its own kernels).
 pub fn max_pool_2x2(pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
     let [n, c, h, w] = x.dims();
     let plain = pool.kernel_size == [2, 2]
@@ -27,7 +28,8 @@ pub fn max_pool_2x2(pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
             pool.padding,
             PaddingConfig2d::Valid | PaddingConfig2d::Explicit(0, 0, 0, 0)
         );
-    if !plain || h < 2 || w < 2 || x.device().is_autodiff() {
+    let device = x.device();
+    if !plain || h < 2 || w < 2 || device.is_autodiff() || device != Device::flex() {
         return pool.forward(x);
     }
     let (ph, pw) = (h / 2, w / 2);
@@ -84,7 +86,12 @@ mod tests {
     }
 
     #[test]
-    fn autodiff_and_other_pools_use_max_pool2d() {
+    #[allow(deprecated)]
+    fn autodiff_other_pools_and_other_devices_use_max_pool2d() {
+        let nd = Device::ndarray();
+        let pool = MaxPool2dConfig::new([2, 2]).init();
+        let x = Tensor::<4>::random([2, 3, 8, 8], Distribution::Default, &nd);
+        assert_eq!(bits(max_pool_2x2(&pool, x.clone())), bits(pool.forward(x)));
         let device = Device::flex();
         let x = Tensor::<4>::random([2, 3, 9, 9], Distribution::Default, &device);
         let three = MaxPool2dConfig::new([3, 3]).init();
