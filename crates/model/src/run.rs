@@ -213,6 +213,8 @@ impl RunDir {
 
     /// Rebuilds the model from `config.json` and loads its weights on `device`.
     pub fn load_model(&self, device: &Device) -> Result<(Model, RunConfig)> {
+        // A corrupt config.json is named before the run's completeness.
+        self.load_config()?;
         self.check_complete()?;
         self.load_checkpoint(device)
     }
