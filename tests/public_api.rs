@@ -8,16 +8,16 @@ use std::collections::BTreeSet;
 
 // The shared vocabulary (ARCHITECTURE.md) and the names the README uses.
 use aegis::adversarial::EvaluateConfig;
-use aegis::adversarial::{EpsUnits, PartialReport, RowOutcomes, Scaled, Shard, ThreatSpace};
-use aegis::model::InputDomain;
 use aegis::adversarial::{
     AdvSchedule, AdvTrainConfig, Apgd, Attack, AttackReport, Bounds, CwL2, Fgsm, Goal, MiFgsm, Pgd,
     RobustnessReport, Square, evaluate_robustness, run_attack, train_adversarial,
 };
+use aegis::adversarial::{EpsUnits, PartialReport, RowOutcomes, Scaled, Shard, ThreatSpace};
 use aegis::alignment::{Gridworld, Mdp, mce_irl};
 use aegis::interpretability::{
     Attribution, Attributions, IntegratedGradients, KernelShap, Saliency, SmoothGrad,
 };
+use aegis::model::InputDomain;
 use aegis::model::ModelError::NonFiniteLoss;
 use aegis::model::burn::tensor::Device;
 use aegis::model::import::{KeyReport, WeightsSource};
