@@ -55,17 +55,33 @@ pub struct Browser {
 
 impl Browser {
     /// Starts Chromium with networking off (every host resolves nowhere, no proxy is
-    /// reachable) and attaches to a blank page of `width × height`.
+    /// reachable, the page is offline) and attaches to a blank page of `width × height`.
     pub fn launch(exe: &Path, width: u32, height: u32) -> Browser {
+        Self::start(exe, width, height, true)
+    }
+
+    /// Like [`Browser::launch`], but for a page served by a local server under test: the
+    /// network is left as the machine has it (the server listens on loopback).
+    pub fn launch_loopback(exe: &Path, width: u32, height: u32) -> Browser {
+        Self::start(exe, width, height, false)
+    }
+
+    fn start(exe: &Path, width: u32, height: u32, offline: bool) -> Browser {
         let profile = tempfile::tempdir().unwrap();
-        let script = "exec \"$0\" --headless --no-sandbox --disable-gpu --hide-scrollbars \
-                      --no-first-run --disable-background-networking --disable-component-update \
-                      --disable-sync --disable-default-apps \
-                      --host-resolver-rules='MAP * ~NOTFOUND' --proxy-server='http://127.0.0.1:9' \
-                      --remote-debugging-pipe --user-data-dir=\"$1\" \
-                      about:blank 3<&0 4>&1 0</dev/null 1>/dev/null 2>/dev/null";
+        let cut_off = if offline {
+            "--host-resolver-rules='MAP * ~NOTFOUND' --proxy-server='http://127.0.0.1:9'"
+        } else {
+            ""
+        };
+        let script = format!(
+            "exec \"$0\" --headless --no-sandbox --disable-gpu --hide-scrollbars \
+             --no-first-run --disable-background-networking --disable-component-update \
+             --disable-sync --disable-default-apps {cut_off} \
+             --remote-debugging-pipe --user-data-dir=\"$1\" \
+             about:blank 3<&0 4>&1 0</dev/null 1>/dev/null 2>/dev/null"
+        );
         let mut child = Command::new("sh")
-            .args(["-c", script])
+            .args(["-c", &script])
             .arg(exe)
             .arg(profile.path())
             .stdin(Stdio::piped())
@@ -115,10 +131,12 @@ impl Browser {
         ] {
             b.call(domain, json!({}));
         }
-        b.call(
-            "Network.emulateNetworkConditions",
-            json!({ "offline": true, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1 }),
-        );
+        if offline {
+            b.call(
+                "Network.emulateNetworkConditions",
+                json!({ "offline": true, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1 }),
+            );
+        }
         b
     }
 

@@ -7,141 +7,27 @@
 //! (`CARGO_TARGET_TMPDIR/screenshots/`) for a person to look at; the test checks that they are
 //! real pictures. Without Chromium (`apt-get install chromium`) the test says so and passes.
 
+#[path = "../../../tests/support/chromium.rs"]
+mod chromium;
 mod serve_support;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
 
 use aegis_oversight::{Decision, Queue, read_audit_log};
 use base64::Engine;
-use serde_json::{Value, json};
+use chromium::{Browser, chromium};
+use serde_json::json;
 use serve_support::{fresh_queue, serve};
 
-fn chromium() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var("AEGIS_CHROMIUM").unwrap_or_default(),
-        "/usr/bin/chromium".into(),
-        "/usr/bin/chromium-browser".into(),
-        "/usr/bin/google-chrome".into(),
-    ];
-    candidates
-        .into_iter()
-        .filter(|c| !c.is_empty())
-        .map(PathBuf::from)
-        .find(|p| p.is_file())
+/// What this test adds to the shared DevTools driver: the review page's own steps.
+trait ReviewPage {
+    fn loaded_item(&mut self) -> String;
+    fn press(&mut self, key: &str);
+    fn screenshot(&mut self, path: &Path);
 }
 
-/// A headless Chromium on a DevTools pipe, with one page attached.
-struct Browser {
-    child: Child,
-    input: ChildStdin,
-    messages: mpsc::Receiver<Value>,
-    next_id: u64,
-    session: String,
-    _profile: tempfile::TempDir,
-}
-
-impl Browser {
-    fn launch(exe: &Path) -> Browser {
-        let profile = tempfile::tempdir().unwrap();
-        // fd 3 reads our commands (our stdin pipe), fd 4 writes its messages (our stdout pipe).
-        let script = "exec \"$0\" --headless --no-sandbox --disable-gpu --hide-scrollbars \
-                      --no-first-run --remote-debugging-pipe --user-data-dir=\"$1\" \
-                      --window-size=1280,800 about:blank 3<&0 4>&1 0</dev/null 1>/dev/null 2>/dev/null";
-        let mut child = Command::new("sh")
-            .args(["-c", script])
-            .arg(exe)
-            .arg(profile.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("sh runs chromium");
-        let input = child.stdin.take().unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            while out.read_until(0, &mut buf).is_ok_and(|n| n > 0) {
-                buf.pop();
-                if let Ok(v) = serde_json::from_slice::<Value>(&buf) {
-                    if tx.send(v).is_err() {
-                        break;
-                    }
-                }
-                buf.clear();
-            }
-        });
-        let mut b = Browser {
-            child,
-            input,
-            messages: rx,
-            next_id: 0,
-            session: String::new(),
-            _profile: profile,
-        };
-        let target = b.call("Target.createTarget", json!({ "url": "about:blank" }));
-        let target_id = target["targetId"].as_str().unwrap().to_string();
-        let attached = b.call(
-            "Target.attachToTarget",
-            json!({ "targetId": target_id, "flatten": true }),
-        );
-        b.session = attached["sessionId"].as_str().unwrap().to_string();
-        b.call(
-            "Emulation.setDeviceMetricsOverride",
-            json!({ "width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": false }),
-        );
-        b
-    }
-
-    /// Sends a command (to the page once attached) and waits for its result.
-    fn call(&mut self, method: &str, params: Value) -> Value {
-        self.next_id += 1;
-        let id = self.next_id;
-        let mut msg = json!({ "id": id, "method": method, "params": params });
-        if !self.session.is_empty() {
-            msg["sessionId"] = json!(self.session);
-        }
-        let mut bytes = serde_json::to_vec(&msg).unwrap();
-        bytes.push(0);
-        self.input.write_all(&bytes).unwrap();
-        self.input.flush().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let m = self
-                .messages
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("no answer to {method}"));
-            if m["id"] == json!(id) {
-                assert!(m.get("error").is_none(), "{method}: {m}");
-                return m["result"].clone();
-            }
-        }
-    }
-
-    fn eval(&mut self, expression: &str) -> Value {
-        let r = self.call(
-            "Runtime.evaluate",
-            json!({ "expression": expression, "returnByValue": true }),
-        );
-        r["result"]["value"].clone()
-    }
-
-    /// Waits until `expression` is true in the page.
-    fn wait_for(&mut self, expression: &str) {
-        let start = Instant::now();
-        while self.eval(expression) != json!(true) {
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "waited in vain for {expression}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
+impl ReviewPage for Browser {
     /// The page's item once it is loaded.
     fn loaded_item(&mut self) -> String {
         self.wait_for("document.readyState === 'complete' && !!document.body.dataset.token");
@@ -181,13 +67,6 @@ impl Browser {
     }
 }
 
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A screenshot is a real picture: a PNG of the window's size with many colours.
 fn assert_real_png(path: &Path) {
     let mut bytes = Vec::new();
@@ -223,7 +102,7 @@ fn three_items_answered_with_the_keyboard_in_chromium() {
     assert!(queue.items.len() >= 4, "{} items", queue.items.len());
     let s = serve(&q, &["--reviewers", "alice"]);
     let url = format!("http://{}/review?token={}", s.addr, s.token("alice"));
-    let mut b = Browser::launch(&exe);
+    let mut b = Browser::launch_loopback(&exe, 1280, 800);
     b.call("Page.navigate", json!({ "url": url }));
     let first = b.loaded_item();
     assert_eq!(first, queue.items[0].id);
