@@ -102,21 +102,8 @@ pub fn format_number(x: f64, fmt: Fmt) -> String {
     }
 }
 
-/// HTML-escapes text and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// HTML escaping: the review server's (`&`, `<`, `>`, `"`, `'`).
+pub use aegis_oversight::serve::esc;
 
 #[cfg(test)]
 mod tests {

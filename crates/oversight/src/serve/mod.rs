@@ -37,6 +37,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use html::esc;
+
 use crate::error::{OversightError, Result};
 use crate::queue::Queue;
 

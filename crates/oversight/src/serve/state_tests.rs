@@ -6,40 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::state::{Answer, ItemStatus, Refusal, ReviewState};
 use crate::audit::{Decision, read_audit_log};
-use crate::confidence::ConfidenceKind;
-use crate::queue::{Queue, QueueItem, QueueMeta};
-
-fn queue(n: usize) -> Queue {
-    Queue {
-        meta: QueueMeta {
-            run: "r".into(),
-            model_hash: "h".into(),
-            confidence: ConfidenceKind::Msp,
-            threshold: 0.9,
-            threshold_source: "manual".into(),
-            attribution_method: "none".into(),
-            rows: (0..n).collect(),
-            automatic: vec![],
-            sample_shape: vec![2],
-            feature_names: vec!["a".into(), "b".into()],
-            class_names: vec!["cat".into(), "dog".into(), "owl".into()],
-        },
-        items: (0..n)
-            .map(|i| QueueItem {
-                id: format!("row-{i}"),
-                index: i,
-                prediction: 1,
-                confidence: 0.5,
-                probability: 0.5,
-                probabilities: vec![0.25, 0.5, 0.25],
-                conformal_set: vec![0, 1],
-                top_attribution: vec![],
-                attribution: vec![0.1, -0.2],
-                features: vec![1.0, 2.0],
-            })
-            .collect(),
-    }
-}
+use crate::queue::test_queue as queue;
 
 fn open(log: &Path, n: usize, per_item: usize) -> ReviewState {
     ReviewState::open(
