@@ -44,7 +44,8 @@ pub enum ModelError {
     /// A run directory whose training never finished (killed, or still running): it has
     /// weights, the checkpoint of the last completed epoch, but no `metrics.json`.
     #[error(
-        "{}: incomplete run: training did not finish (no metrics.json; model.bpk is the last completed epoch's checkpoint); train it again, or evaluate that checkpoint with `aegis-model eval --checkpoint`",
+        "{}: incomplete run: training did not finish (no metrics.json; model.bpk is the last completed epoch's checkpoint); continue it with `train --resume {}`, or evaluate that checkpoint with `aegis-model eval --checkpoint`",
+        dir.display(),
         dir.display()
     )]
     IncompleteRun {

@@ -359,6 +359,6 @@ fn check_burnpack_header(path: &Path) -> std::result::Result<(), String> {
     Ok(())
 }
 
-fn first_line(s: &str) -> String {
+pub(crate) fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or("").trim().to_string()
 }

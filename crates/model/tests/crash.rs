@@ -1,23 +1,38 @@
 //! Crash safety of `train`: SIGKILL at many points leaves either no weights or a complete
 //! checkpoint that loads, never a torn file; a run whose training did not finish is refused
-//! by `eval` with a one-line error (exit 2) unless the user asks for the checkpoint.
+//! by `eval` with a one-line error (exit 2) unless the user asks for the checkpoint; and
+//! `train --resume` continues any killed run to the same weights and metrics as a run that
+//! was never interrupted.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aegis_model::RunDir;
 use aegis_model::burn::tensor::Device;
+use aegis_model::{RunDir, predict_proba};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_aegis-model"))
 }
 
-/// Starts an MLP training of 30 epochs on bundled MNIST into `out` and kills it after
-/// `after`, or once the first checkpoint exists when `after` is `None`.
+/// The recipe every test here trains: an MLP with dropout (so the resume point must carry the
+/// mask streams) for 30 epochs on bundled MNIST.
+const RECIPE: [&str; 7] = [
+    "train",
+    "--model",
+    "mlp",
+    "--dropout",
+    "0.3",
+    "--epochs",
+    "30",
+];
+
+/// Starts [`RECIPE`] into `out` and kills it after `after`, or once the first checkpoint
+/// exists when `after` is `None`.
 fn train_and_kill(out: &Path, after: Option<Duration>) {
     let mut child = bin()
-        .args(["train", "--model", "mlp", "--epochs", "30", "--out"])
+        .args(RECIPE)
+        .arg("--out")
         .arg(out)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -39,11 +54,63 @@ fn train_and_kill(out: &Path, after: Option<Duration>) {
     child.wait().unwrap();
 }
 
+/// Trains [`RECIPE`] to the end into `out`.
+fn train_through(out: &Path) {
+    let done = bin().args(RECIPE).arg("--out").arg(out).output().unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+}
+
+/// `metrics.json` without the wall-clock fields.
+fn metrics_without_time(run: &RunDir) -> serde_json::Value {
+    let text = std::fs::read_to_string(run.metrics_path()).unwrap();
+    let mut m: serde_json::Value = serde_json::from_str(&text).unwrap();
+    m.as_object_mut().unwrap().remove("wall_seconds");
+    for e in m["epochs"].as_array_mut().unwrap() {
+        e.as_object_mut().unwrap().remove("seconds");
+    }
+    m
+}
+
+/// The model's class probabilities on its test split, bit for bit.
+fn test_probabilities(run: &RunDir, device: &Device) -> Vec<u32> {
+    let (model, config) = run.load_model(device).unwrap();
+    let test = config.test_split(None).unwrap();
+    predict_proba(&model, &test.features, 500, device)
+        .iter()
+        .map(|p| p.to_bits())
+        .collect()
+}
+
+/// Resumes the killed run `out` and checks it ends where the uninterrupted `reference` did.
+fn resume_and_compare(out: &Path, reference: &Path, device: &Device) {
+    let resumed = bin().args(["train", "--resume"]).arg(out).output().unwrap();
+    let err = String::from_utf8_lossy(&resumed.stderr);
+    assert!(
+        resumed.status.success(),
+        "resuming {}: {err}",
+        out.display()
+    );
+    let (run, reference) = (RunDir::new(out), RunDir::new(reference));
+    assert_eq!(metrics_without_time(&run), metrics_without_time(&reference));
+    assert_eq!(
+        test_probabilities(&run, device),
+        test_probabilities(&reference, device)
+    );
+    assert!(!out.join("resume").exists(), "resume/ left behind");
+}
+
 #[test]
 fn a_killed_training_leaves_a_complete_checkpoint_or_none() {
     let tmp = tempfile::tempdir().unwrap();
     let device = Device::flex();
+    let reference = tmp.path().join("uninterrupted");
+    train_through(&reference);
     let mut checkpoints = 0;
+    let mut resumed = 0;
     for (i, ms) in [50u64, 300, 700, 1100, 1600, 2200, 3000]
         .into_iter()
         .enumerate()
@@ -69,9 +136,44 @@ fn a_killed_training_leaves_a_complete_checkpoint_or_none() {
             } else {
                 assert_eq!(eval.status.code(), Some(2), "{err}");
             }
+            resume_and_compare(&out, &reference, &device);
+            resumed += 1;
         }
     }
     assert!(checkpoints > 0, "no kill landed after the first epoch");
+    assert!(resumed > 0, "no kill landed before the end of training");
+}
+
+#[test]
+fn resume_refuses_a_finished_run_and_flags_that_would_change_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    train_through(&out);
+    let finished = bin()
+        .args(["train", "--resume"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&finished.stderr);
+    assert_eq!(finished.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("already finished") && err.lines().count() == 1,
+        "{err}"
+    );
+    let changed = bin()
+        .args(["train", "--epochs", "3", "--resume"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(changed.status.code(), Some(2));
+    let nothing = bin()
+        .args(["train", "--resume"])
+        .arg(tmp.path().join("absent"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&nothing.stderr);
+    assert_eq!(nothing.status.code(), Some(2), "{err}");
+    assert!(err.contains("not a run directory"), "{err}");
 }
 
 #[test]

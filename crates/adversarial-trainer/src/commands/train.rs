@@ -72,12 +72,40 @@ pub struct TrainArgs {
     /// Run directory [default: runs/<data>-<method>-eps<E>-seed<S>].
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Continue the interrupted adversarial training in RUN from its last complete epoch,
+    /// with the recipe of its config.json (same seed: the same result as an uninterrupted
+    /// run); then the PGD-40 evaluation unless --no-eval.
+    #[arg(long, value_name = "RUN", conflicts_with_all = RESUME_CONFLICTS)]
+    pub resume: Option<PathBuf>,
 }
+
+/// Flags that `--resume` refuses: the run's `config.json` decides them.
+const RESUME_CONFLICTS: [&str; 16] = [
+    "method",
+    "eps",
+    "steps",
+    "step_size",
+    "warmup_epochs",
+    "beta",
+    "epochs",
+    "batch_size",
+    "lr",
+    "lr_schedule",
+    "seed",
+    "model",
+    "dropout",
+    "data",
+    "eps_units",
+    "bounds",
+];
 
 impl TrainArgs {
     /// Trains, writes the run directory, prints the clean accuracy and, unless `--no-eval`,
     /// runs and prints the PGD-40 evaluation.
     pub fn run(self, device: DeviceSpec) -> Result<()> {
+        if let Some(run) = &self.resume {
+            return self.resume(run, device);
+        }
         let spec = device;
         let adv = self.adv_config();
         let method_name = serde_json::to_value(self.method)
@@ -105,6 +133,30 @@ impl TrainArgs {
         );
         if !self.no_eval {
             pgd40_evaluation(&outcome, eps, &self.threat, spec, &out)?;
+        }
+        Ok(())
+    }
+
+    /// `--resume RUN`: the recipe from the run's `config.json`, training continued from its
+    /// last complete epoch, then the PGD-40 evaluation at its ε.
+    fn resume(&self, run: &Path, spec: DeviceSpec) -> Result<()> {
+        let mut req = TrainRequest::resuming(run, spec)?;
+        req.progress = true;
+        let config = aegis_model::RunDir::new(run).load_config()?;
+        let adv = recorded_recipe(&config, run)?;
+        println!("resuming adversarial training in {}", run.display());
+        let outcome = train_adversarial(&req, &adv)?;
+        println!(
+            "clean test accuracy {:.2}% after {:.1}s",
+            100.0 * outcome.metrics.test_accuracy,
+            outcome.metrics.wall_seconds
+        );
+        if !self.no_eval {
+            let threat = ThreatArgs {
+                eps_units: adv.eps_units,
+                bounds: adv.bounds.clone().map(super::threat::BoundsArg),
+            };
+            pgd40_evaluation(&outcome, adv.eps, &threat, spec, run)?;
         }
         Ok(())
     }
@@ -141,6 +193,19 @@ impl TrainArgs {
         req.progress = true;
         req
     }
+}
+
+/// The adversarial recipe a run's `config.json` recorded under `extensions.adversarial`.
+fn recorded_recipe(config: &aegis_model::RunConfig, run: &Path) -> Result<AdvTrainConfig> {
+    let path = run.join(aegis_model::run::CONFIG_FILE);
+    let fault = |fault: String| aegis_model::ModelError::Config {
+        path: path.clone(),
+        fault,
+    };
+    let value = config.extensions.get("adversarial").ok_or_else(|| {
+        fault("no adversarial recipe (extensions.adversarial): resume it with `aegis-model train --resume`".into())
+    })?;
+    Ok(serde_json::from_value(value.clone()).map_err(|e| fault(e.to_string()))?)
 }
 
 /// PGD-40 (random start; step 0.01 for pixels, 2.5·ε/40 in other units) at the training ε in

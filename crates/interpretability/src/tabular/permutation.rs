@@ -201,6 +201,7 @@ pub(crate) mod tests {
                 progress: false,
                 run_dir: None,
                 device_name: "flex".into(),
+                resume: false,
             };
             let (model, metrics) =
                 aegis_model::train::fit(model, &train, &split, &dev, &opts).unwrap();

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use crate::data::{DEFAULT_TEST_FRACTION, DataSource, Dataset, InputDomain};
 use crate::device::DeviceSpec;
-use crate::error::Result;
+use crate::error::{ModelError, Result};
 use crate::io::read_json_over_defaults;
 use crate::models::{Architecture, Model, ModelConfig, SequentialSpec};
 use crate::run::{DataConfig, Metrics, RunConfig, RunDir};
@@ -71,12 +71,44 @@ pub struct TrainArgs {
     /// Run directory [default: runs/<data>[-<model>]-seed<S>].
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Continue the interrupted training in RUN from its last complete epoch, with the
+    /// settings of its config.json (same seed: the same result as an uninterrupted run).
+    #[arg(long, value_name = "RUN", conflicts_with_all = RESUME_CONFLICTS)]
+    pub resume: Option<PathBuf>,
 }
+
+/// Flags that `--resume` refuses: the run's `config.json` decides them.
+const RESUME_CONFLICTS: [&str; 16] = [
+    "model",
+    "arch",
+    "data",
+    "config",
+    "epochs",
+    "seed",
+    "batch_size",
+    "lr",
+    "optimizer",
+    "momentum",
+    "weight_decay",
+    "l1",
+    "lr_schedule",
+    "hidden",
+    "dropout",
+    "out",
+];
 
 impl TrainArgs {
     /// Trains as the flags say and prints the epochs (when no progress bar showed them) and
     /// the final accuracy.
     pub fn run(self, device: DeviceSpec) -> Result<()> {
+        if let Some(run) = &self.resume {
+            let mut req = TrainRequest::resuming(run, device)?;
+            req.progress = true;
+            println!("resuming {} on device {device}", run.display());
+            let outcome = train_run(&req)?;
+            print_outcome(&outcome, run);
+            return Ok(());
+        }
         let train = self.train_config()?;
         let out = self.out_dir(train.seed);
         let spec = self
@@ -99,6 +131,7 @@ impl TrainArgs {
             device,
             out: Some(out.clone()),
             progress: true,
+            resume: false,
         };
         println!(
             "training {} on {} ({} epochs, device {device}) -> {}",
@@ -208,6 +241,9 @@ pub struct TrainRequest {
     pub out: Option<PathBuf>,
     /// Show a progress bar.
     pub progress: bool,
+    /// Continue the interrupted training in `out` from its last complete epoch (its
+    /// `config.json` must equal the one this request builds).
+    pub resume: bool,
 }
 
 impl TrainRequest {
@@ -224,6 +260,7 @@ impl TrainRequest {
             device: DeviceSpec::Flex,
             out: None,
             progress: false,
+            resume: false,
         }
     }
 }
@@ -245,8 +282,69 @@ impl TrainRequest {
             device,
             out: None,
             progress: false,
+            resume: false,
         }
     }
+}
+
+impl TrainRequest {
+    /// The request that continues the interrupted training in `dir`: its `config.json`'s
+    /// recipe and seed, written back to `dir`, resuming from `dir/resume/` (see
+    /// [`crate::train::resume`]). Refuses a finished run.
+    pub fn resuming(dir: &std::path::Path, device: DeviceSpec) -> Result<Self> {
+        let run = RunDir::new(dir);
+        if !run.config_path().is_file() {
+            return Err(ModelError::format(
+                dir,
+                "not a run directory (no config.json): nothing to resume",
+            ));
+        }
+        let config = run.load_config()?;
+        let mut req = Self::from_run_config(&config, config.train.seed, device);
+        req.out = Some(dir.to_path_buf());
+        req.resume = true;
+        Ok(req)
+    }
+}
+
+/// Refuses to resume a finished run, or one whose `config.json` differs from the training
+/// about to continue it (other data, another objective).
+fn check_resumable(run: &RunDir, config: &RunConfig) -> Result<()> {
+    if run.metrics_path().is_file() {
+        return Err(ModelError::format(
+            run.root(),
+            "training already finished (metrics.json exists): nothing to resume",
+        ));
+    }
+    let saved = run.load_config()?;
+    let path = run.config_path();
+    if !saved.extensions.is_empty() && config.extensions.is_empty() {
+        let keys: Vec<&str> = saved.extensions.keys().map(String::as_str).collect();
+        return Err(ModelError::Config {
+            path,
+            fault: format!(
+                "trained with another objective ({}): resume it with the command that started it",
+                keys.join(", ")
+            ),
+        });
+    }
+    // Compared as JSON text parsed the same way on both sides: serde_json's parser may round
+    // a 17-digit float differently from the value that was written.
+    let text = std::fs::read_to_string(&path).map_err(|e| ModelError::io(&path, e))?;
+    let written =
+        serde_json::to_string(config).map_err(|e| ModelError::format(&path, e.to_string()));
+    let parts = |text: &str| {
+        let v: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+        ["model", "train", "data", "extensions"].map(|k| v.get(k).cloned())
+    };
+    if parts(&text) != parts(&written?) {
+        return Err(ModelError::Config {
+            path,
+            fault: "differs from the training being resumed (the data or the recipe changed)"
+                .into(),
+        });
+    }
+    Ok(())
 }
 
 /// The result of [`train_run`].
@@ -321,8 +419,10 @@ pub fn train_run_with(
         extensions,
     };
     let run_dir = req.out.as_ref().map(RunDir::new);
-    if let Some(run) = &run_dir {
-        run.save_config(&config)?;
+    match &run_dir {
+        Some(run) if req.resume => check_resumable(run, &config)?,
+        Some(run) => run.save_config(&config)?,
+        None => {}
     }
     seed_device(&device, req.train.seed);
     let model = config.model.init(&device, req.train.seed)?;
@@ -330,6 +430,7 @@ pub fn train_run_with(
         progress: req.progress,
         run_dir,
         device_name: req.device.to_string(),
+        resume: req.resume,
     };
     let (model, metrics) = fit_with(model, &req.train, &split, &device, &opts, loss_fn)?;
     Ok(TrainOutcome {

@@ -6,6 +6,7 @@ use burn::module::{Flag, Module, Param};
 use burn::tensor::{Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 
 /// Inverted dropout (Srivastava et al. 2014): in training, each element is zeroed with
 /// probability `prob` and the survivors are scaled by `1 / (1 - prob)`; in inference it is the
@@ -53,6 +54,36 @@ impl Dropout {
         *self.rng.lock().unwrap_or_else(|p| p.into_inner()) = ChaCha8Rng::seed_from_u64(seed);
     }
 
+    /// Where the mask stream stands (saved with a resume point).
+    pub fn stream(&self) -> DropoutStream {
+        let rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
+        DropoutStream {
+            seed: rng.get_seed().iter().map(|b| format!("{b:02x}")).collect(),
+            stream: rng.get_stream(),
+            word_pos: rng.get_word_pos().to_string(),
+        }
+    }
+
+    /// Continues the mask stream from `at` (what [`Dropout::stream`] returned).
+    pub fn set_stream(&self, at: &DropoutStream) -> Result<(), String> {
+        let bad = || format!("dropout stream {at:?} is not a ChaCha8 state");
+        let hex = at.seed.as_bytes();
+        if hex.len() != 64 {
+            return Err(bad());
+        }
+        let mut seed = [0u8; 32];
+        for (i, pair) in hex.chunks(2).enumerate() {
+            let text = std::str::from_utf8(pair).map_err(|_| bad())?;
+            seed[i] = u8::from_str_radix(text, 16).map_err(|_| bad())?;
+        }
+        let word_pos: u128 = at.word_pos.parse().map_err(|_| bad())?;
+        let mut rng = ChaCha8Rng::from_seed(seed);
+        rng.set_stream(at.stream);
+        rng.set_word_pos(word_pos);
+        *self.rng.lock().unwrap_or_else(|p| p.into_inner()) = rng;
+        Ok(())
+    }
+
     /// Applies dropout to any tensor.
     pub fn forward<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {
         let active = self.always_on || (self.training.is_enabled() && input.device().is_autodiff());
@@ -72,4 +103,17 @@ impl Dropout {
         let mask = Tensor::<D>::from_data(TensorData::new(mask, shape), &input.device());
         input * mask
     }
+}
+
+/// A dropout layer's mask-stream position: its ChaCha8 seed, stream and word position, enough
+/// to continue the stream exactly (in a resume point's `state.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DropoutStream {
+    /// The 32-byte seed, hex.
+    pub seed: String,
+    /// The ChaCha stream number.
+    pub stream: u64,
+    /// The position in 32-bit words, in decimal (a `u128`).
+    pub word_pos: String,
 }

@@ -12,7 +12,7 @@ mod pool;
 pub mod sequential;
 mod small_cnn;
 
-pub use dropout::Dropout;
+pub use dropout::{Dropout, DropoutStream};
 pub use init::SeededInit;
 pub use madry_cnn::MadryCnn;
 pub use mlp::Mlp;
@@ -250,6 +250,41 @@ impl Model {
             Self::MadryCnn(m) => Self::MadryCnn(m),
             Self::Sequential(m) => Self::Sequential(m.with_mc_dropout(on, seed)),
         }
+    }
+
+    /// The dropout layers, in network order (none for MadryCnn).
+    fn dropouts(&self) -> Vec<&Dropout> {
+        match self {
+            Self::Mlp(m) => m.dropouts(),
+            Self::SmallCnn(m) => m.dropouts(),
+            Self::MadryCnn(_) => Vec::new(),
+            Self::Sequential(m) => m.dropouts(),
+        }
+    }
+
+    /// Where each dropout layer's mask stream stands, in network order (for a resume point).
+    pub fn dropout_streams(&self) -> Vec<DropoutStream> {
+        self.dropouts().iter().map(|d| d.stream()).collect()
+    }
+
+    /// Continues each dropout layer's mask stream from `streams` (what
+    /// [`Model::dropout_streams`] returned for the same architecture).
+    pub fn set_dropout_streams(
+        &self,
+        streams: &[DropoutStream],
+    ) -> std::result::Result<(), String> {
+        let layers = self.dropouts();
+        if layers.len() != streams.len() {
+            return Err(format!(
+                "{} dropout streams recorded, the model has {} dropout layers",
+                streams.len(),
+                layers.len()
+            ));
+        }
+        layers
+            .iter()
+            .zip(streams)
+            .try_for_each(|(d, s)| d.set_stream(s))
     }
 
     /// Dropout probability of the model's dropout layers (0 for MadryCnn).

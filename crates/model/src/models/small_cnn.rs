@@ -64,6 +64,11 @@ impl SmallCnn {
         self
     }
 
+    /// The dropout layers, in order.
+    pub(crate) fn dropouts(&self) -> Vec<&Dropout> {
+        vec![&self.dropout]
+    }
+
     /// The dropout probability.
     pub(crate) fn dropout_prob(&self) -> f64 {
         self.dropout.prob

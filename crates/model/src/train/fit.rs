@@ -14,6 +14,10 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use super::config::{OptimizerKind, TrainConfig};
+use super::resume::{
+    ResumeState, STATE_FILE, has_resume_state, load_resume_point, remove_resume_point, resume_dir,
+    save_resume_point,
+};
 use crate::classifier::{Classifier, accuracy, batch_tensor, label_tensor};
 use crate::data::{Dataset, Split};
 use crate::error::{ModelError, Result};
@@ -93,6 +97,9 @@ pub struct TrainOptions {
     pub run_dir: Option<RunDir>,
     /// Device name recorded in the metrics.
     pub device_name: String,
+    /// Continue from the run directory's resume point (`RUN/resume/`, written after every
+    /// epoch), if it has one, instead of from the model passed in (see [`super::resume`]).
+    pub resume: bool,
 }
 
 /// Trains `model` on `split.train` with cross-entropy (plus L1 when configured), evaluating on
@@ -128,8 +135,9 @@ pub fn fit_with(
     cfg.validate()?;
     check_split_fits(&model, split)?;
     let ad_device = device.clone().autodiff();
-    let mut model = model.fork(&ad_device).train();
-    let mut optim = optimizer(cfg);
+    let start = Start::of(model, cfg, split, device, opts)?;
+    let mut model = start.model.fork(&ad_device).train();
+    let mut optim = start.optimizer;
 
     let n = split.train.len();
     let batches_per_epoch = n.div_ceil(cfg.batch_size);
@@ -138,13 +146,18 @@ pub fn fit_with(
         (cfg.epochs * batches_per_epoch) as u64,
         "batch",
     );
+    bar.set_position((start.epochs_done * batches_per_epoch) as u64);
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let mut order: Vec<usize> = (0..n).collect();
-    let mut history = Vec::with_capacity(cfg.epochs);
+    // The batch order of the epochs already done, replayed so the next one is as it was.
+    for _ in 0..start.epochs_done {
+        order.shuffle(&mut rng);
+    }
+    let mut history = start.history;
     let mut last_checkpoint = None;
     let started = Instant::now();
 
-    for epoch in 0..cfg.epochs {
+    for epoch in start.epochs_done..cfg.epochs {
         let epoch_start = Instant::now();
         let lr = cfg.lr_schedule.rate(cfg.learning_rate, epoch, cfg.epochs);
         order.shuffle(&mut rng);
@@ -173,11 +186,27 @@ pub fn fit_with(
             cfg.eval_batch_size,
             device,
         );
+        let record = stats.record(epoch, lr, test_accuracy, epoch_start);
         if let Some(run) = &opts.run_dir {
             run.save_weights(&snapshot)?;
             last_checkpoint = Some(run.weights_path());
+            let mut done = history.clone();
+            done.push(record.clone());
+            let seconds = start.seconds + started.elapsed().as_secs_f64();
+            save_resume_point(run, &snapshot, &optim, |model_file, optimizer_file| {
+                ResumeState {
+                    epochs_done: epoch + 1,
+                    history: done,
+                    seconds,
+                    n_train: n,
+                    model_file,
+                    model_sha256: String::new(),
+                    optimizer_file,
+                    optimizer_sha256: String::new(),
+                    dropout_streams: snapshot.dropout_streams(),
+                }
+            })?;
         }
-        let record = stats.record(epoch, lr, test_accuracy, epoch_start);
         bar.println(format!(
             "epoch {:>3}/{}: loss {:.4}  train acc {:.4}  test acc {:.4}  ({:.1}s)",
             record.epoch,
@@ -195,14 +224,75 @@ pub fn fit_with(
         epochs: history,
         seed: cfg.seed,
         device: opts.device_name.clone(),
-        wall_seconds: started.elapsed().as_secs_f64(),
+        wall_seconds: start.seconds + started.elapsed().as_secs_f64(),
         n_train: n,
         n_test: split.test.len(),
     };
     if let Some(run) = &opts.run_dir {
         run.save_metrics(&metrics)?;
+        remove_resume_point(run);
     }
     Ok((model.valid(), metrics))
+}
+
+/// Where the loop starts: from the model passed in at epoch 0, or from the run directory's
+/// resume point.
+struct Start {
+    model: Model,
+    optimizer: ModuleOptimizer,
+    epochs_done: usize,
+    history: Vec<EpochMetrics>,
+    seconds: f64,
+}
+
+impl Start {
+    fn of(
+        model: Model,
+        cfg: &TrainConfig,
+        split: &Split,
+        device: &Device,
+        opts: &TrainOptions,
+    ) -> Result<Self> {
+        if let (Some(run), false) = (&opts.run_dir, opts.resume) {
+            // A new training in a folder an earlier one was killed in: its point is stale.
+            remove_resume_point(run);
+        }
+        let run = opts
+            .run_dir
+            .as_ref()
+            .filter(|run| opts.resume && has_resume_state(run));
+        let Some(run) = run else {
+            return Ok(Self {
+                model,
+                optimizer: optimizer(cfg),
+                epochs_done: 0,
+                history: Vec::new(),
+                seconds: 0.0,
+            });
+        };
+        let resumed = load_resume_point(run, &model, optimizer(cfg), device)?;
+        let state = resumed.state;
+        let state_file = resume_dir(run).join(STATE_FILE);
+        if state.n_train != split.train.len() || state.epochs_done > cfg.epochs {
+            return Err(ModelError::format(
+                &state_file,
+                format!(
+                    "recorded {} epochs of {} training rows; this training has {} epochs of {} rows",
+                    state.epochs_done,
+                    state.n_train,
+                    cfg.epochs,
+                    split.train.len()
+                ),
+            ));
+        }
+        Ok(Self {
+            model: resumed.model,
+            optimizer: resumed.optimizer,
+            epochs_done: state.epochs_done,
+            history: state.history,
+            seconds: state.seconds,
+        })
+    }
 }
 
 /// Refuses a split whose feature count or class count does not fit the model, or an empty

@@ -26,6 +26,7 @@ pub use self::kind::{LayerKind, LayerSpec, Pair};
 use self::layer::{Activation, Block};
 pub use self::shape::Shape;
 pub use self::spec::SequentialSpec;
+use super::dropout::Dropout;
 use super::init::SeededInit;
 use super::normalize::Normalize;
 use crate::classifier::Classifier;
@@ -99,6 +100,18 @@ impl Sequential {
             }
         }
         self
+    }
+
+    /// The dropout layers, in network order.
+    pub(crate) fn dropouts(&self) -> Vec<&Dropout> {
+        self.blocks
+            .iter()
+            .flat_map(Block::leaves)
+            .filter_map(|l| match l {
+                layer::Leaf::Dropout(d) => Some(d),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The largest dropout probability of the network (0 without dropout layers).
