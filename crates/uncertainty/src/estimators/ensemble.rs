@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use aegis_model::{Classifier, DeviceSpec, Model, RunDir, TrainRequest, train_run};
+use aegis_model::train::resume::has_resume_state;
+use aegis_model::{Classifier, DeviceSpec, Model, ModelError, RunDir, TrainRequest, train_run};
 use burn::module::Module;
 use burn::tensor::Device;
 
@@ -65,13 +66,30 @@ impl UncertaintyEstimator for DeepEnsemble {
     }
 }
 
+/// Trains one member into `run`, continuing a member training that an earlier call left
+/// unfinished (killed) from its resume point when its recipe is the same; from scratch
+/// otherwise.
+fn train_member(mut req: TrainRequest, run: &RunDir) -> Result<Model> {
+    req.resume = has_resume_state(run);
+    match train_run(&req) {
+        Err(
+            ModelError::Config { .. } | ModelError::Checkpoint { .. } | ModelError::Format { .. },
+        ) if req.resume => {
+            req.resume = false;
+            Ok(train_run(&req)?.model)
+        }
+        done => Ok(done?.model),
+    }
+}
+
 /// Builds an `M`-member ensemble for the run in `run`: member 0 is the run's own model, members
 /// `k = 1..M` retrain its recipe ([`TrainRequest::from_run_config`]: same architecture, data,
 /// split and hyper-parameters) with training seed `seed + k`.
 ///
 /// Members are written as run directories `cache/member-<k>-seed-<s>/`; a member whose
 /// directory already holds a finished run (`metrics.json`) with the same recipe is loaded
-/// instead of retrained, so a second call costs nothing.
+/// instead of retrained, so a second call costs nothing; one whose training was killed
+/// continues from its last complete epoch.
 pub fn train_ensemble(
     run: &RunDir,
     members: usize,
@@ -105,7 +123,7 @@ pub fn train_ensemble(
         }
         req.out = Some(dir);
         req.progress = progress;
-        out.push(train_run(&req)?.model);
+        out.push(train_member(req, &member_run)?);
     }
     Ok(out)
 }
