@@ -2,8 +2,10 @@
 //! dropout and KernelSHAP on every requested device, and with `--with-pytorch` the PyTorch
 //! reference on the same tasks in the same invocation, interleaved repeat by repeat (Aegis,
 //! PyTorch, Aegis, PyTorch, …) through one persistent worker process, on the same cores, the
-//! same thread count, the same batch sizes and the same data. Writes `report.json`,
-//! `report.md` and the README's block `readme.md` into the output folder.
+//! same thread count, the same batch sizes and the same data; then the weight-loading
+//! comparison and `evaluate`'s peak memory at 1,000 and 10,000 rows (`memory_bench.rs`);
+//! `--tasks` picks among these parts. Writes `report.json`, `report.md` and the README's
+//! block `readme.md` into the output folder.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -19,9 +21,23 @@ use crate::bench_report::{BenchReport, BenchResult, PytorchSide, RowVersions, Sp
 use crate::bench_tasks::{self as tasks, Task};
 use crate::bench_torch::{Worker, write_data};
 
+/// The parts of the bench (`--tasks`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchPart {
+    /// Every task on every device (training, inference, PGD, integrated gradients, MC
+    /// dropout, KernelSHAP), with the PyTorch side when asked, and the PGD checks.
+    Throughput,
+    /// Importing PyTorch weights beside PyTorch's own loading.
+    WeightLoading,
+    /// `evaluate`'s peak memory at 1,000 and 10,000 rows (the 1.5× bar).
+    EvaluateMemory,
+}
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct BenchPlan {
+    /// The parts to run.
+    pub parts: Vec<BenchPart>,
     /// Devices.
     pub devices: Vec<DeviceSpec>,
     /// Timed repeats per task and side.
@@ -36,8 +52,6 @@ pub struct BenchPlan {
     pub python: Option<PathBuf>,
     /// Also run AutoAttack side by side on this run directory (minutes).
     pub autoattack_run: Option<PathBuf>,
-    /// Skip the weight-loading comparison.
-    pub skip_weight_loading: bool,
     /// Output folder.
     pub out: PathBuf,
 }
@@ -54,7 +68,8 @@ pub fn run(plan: &BenchPlan) -> Result<BenchReport> {
 fn run_in_pool(plan: &BenchPlan) -> Result<BenchReport> {
     let mut machine = Machine::read();
     let (mnist, _) = DataSource::Mnist.load_split(0, 0.2)?;
-    let mut worker = if plan.with_pytorch {
+    let throughput = plan.parts.contains(&BenchPart::Throughput);
+    let mut worker = if plan.with_pytorch && throughput {
         Some(start_worker(plan, &mnist)?)
     } else {
         None
@@ -72,7 +87,7 @@ fn run_in_pool(plan: &BenchPlan) -> Result<BenchReport> {
     let mut unavailable = Vec::new();
     let mut pgd_checks = Vec::new();
     let mut same_network = f64::NAN;
-    for spec in &plan.devices {
+    for spec in plan.devices.iter().filter(|_| throughput) {
         let device = match spec.open() {
             Ok(d) => d,
             Err(e) => {
@@ -96,8 +111,15 @@ fn run_in_pool(plan: &BenchPlan) -> Result<BenchReport> {
             &mnist.test,
         )?);
     }
-    let weight_loading = (!plan.skip_weight_loading)
+    let weight_loading = plan
+        .parts
+        .contains(&BenchPart::WeightLoading)
         .then(|| crate::load_bench::run(&plan.out.join("load"), plan.repeats.max(5)))
+        .transpose()?;
+    let evaluate_memory = plan
+        .parts
+        .contains(&BenchPart::EvaluateMemory)
+        .then(|| crate::memory_bench::run(&plan.out, plan.threads))
         .transpose()?;
     let autoattack = match &plan.autoattack_run {
         Some(run) => Some(crate::autoattack_bench::run(run, 500, 0.3, &plan.out)?),
@@ -122,6 +144,7 @@ fn run_in_pool(plan: &BenchPlan) -> Result<BenchReport> {
         pgd_checks,
         weight_loading,
         autoattack,
+        evaluate_memory,
         peak_rss_mb: peak_rss_mb(),
         cpu_seconds: cpu_seconds(),
     };

@@ -7,11 +7,19 @@ use aegis_model::DeviceSpec;
 use anyhow::Result;
 use clap::Args;
 
-use crate::bench::BenchPlan;
+use crate::bench::{BenchPart, BenchPlan};
 
 /// `cargo xtask bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
+    /// Parts of the bench to run, comma-separated.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "throughput,weight-loading,evaluate-memory"
+    )]
+    tasks: Vec<BenchPart>,
     /// Devices to measure, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "flex,ndarray,wgpu", value_parser = crate::parse_device)]
     devices: Vec<DeviceSpec>,
@@ -36,10 +44,12 @@ pub struct BenchArgs {
     /// (first 500 test images, ε 0.3; takes minutes; needs pyautoattack).
     #[arg(long)]
     autoattack_run: Option<PathBuf>,
-    /// Skip the weight-loading comparison.
+    /// Skip the weight-loading comparison (as leaving `weight-loading` out of `--tasks`).
     #[arg(long)]
     skip_weight_loading: bool,
-    /// Copy the table into README.md between `<!-- bench:begin -->` and `<!-- bench:end -->`.
+    /// Copy the table into README.md between `<!-- bench:begin -->` and `<!-- bench:end -->`
+    /// (when `throughput` ran), and `evaluate`'s peak memory between
+    /// `<!-- bench-memory:begin -->` and `<!-- bench-memory:end -->` (when it ran).
     #[arg(long)]
     readme: bool,
     /// Output folder.
@@ -48,12 +58,15 @@ pub struct BenchArgs {
 }
 
 /// Runs the bench, prints where the report went, updates the README when asked and fails
-/// when a device's PGD check failed.
+/// when a device's PGD check failed or `evaluate`'s peak memory grew past its bar.
 pub fn run(args: BenchArgs) -> Result<()> {
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let mut parts = args.tasks;
+    parts.retain(|p| !(args.skip_weight_loading && *p == BenchPart::WeightLoading));
     let plan = BenchPlan {
+        parts,
         devices: args.devices,
         repeats: args.repeats.max(1),
         train_rows: args.train_rows,
@@ -61,7 +74,6 @@ pub fn run(args: BenchArgs) -> Result<()> {
         with_pytorch: args.with_pytorch || args.python.is_some(),
         python: args.python,
         autoattack_run: args.autoattack_run,
-        skip_weight_loading: args.skip_weight_loading,
         out: args.out,
     };
     let report = crate::bench::run(&plan)?;
@@ -70,10 +82,37 @@ pub fn run(args: BenchArgs) -> Result<()> {
         report.results.len(),
         plan.out.display()
     );
+    if let Some(m) = &report.evaluate_memory {
+        let peaks: Vec<String> = m
+            .runs
+            .iter()
+            .map(|r| {
+                let rows = crate::memory_bench::with_commas(r.rows);
+                format!("{:.0} MB at {rows} rows", r.peak_rss_mb)
+            })
+            .collect();
+        println!(
+            "evaluate's peak memory: {} ({:.2}×, bar {}×)",
+            peaks.join(", "),
+            m.ratio,
+            m.bar
+        );
+    }
     if args.readme {
-        let block = crate::bench_report::table(&report);
-        crate::bench_readme::update("README.md".as_ref(), "bench", &block)?;
-        println!("README.md: the table between the bench markers is regenerated");
+        if plan.parts.contains(&BenchPart::Throughput) {
+            let block = crate::bench_report::table(&report);
+            crate::bench_readme::update("README.md".as_ref(), "bench", &block)?;
+            println!("README.md: the table between the bench markers is regenerated");
+        }
+        if let Some(m) = &report.evaluate_memory {
+            let block = format!(
+                "Measured {}.\n\n{}",
+                report.machine.describe(),
+                crate::memory_bench::markdown(m)
+            );
+            crate::bench_readme::update("README.md".as_ref(), "bench-memory", &block)?;
+            println!("README.md: the block between the bench-memory markers is regenerated");
+        }
     }
     let wrong: Vec<String> = report
         .pgd_checks
@@ -83,6 +122,15 @@ pub fn run(args: BenchArgs) -> Result<()> {
         .collect();
     if !wrong.is_empty() {
         anyhow::bail!("PGD check failed on {}", wrong.join(", "));
+    }
+    if let Some(m) = report.evaluate_memory.as_ref().filter(|m| !m.passed) {
+        anyhow::bail!(
+            "evaluate's peak memory at {} rows is {:.2}× that at {} rows (bar: {}×)",
+            crate::memory_bench::with_commas(crate::memory_bench::ROWS[1]),
+            m.ratio,
+            crate::memory_bench::with_commas(crate::memory_bench::ROWS[0]),
+            m.bar
+        );
     }
     Ok(())
 }

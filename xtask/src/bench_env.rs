@@ -1,7 +1,8 @@
 //! What a bench report says about where it ran: the date, the machine (CPU model, cores, the
 //! cores this process may use, load average), the versions (Aegis and its commit, Burn, from
 //! Cargo.lock), the allocator setting, and the process's CPU time and peak memory (from
-//! `/proc`, so no unsafe code). Every reading degrades to "unknown" off Linux.
+//! `/proc`, so no unsafe code; a child's peak memory too, read while it runs). Every reading
+//! degrades to "unknown" off Linux.
 
 use std::process::Command;
 
@@ -135,17 +136,33 @@ fn load_average() -> f64 {
 
 /// A field of /proc/self/status (`VmHWM`, `Cpus_allowed_list`, …), trimmed.
 fn status_field(name: &str) -> Option<String> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    field_of("/proc/self/status", name)
+}
+
+/// A field of a /proc status file, trimmed.
+fn field_of(status: &str, name: &str) -> Option<String> {
+    let s = std::fs::read_to_string(status).ok()?;
     s.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
         .map(|v| v.trim().to_string())
 }
 
+/// `VmHWM` (`1234 kB`) in MB.
+fn hwm_mb(value: Option<String>) -> Option<f64> {
+    value
+        .and_then(|v| v.trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+}
+
 /// Peak resident memory of this process so far, in MB (`VmHWM`).
 pub fn peak_rss_mb() -> f64 {
-    status_field("VmHWM")
-        .and_then(|v| v.trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
+    hwm_mb(status_field("VmHWM")).unwrap_or(f64::NAN)
+}
+
+/// Peak resident memory so far of the running process `pid`, in MB (its `VmHWM`); `None`
+/// once it has exited (a zombie's memory is gone, and with it the reading).
+pub fn peak_rss_mb_of(pid: u32) -> Option<f64> {
+    hwm_mb(field_of(&format!("/proc/{pid}/status"), "VmHWM"))
 }
 
 /// User and system CPU seconds of this process (all threads) so far, from /proc/self/stat
@@ -198,6 +215,7 @@ mod tests {
         let (user, sys) = cpu_seconds();
         assert!(user >= 0.0 && sys >= 0.0, "{user} {sys}");
         assert!(peak_rss_mb() > 1.0);
+        assert!(peak_rss_mb_of(std::process::id()).is_some_and(|mb| mb > 1.0));
         let m = Machine::read();
         assert!(m.cores >= 1 && !m.cpu_model.is_empty());
         assert!(m.date.len() >= 10, "{}", m.date);

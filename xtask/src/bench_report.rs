@@ -120,6 +120,8 @@ pub struct BenchReport {
     pub weight_loading: Option<crate::load_bench::LoadBench>,
     /// AutoAttack side by side, with `--autoattack-run`.
     pub autoattack: Option<crate::autoattack_bench::AutoAttackBench>,
+    /// `evaluate`'s peak memory at 1,000 and 10,000 rows.
+    pub evaluate_memory: Option<crate::memory_bench::MemoryBench>,
     /// Peak resident memory of the bench process (Aegis's side), MB.
     pub peak_rss_mb: f64,
     /// User and system CPU seconds of the bench process.
@@ -178,8 +180,8 @@ pub fn table(r: &BenchReport) -> String {
     s
 }
 
-/// The whole report as Markdown: the table, the PGD checks, the devices not measured, weight
-/// loading and AutoAttack.
+/// The whole report as Markdown: the table, the PGD checks, the devices not measured,
+/// AutoAttack, `evaluate`'s peak memory and weight loading.
 pub fn markdown(r: &BenchReport) -> String {
     let mut s = format!("# Aegis benchmark\n\n{}", table(r));
     for c in &r.pgd_checks {
@@ -201,6 +203,9 @@ pub fn markdown(r: &BenchReport) -> String {
     }
     if let Some(a) = &r.autoattack {
         s += &format!("\n{}", crate::autoattack_bench::markdown(a));
+    }
+    if let Some(m) = &r.evaluate_memory {
+        s += &format!("\n{}", crate::memory_bench::markdown(m));
     }
     match &r.weight_loading {
         Some(w) => s + &crate::load_bench::markdown(w),

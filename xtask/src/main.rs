@@ -14,6 +14,7 @@ mod bench_torch;
 mod fetch;
 mod fuzz;
 mod load_bench;
+mod memory_bench;
 mod pgd_check;
 mod python;
 mod screenshot;
@@ -34,7 +35,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Measure training, inference, attacks and attributions on each device, with
-    /// `--with-pytorch` side by side with PyTorch; writes target/bench/.
+    /// `--with-pytorch` side by side with PyTorch, and `evaluate`'s peak memory against the
+    /// row count; writes target/bench/.
     Bench(bench_cli::BenchArgs),
     /// SmallCnn's operations one by one on flex (and with `--with-pytorch` in PyTorch, with
     /// torch.profiler's top entries); writes target/bench/ops.{json,md}.
