@@ -143,17 +143,19 @@ fn checked_radii(cfg: &EvaluateConfig) -> Result<Vec<f64>> {
 }
 
 impl<M: Classifier + Module> Evaluation<'_, M> {
-    /// Whether each row is classified correctly without an attack.
+    /// Whether each row is classified correctly without an attack, in batches of
+    /// `batch_size` rows (as the attacks run), so memory does not grow with the row count.
     fn clean_correct(&self) -> Vec<bool> {
-        let data = self.data;
-        predictions(
-            &self.inference,
-            batch_tensor(data.features.clone(), data.len(), data.dim(), self.device),
-        )
-        .iter()
-        .zip(&data.labels)
-        .map(|(p, y)| p == y)
-        .collect()
+        let (data, f) = (self.data, self.data.dim());
+        let batch = self.cfg.batch_size.max(1);
+        let mut correct = Vec::with_capacity(data.len());
+        for s in (0..data.len()).step_by(batch) {
+            let e = (s + batch).min(data.len());
+            let x = batch_tensor(data.features[s * f..e * f].to_vec(), e - s, f, self.device);
+            let preds = predictions(&self.inference, x);
+            correct.extend(preds.iter().zip(&data.labels[s..e]).map(|(p, y)| p == y));
+        }
+        correct
     }
 
     /// Every attack at every ε (attack-major), each on every row, timed.
