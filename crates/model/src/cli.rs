@@ -1,20 +1,21 @@
-//! The entry point every Aegis binary shares: parse arguments, run, and turn any error into one
-//! line on stderr with exit code 2 (argument errors included; `--help` and `--version` print
-//! normally and exit 0).
+//! The entry point every Aegis binary shares: parse arguments, size the CPU thread pool
+//! (`--threads`), run, and turn any error into one line on stderr with exit code 2 (argument
+//! errors included; `--help` and `--version` print normally and exit 0).
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 /// Keeps freed memory for reuse ([`aegis_malloc::keep_freed_memory`]), parses `C` from the
-/// command line and runs `run`; errors become `error: …` on one line and
+/// command line, applies its `--threads` (the global flag of [`DeviceArgs`](crate::DeviceArgs))
+/// and runs `run`; errors become `error: …` on one line and
 /// exit code 2: the error and each cause in its chain that its message does not already say
 /// (an I/O error wrapped with its file names its source once, not twice).
 pub fn run_cli<C: clap::Parser, E: Into<anyhow::Error>>(
     run: impl FnOnce(C) -> Result<(), E>,
 ) -> ExitCode {
     aegis_malloc::keep_freed_memory();
-    let cli = match C::try_parse() {
-        Ok(cli) => cli,
+    let (cli, threads) = match parse::<C>() {
+        Ok(parsed) => parsed,
         Err(e) if !e.use_stderr() => e.exit(), // --help, --version
         Err(e) => {
             let text = e.to_string();
@@ -25,12 +26,42 @@ pub fn run_cli<C: clap::Parser, E: Into<anyhow::Error>>(
             return ExitCode::from(2);
         }
     };
+    if let Err(e) = apply_threads(threads) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", one_line(&e.into()));
             ExitCode::from(2)
         }
+    }
+}
+
+/// `C` from the command line, and the value of the global `--threads` flag of
+/// [`DeviceArgs`](crate::DeviceArgs) when `C` has it and it was given (as `C::try_parse`,
+/// with one look at the matches in between).
+fn parse<C: clap::Parser>() -> Result<(C, Option<usize>), clap::Error> {
+    let mut matches = C::command().try_get_matches()?;
+    let threads = matches
+        .try_get_one::<usize>("threads")
+        .ok()
+        .flatten()
+        .copied();
+    let cli = C::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut C::command()))?;
+    Ok((cli, threads))
+}
+
+/// Sizes the CPU backends' thread pool when `--threads` was given ([`set_cpu_threads`]); 0
+/// is refused.
+///
+/// [`set_cpu_threads`]: crate::device::set_cpu_threads
+fn apply_threads(threads: Option<usize>) -> Result<(), String> {
+    match threads {
+        None => Ok(()),
+        Some(0) => Err("--threads must be at least 1".into()),
+        Some(n) => crate::device::set_cpu_threads(n).map_err(|e| e.to_string()),
     }
 }
 

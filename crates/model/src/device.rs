@@ -190,12 +190,30 @@ pub(crate) fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
     }
 }
 
-/// The `--device` flag, shared by every Aegis binary (flatten it into a clap parser).
+/// The `--device` and `--threads` flags, shared by every Aegis binary (flatten it into a clap
+/// parser; `cli::run_cli` applies `--threads` before the command runs).
 #[derive(Debug, Clone, clap::Args)]
 pub struct DeviceArgs {
     /// Compute device: flex (default), ndarray, wgpu, wgpu:N, cuda[:N] (feature `cuda`).
     #[arg(long, global = true, default_value = "flex", value_parser = parse_device_arg)]
     pub device: DeviceSpec,
+    /// Threads of the CPU backends (flex, ndarray), at least 1 (default: every core, or
+    /// RAYON_NUM_THREADS). Results do not depend on it.
+    #[arg(long, global = true, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// Sizes the thread pool of the CPU backends to `n` threads: flex's kernels, and the gemm
+/// under its matrix products and convolutions, run on rayon's global pool (ndarray's too).
+/// Call it once, before any tensor work: the pool cannot be resized once it has started.
+pub fn set_cpu_threads(n: usize) -> Result<()> {
+    if n == 0 {
+        return Err(ModelError::invalid("--threads", "must be at least 1"));
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .build_global()
+        .map_err(|e| ModelError::invalid("--threads", format!("CPU thread pool: {e}")))
 }
 
 fn parse_device_arg(s: &str) -> std::result::Result<DeviceSpec, String> {

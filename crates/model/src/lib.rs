@@ -11,7 +11,8 @@
 //! - [`models::sequential`]: architectures as data ([`SequentialSpec`], PyTorch's layer
 //!   vocabulary); [`import`]: PyTorch `.safetensors` / `.pt` weights in and out.
 //! - [`train`]: the seeded training loop with checkpoints and a progress bar.
-//! - [`run`]: the run directory format (`model.bpk`, `config.json`, `metrics.json`).
+//! - [`run`]: the run directory format (`model.bpk`, `config.json`, `metrics.json`);
+//!   [`param_ids`]: the deterministic parameter ids `model.bpk` is saved with.
 //! - [`commands`]: train / evaluate / predict as single calls, one file per command of the
 //!   binary (its flags, request, report and function).
 //!
@@ -34,6 +35,7 @@ mod error;
 pub mod import;
 pub mod io;
 pub mod models;
+pub mod param_ids;
 pub mod plot;
 pub mod run;
 pub mod train;

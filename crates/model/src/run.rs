@@ -201,9 +201,11 @@ impl RunDir {
         read_json_strict(&self.metrics_path())
     }
 
-    /// Writes the weights atomically (burnpack to a temp file, then rename).
+    /// Writes the weights atomically (burnpack to a temp file, then rename), with the
+    /// parameter ids of [`crate::param_ids::renumbered`], so the same weights give the same
+    /// bytes.
     pub fn save_weights(&self, model: &Model) -> Result<()> {
-        let model = model.clone();
+        let model = crate::param_ids::renumbered(model.clone());
         write_atomic_with(&self.weights_path(), move |tmp| {
             model
                 .save_file(tmp)

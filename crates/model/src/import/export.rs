@@ -3,7 +3,7 @@
 //! so `model.load_state_dict(safetensors.torch.load_file(path))` works in PyTorch and
 //! import → export → import is bit-exact.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use burn::tensor::{DType, TensorData};
@@ -96,7 +96,56 @@ pub fn export_safetensors(
                 .map_err(|e| ModelError::invalid("export", format!("`{k}`: {e}")))
         })
         .collect::<Result<Vec<_>>>()?;
-    let bytes = safetensors::serialize(views, Some(metadata))
+    let bytes = safetensors::serialize(views, Some(metadata.clone()))
         .map_err(|e| ModelError::format(path, e.to_string()))?;
-    write_atomic(path, &bytes)
+    write_atomic(path, &with_sorted_metadata(bytes, &metadata))
+}
+
+/// safetensors writes the header's `__metadata__` in the `HashMap`'s iteration order, which
+/// changes from process to process; this writes it again with its keys sorted (the same
+/// length and meaning), so the same weights always give the same bytes. The header is
+/// `{"__metadata__":{…},…}` after its 8-byte length; anything else is left as it is.
+fn with_sorted_metadata(mut bytes: Vec<u8>, metadata: &HashMap<String, String>) -> Vec<u8> {
+    const PREFIX: &[u8] = b"{\"__metadata__\":";
+    let sorted: BTreeMap<&String, &String> = metadata.iter().collect();
+    let Ok(sorted) = serde_json::to_vec(&sorted) else {
+        return bytes;
+    };
+    let (start, end) = (8 + PREFIX.len(), 8 + PREFIX.len() + sorted.len());
+    let written = bytes
+        .get(start..end)
+        .and_then(|s| serde_json::from_slice::<HashMap<String, String>>(s).ok());
+    if bytes.get(8..start) == Some(PREFIX) && written.as_ref() == Some(metadata) {
+        bytes[start..end].copy_from_slice(&sorted);
+    }
+    bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_tensors_and_metadata_give_the_same_bytes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let params = vec![(
+            "w".to_string(),
+            TensorData::new(vec![1.0f32, 2.0, 3.0], [3]),
+        )];
+        let metadata = || -> HashMap<String, String> {
+            (0..8)
+                .map(|i| (format!("key{i}"), format!("{i}")))
+                .collect()
+        };
+        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+        export_safetensors(&params, metadata(), &a).unwrap();
+        export_safetensors(&params, metadata(), &b).unwrap();
+        let bytes = std::fs::read(&a).unwrap();
+        assert_eq!(bytes, std::fs::read(&b).unwrap());
+        let header = String::from_utf8_lossy(&bytes[8..]);
+        assert!(
+            header.starts_with(r#"{"__metadata__":{"key0":"0","key1":"1","key2":"2""#),
+            "{header}"
+        );
+    }
 }
