@@ -31,3 +31,15 @@ impl AdversarialError {
 
 /// Result alias of the adversarial crate.
 pub type Result<T, E = AdversarialError> = std::result::Result<T, E>;
+
+/// Checks `lo ≤ v ≤ hi` for a count, naming `name` and the range in the error.
+pub(crate) fn check_count(name: &str, v: usize, lo: usize, hi: usize) -> Result<()> {
+    if (lo..=hi).contains(&v) {
+        Ok(())
+    } else {
+        Err(AdversarialError::invalid(
+            name,
+            format!("{v} is not in [{lo}, {hi}]"),
+        ))
+    }
+}

@@ -55,14 +55,20 @@ impl AlignmentError {
 /// Result alias of the alignment crate.
 pub type Result<T, E = AlignmentError> = std::result::Result<T, E>;
 
-/// Checks `lo ≤ v ≤ hi` (and finiteness), naming `name` in the error.
+/// Checks `lo ≤ v ≤ hi` (and finiteness), naming `name` and the range in the error (a `lo` of
+/// `f64::MIN_POSITIVE` reads as the open end `(0`).
 pub(crate) fn check_range(name: &str, v: f64, lo: f64, hi: f64) -> Result<()> {
     if v.is_finite() && v >= lo && v <= hi {
         Ok(())
     } else {
+        let low = if lo == f64::MIN_POSITIVE {
+            "(0".to_string()
+        } else {
+            format!("[{lo}")
+        };
         Err(AlignmentError::invalid(
             name,
-            format!("{v} is not in [{lo}, {hi}]"),
+            format!("{v:?} is not in {low}, {hi}]"),
         ))
     }
 }
@@ -74,7 +80,7 @@ pub(crate) fn check_positive(name: &str, v: f64) -> Result<()> {
     } else {
         Err(AlignmentError::invalid(
             name,
-            format!("{v} must be positive"),
+            format!("{v:?} must be finite and positive"),
         ))
     }
 }
@@ -85,5 +91,32 @@ pub(crate) fn check_nonzero(name: &str, v: usize) -> Result<()> {
         Err(AlignmentError::invalid(name, "must be at least 1"))
     } else {
         Ok(())
+    }
+}
+
+/// The largest grid side of the gridworld and the objectworld: the gridworld's macro-cell
+/// features alone are `N⁴ / 4` numbers (64: 4 M), and IRL sweeps every state per step.
+pub(crate) const MAX_GRID_SIDE: usize = 64;
+/// The most iterations of a learner or planner (IRL gradient steps, Q-learning episodes).
+pub(crate) const MAX_ITERATIONS: usize = 100_000;
+/// The most demonstrations of one IRL run.
+pub(crate) const MAX_DEMOS: usize = 100_000;
+/// The longest demonstration or planning horizon.
+pub(crate) const MAX_HORIZON: usize = 10_000;
+/// The most repetitions (seeds of a sweep or of shaping, preference repeats, ensemble
+/// members, objectworld colours).
+pub(crate) const MAX_REPEATS: usize = 1000;
+/// The widest layer of a reward network.
+pub(crate) const MAX_WIDTH: usize = 4096;
+
+/// Checks `lo ≤ v ≤ hi` for a count, naming `name` and the range in the error.
+pub(crate) fn check_count(name: &str, v: usize, lo: usize, hi: usize) -> Result<()> {
+    if (lo..=hi).contains(&v) {
+        Ok(())
+    } else {
+        Err(AlignmentError::invalid(
+            name,
+            format!("{v} is not in [{lo}, {hi}]"),
+        ))
     }
 }

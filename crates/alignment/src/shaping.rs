@@ -12,7 +12,10 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::envs::gridworld::GridworldConfig;
-use crate::error::{AlignmentError, Result, check_nonzero, check_positive, check_range};
+use crate::error::{
+    AlignmentError, MAX_GRID_SIDE, MAX_ITERATIONS, MAX_REPEATS, Result, check_count,
+    check_positive, check_range,
+};
 use crate::mdp::Mdp;
 use crate::planning::q_learning::{QLearningConfig, q_learning};
 use crate::planning::value_iteration::{
@@ -166,8 +169,10 @@ pub struct ShapingCurve {
 impl ShapingConfig {
     /// Checks the ranges.
     pub fn validate(&self) -> Result<()> {
-        check_nonzero("random_potentials", self.random_potentials)?;
-        check_nonzero("seeds", self.seeds)?;
+        check_count("random_potentials", self.random_potentials, 1, MAX_REPEATS)?;
+        check_count("seeds", self.seeds, 1, MAX_REPEATS)?;
+        check_count("episodes", self.episodes, 1, MAX_ITERATIONS)?;
+        check_count("size", self.size, 2, MAX_GRID_SIDE)?;
         check_positive("potential_scale", self.potential_scale)?;
         check_range("bonus", self.bonus, -1e6, 1e6)?;
         Ok(())

@@ -105,6 +105,21 @@ pub(crate) fn check_positive(name: &str, value: usize) -> Result<()> {
     Ok(())
 }
 
+/// The most IG quadrature points or SmoothGrad samples: far past convergence (IG's
+/// completeness gap is below 1e-6 well before), and each one is a forward and backward pass.
+pub(crate) const MAX_PATH_SAMPLES: usize = 10_000;
+
+/// Checks `1 ≤ value ≤ max`, naming `name` and the range in the error.
+pub(crate) fn check_count(name: &str, value: usize, max: usize) -> Result<()> {
+    if (1..=max).contains(&value) {
+        return Ok(());
+    }
+    Err(InterpretError::invalid(
+        name,
+        format!("{value} is not in [1, {max}]"),
+    ))
+}
+
 pub use aegis_model::cli::progress_bar;
 
 pub use aegis_model::to_host;

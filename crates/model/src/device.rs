@@ -203,12 +203,23 @@ pub struct DeviceArgs {
     pub threads: Option<usize>,
 }
 
+/// The most threads `--threads` accepts.
+const MAX_CPU_THREADS: usize = 1024;
+
 /// Sizes the thread pool of the CPU backends to `n` threads: flex's kernels, and the gemm
 /// under its matrix products and convolutions, run on rayon's global pool (ndarray's too).
 /// Call it once, before any tensor work: the pool cannot be resized once it has started.
 pub fn set_cpu_threads(n: usize) -> Result<()> {
     if n == 0 {
         return Err(ModelError::invalid("--threads", "must be at least 1"));
+    }
+    // Each thread is an OS thread with its own stack, started at once: a billion would hang
+    // the process while it spawns them.
+    if n > MAX_CPU_THREADS {
+        return Err(ModelError::invalid(
+            "--threads",
+            format!("{n} is not in [1, {MAX_CPU_THREADS}]"),
+        ));
     }
     rayon::ThreadPoolBuilder::new()
         .num_threads(n)

@@ -55,7 +55,7 @@ pub fn threshold_for_coverage(confidence: &[f64], coverage: f64) -> Result<f64> 
     if !(0.0..=1.0).contains(&coverage) {
         return Err(OversightError::invalid(
             "coverage",
-            format!("{coverage} is not in [0, 1]"),
+            format!("{coverage:?} is not in [0, 1]"),
         ));
     }
     let k = (coverage * confidence.len() as f64 - 1e-9).ceil() as usize;

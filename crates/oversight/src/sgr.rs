@@ -102,13 +102,13 @@ pub fn sgr(
     if !(target_risk > 0.0 && target_risk < 1.0) {
         return Err(OversightError::invalid(
             "target_risk",
-            format!("{target_risk} must be in (0, 1)"),
+            format!("{target_risk:?} must be in (0, 1)"),
         ));
     }
     if !(delta > 0.0 && delta < 1.0) {
         return Err(OversightError::invalid(
             "delta",
-            format!("{delta} must be in (0, 1)"),
+            format!("{delta:?} must be in (0, 1)"),
         ));
     }
     if confidence.iter().any(|c| c.is_nan()) {

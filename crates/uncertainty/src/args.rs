@@ -9,7 +9,7 @@ use aegis_model::LoadedRun;
 use burn::config::Config;
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{MAX_MEMBERS, MAX_PASSES, Result, check_count};
 use crate::estimators::{
     DeepEnsemble, Deterministic, McDropout, McDropoutConfig, UncertaintyEstimator, train_ensemble,
 };
@@ -79,13 +79,23 @@ pub fn ensemble_cache(run: &LoadedRun) -> PathBuf {
     run.dir.root().join("uncertainty").join("ensemble")
 }
 
-/// Builds the estimator `cfg` describes for `run`. Ensemble members are trained once and
-/// reused from [`ensemble_cache`].
+impl EstimatorConfig {
+    /// Checks `passes` (in [1, 1000]) and `members` (in [1, 100]), whichever estimator is
+    /// chosen, so that a nonsensical flag is refused even where it would be ignored.
+    pub fn validate(&self) -> Result<()> {
+        check_count("passes", self.passes, 1, MAX_PASSES)?;
+        check_count("members", self.members, 1, MAX_MEMBERS)
+    }
+}
+
+/// Builds the estimator `cfg` describes for `run` (after [`EstimatorConfig::validate`]).
+/// Ensemble members are trained once and reused from [`ensemble_cache`].
 pub fn estimator(
     run: &LoadedRun,
     cfg: &EstimatorConfig,
     progress: bool,
 ) -> Result<Box<dyn UncertaintyEstimator>> {
+    cfg.validate()?;
     Ok(match cfg.kind {
         EstimatorKind::Deterministic => Box::new(Deterministic::new(&run.model)),
         EstimatorKind::McDropout => Box::new(McDropout::new(

@@ -237,12 +237,29 @@ pub fn check_row_keys(keys: Option<&[u64]>, n: usize) -> Result<()> {
     }
 }
 
-/// Checks `eps ≥ 0`, finite.
+/// The largest radius [`check_eps`] accepts, in any unit: far beyond any input box (a radius
+/// past the box is the whole box), and small enough that `±ε` and `2ε` stay finite in `f32`,
+/// where random starts and projections compute (ε = 1e308 is infinite there).
+pub const MAX_EPS: f64 = 1e6;
+
+/// Checks a step size: `0 ≤ step ≤ MAX_EPS` (so finite; a larger step is a jump across any
+/// box, and infinite in `f32`, where `0 · ∞` would turn a flat gradient into NaN).
+pub fn check_step_size(name: &str, step: f64) -> Result<()> {
+    if !(step.is_finite() && (0.0..=MAX_EPS).contains(&step)) {
+        return Err(AdversarialError::invalid(
+            name,
+            format!("{step:?} is not in [0, {MAX_EPS}]"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks `0 ≤ eps ≤ MAX_EPS` (so finite).
 pub fn check_eps(eps: f64) -> Result<()> {
-    if !(eps.is_finite() && eps >= 0.0) {
+    if !(eps.is_finite() && (0.0..=MAX_EPS).contains(&eps)) {
         return Err(AdversarialError::invalid(
             "eps",
-            format!("{eps} must be finite and ≥ 0"),
+            format!("{eps:?} is not in [0, {MAX_EPS}]"),
         ));
     }
     Ok(())

@@ -7,7 +7,8 @@ use aegis_model::burn::module::Module;
 use aegis_model::burn::tensor::Tensor;
 
 use super::base::{
-    Attack, Goal, check_eps, check_goal, goal_tensor, objective_gradient, project_linf, row_l1,
+    Attack, Goal, check_eps, check_goal, check_step_size, goal_tensor, objective_gradient,
+    project_linf, row_l1,
 };
 use super::bounds::Bounds;
 use crate::error::Result;
@@ -47,6 +48,7 @@ impl MiFgsm {
     /// Validates the configuration.
     pub fn new(config: MiFgsmConfig) -> Result<Self> {
         check_eps(config.eps)?;
+        check_step_size("step_size", config.step_size)?;
         let bounds = Bounds::from_config(config.lower, config.upper)?;
         Ok(Self { config, bounds })
     }

@@ -8,8 +8,8 @@ use aegis_model::burn::tensor::{Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use super::base::{
-    Attack, Goal, check_eps, check_goal, check_row_keys, goal_tensor, objective_gradient,
-    predictions, project_l2, project_linf, random_rows, row_l2,
+    Attack, Goal, check_eps, check_goal, check_row_keys, check_step_size, goal_tensor,
+    objective_gradient, predictions, project_l2, project_linf, random_rows, row_l2,
 };
 use super::bounds::Bounds;
 use crate::error::{AdversarialError, Result};
@@ -74,12 +74,7 @@ impl Pgd {
         if config.restarts == 0 {
             return Err(AdversarialError::invalid("restarts", "must be at least 1"));
         }
-        if !(config.step_size.is_finite() && config.step_size >= 0.0) {
-            return Err(AdversarialError::invalid(
-                "step_size",
-                format!("{} must be ≥ 0", config.step_size),
-            ));
-        }
+        check_step_size("step_size", config.step_size)?;
         let bounds = Bounds::from_config(config.lower, config.upper)?;
         Ok(Self {
             config,

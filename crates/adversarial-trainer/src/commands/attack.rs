@@ -13,7 +13,7 @@ use crate::attacks::{
     Apgd, ApgdConfig, ApgdLoss, CwConfig, CwL2, Fgsm, FgsmConfig, MiFgsm, MiFgsmConfig, Norm, Pgd,
     PgdConfig, Square, SquareConfig,
 };
-use crate::error::Result;
+use crate::error::{AdversarialError, Result, check_count};
 use crate::evaluation::{AttackPlan, AttackReport, GoalKind, run_attack_in};
 
 /// Flags of `attack`.
@@ -31,7 +31,8 @@ pub struct AttackArgs {
     /// The unit of ε and the input box.
     #[command(flatten)]
     pub threat: ThreatArgs,
-    /// Iterations [default: 40 for PGD, 10 for MI-FGSM, 100 for APGD; queries for Square: 5000].
+    /// Iterations [default: 40 for PGD, 10 for MI-FGSM, 100 for APGD, 100 per value of c for
+    /// C&W; queries for Square: 5000].
     #[arg(long)]
     pub steps: Option<usize>,
     /// Step size [default: 0.01 for PGD, 2.5·ε/steps for PGD-L2, ε/10 for MI-FGSM].
@@ -61,6 +62,7 @@ impl AttackArgs {
     /// Attacks the run's test split (its first `--limit` rows), writes `attack.json` and prints
     /// the summary.
     pub fn run(self, device: DeviceSpec) -> Result<()> {
+        self.check()?;
         let spec = device;
         let device = spec.open()?;
         let (model, config) = RunDir::new(&self.run).load_model(&device)?;
@@ -85,6 +87,27 @@ impl AttackArgs {
             report.seconds,
             out.join("attack.json").display()
         );
+        Ok(())
+    }
+
+    /// Checks the numeric flags, including those the chosen attack ignores, before any work.
+    fn check(&self) -> Result<()> {
+        crate::attacks::check_eps(self.eps)?;
+        if let Some(k) = self.steps {
+            check_count("steps", k, 1, 1_000_000)?;
+        }
+        if let Some(a) = self.step_size {
+            crate::attacks::check_step_size("step-size", a)?;
+            if a == 0.0 {
+                return Err(AdversarialError::invalid("step-size", "0 must be positive"));
+            }
+        }
+        check_count("restarts", self.restarts, 1, 1000)?;
+        for (name, v) in [("limit", self.limit), ("batch-size", Some(self.batch_size))] {
+            if v == Some(0) {
+                return Err(AdversarialError::invalid(name, "must be at least 1"));
+            }
+        }
         Ok(())
     }
 
@@ -122,23 +145,19 @@ impl AttackArgs {
                 } else {
                     ApgdLoss::Dlr
                 };
-                let c = ApgdConfig::new(eps)
-                    .with_loss(loss)
-                    .with_steps(self.steps.unwrap_or(100))
-                    .with_seed(self.seed);
-                run!(&Apgd::new(c)?)
+                let c = ApgdConfig::new(eps).with_loss(loss).with_seed(self.seed);
+                let steps = self.steps.unwrap_or(c.steps);
+                run!(&Apgd::new(c.with_steps(steps))?)
             }
             AttackName::Cw => {
-                let c = CwConfig::new()
-                    .with_steps(self.steps.unwrap_or(100))
-                    .with_max_l2(Some(eps));
-                run!(&CwL2::new(c)?)
+                let c = CwConfig::new().with_max_l2(Some(eps));
+                let steps = self.steps.unwrap_or(c.steps);
+                run!(&CwL2::new(c.with_steps(steps))?)
             }
             AttackName::Square => {
-                let c = SquareConfig::new(eps)
-                    .with_queries(self.steps.unwrap_or(5000))
-                    .with_seed(self.seed);
-                run!(&Square::new(c)?)
+                let c = SquareConfig::new(eps).with_seed(self.seed);
+                let queries = self.steps.unwrap_or(c.queries);
+                run!(&Square::new(c.with_queries(queries))?)
             }
             AttackName::Mifgsm => {
                 let mut c =
@@ -167,13 +186,15 @@ impl AttackArgs {
         if let Some(k) = self.steps {
             c = c.with_steps(k);
         }
-        // Default step: the 0.01 for L∞; 2.5·ε/steps for L2 (Madry's heuristic).
+        // Default step: PgdConfig's (the 0.01) for L∞; 2.5·ε/steps for L2 (Madry's
+        // heuristic).
         let k = c.steps;
-        c.with_step_size(self.step_size.unwrap_or(if norm == Norm::L2 {
+        let step = if norm == Norm::L2 {
             2.5 * eps / k as f64
         } else {
-            0.01
-        }))
+            c.step_size
+        };
+        c.with_step_size(self.step_size.unwrap_or(step))
     }
 }
 

@@ -11,7 +11,7 @@ use aegis_model::{DeviceSpec, RunDir};
 
 use super::threat::ThreatArgs;
 use crate::attacks::{EpsUnits, ThreatSpace};
-use crate::error::{AdversarialError, Result};
+use crate::error::{AdversarialError, Result, check_count};
 use crate::evaluation::{
     EvalAttack, EvaluateConfig, PARTIAL_FILE, RobustnessReport, Shard, Suite, evaluate_robustness,
     evaluate_shard, merge_partials, read_partial, write_partial, write_report,
@@ -81,15 +81,7 @@ impl EvaluateArgs {
         if !self.merge.is_empty() {
             return self.merge();
         }
-        if self.limit == Some(0) {
-            return Err(AdversarialError::invalid("limit", "must be at least 1"));
-        }
-        if self.batch_size == 0 {
-            return Err(AdversarialError::invalid(
-                "batch-size",
-                "must be at least 1",
-            ));
-        }
+        self.check()?;
         let run = self
             .run
             .clone()
@@ -106,6 +98,23 @@ impl EvaluateArgs {
         let report = evaluate_robustness(&model, &data, &cfg, &device, &out)?;
         print_report(&report, &out);
         Ok(())
+    }
+
+    /// Checks the numeric flags, including those the chosen suite ignores, before any work.
+    fn check(&self) -> Result<()> {
+        if self.limit == Some(0) {
+            return Err(AdversarialError::invalid("limit", "must be at least 1"));
+        }
+        if self.batch_size == 0 {
+            return Err(AdversarialError::invalid(
+                "batch-size",
+                "must be at least 1",
+            ));
+        }
+        check_count("pgd-steps", self.pgd_steps, 1, 1_000_000)?;
+        check_count("apgd-steps", self.apgd_steps, 1, 1_000_000)?;
+        check_count("apgd-targets", self.apgd_targets, 1, 1000)?;
+        check_count("square-queries", self.square_queries, 1, 1_000_000)
     }
 
     /// Evaluates one shard and writes its `partial.json`.
@@ -161,10 +170,7 @@ impl EvaluateArgs {
 
     /// The evaluation settings in `space`: the flags over [`EvaluateConfig::default`].
     fn config(&self, space: ThreatSpace) -> EvaluateConfig {
-        let eps = self.eps.clone().unwrap_or_else(|| match space.units {
-            EpsUnits::Raw => vec![0.0, 0.1, 0.2, 0.3],
-            EpsUnits::Std => vec![0.0, 0.05, 0.1, 0.25, 0.5, 1.0],
-        });
+        let eps = self.eps.clone().unwrap_or_else(|| default_eps(space.units));
         EvaluateConfig {
             suite: self.suite,
             eps,
@@ -177,6 +183,15 @@ impl EvaluateArgs {
             batch_size: self.batch_size,
             ..EvaluateConfig::default()
         }
+    }
+}
+
+/// The radii `evaluate` uses without `--eps`: [`EvaluateConfig::default`]'s for raw units
+/// (pixels), and a grid in training standard deviations for tabular runs.
+pub fn default_eps(units: EpsUnits) -> Vec<f64> {
+    match units {
+        EpsUnits::Raw => EvaluateConfig::default().eps,
+        EpsUnits::Std => vec![0.0, 0.05, 0.1, 0.25, 0.5, 1.0],
     }
 }
 

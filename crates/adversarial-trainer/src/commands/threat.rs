@@ -48,12 +48,16 @@ impl FromStr for BoundsArg {
         let bad = || {
             AdversarialError::invalid(
                 "bounds",
-                format!("{s:?} is not LO,HI (two numbers, LO ≤ HI) or none"),
+                format!("{s:?} is not LO,HI (two finite numbers, LO < HI) or none"),
             )
         };
         let (lo, hi) = s.split_once(',').ok_or_else(bad)?;
         let lo: f32 = lo.trim().parse().map_err(|_| bad())?;
         let hi: f32 = hi.trim().parse().map_err(|_| bad())?;
+        // An infinite end is what `none` says; an empty box (LO = HI) leaves nothing to attack.
+        if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+            return Err(bad());
+        }
         Bounds::per_feature(vec![lo], vec![hi])
             .map(Self)
             .map_err(|_| bad())
@@ -71,7 +75,9 @@ mod tests {
             Bounds::uniform(0.0, 255.0)
         );
         assert_eq!("none".parse::<BoundsArg>().unwrap().0, Bounds::unbounded());
-        for bad in ["1,0", "0", "a,b", "0,1,2", "nan,1"] {
+        for bad in [
+            "1,0", "0", "a,b", "0,1,2", "nan,1", "1,1", "0,inf", "-inf,1", "0,1e308",
+        ] {
             let e = bad.parse::<BoundsArg>().unwrap_err().to_string();
             assert!(e.contains("LO,HI"), "{bad}: {e}");
         }

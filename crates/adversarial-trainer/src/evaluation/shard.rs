@@ -57,9 +57,10 @@ impl FromStr for Shard {
 }
 
 impl Shard {
-    /// Its rows of `total`: `[⌊total·(K−1)/N⌋, ⌊total·K/N⌋)`.
+    /// Its rows of `total`: `[⌊total·(K−1)/N⌋, ⌊total·K/N⌋)` (in 128 bits: K and N may be
+    /// as large as `usize` holds).
     pub fn rows(&self, total: usize) -> Range<usize> {
-        let at = |k: usize| total * k / self.count;
+        let at = |k: usize| (total as u128 * k as u128 / self.count.max(1) as u128) as usize;
         at(self.index - 1)..at(self.index)
     }
 }

@@ -13,7 +13,7 @@ use super::pgd_at::pgd_at_loss;
 use super::schedule::AdvSchedule;
 use super::trades::trades_loss;
 use crate::attacks::{Bounds, EpsUnits, ThreatSpace};
-use crate::error::{AdversarialError, Result};
+use crate::error::{AdversarialError, Result, check_count};
 
 /// Adversarial training method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -77,24 +77,22 @@ pub fn best_recipe_train_config() -> aegis_model::TrainConfig {
 }
 
 impl AdvTrainConfig {
-    /// Checks ranges.
+    /// Checks ranges: `steps` in [1, 1000], `warmup_epochs` in [0, 100000], a positive
+    /// `step_size`, a finite `beta` ≥ 0.
     pub fn validate(&self) -> Result<()> {
         crate::attacks::check_eps(self.eps)?;
-        if self.steps == 0 {
-            return Err(AdversarialError::invalid("steps", "must be at least 1"));
-        }
-        if let Some(a) = self.step_size
-            && !(a.is_finite() && a > 0.0)
-        {
-            return Err(AdversarialError::invalid(
-                "step_size",
-                format!("{a} must be positive"),
-            ));
+        check_count("steps", self.steps, 1, 1000)?;
+        check_count("warmup_epochs", self.warmup_epochs, 0, 100_000)?;
+        if let Some(a) = self.step_size {
+            crate::attacks::check_step_size("step_size", a)?;
+            if a == 0.0 {
+                return Err(AdversarialError::invalid("step_size", "0 must be positive"));
+            }
         }
         if !(self.beta.is_finite() && self.beta >= 0.0) {
             return Err(AdversarialError::invalid(
                 "beta",
-                format!("{} must be ≥ 0", self.beta),
+                format!("{:?} must be finite and ≥ 0", self.beta),
             ));
         }
         Ok(())

@@ -19,7 +19,9 @@ use serde::{Deserialize, Serialize};
 use crate::commands::args::EnvKind;
 use crate::envs::gridworld::GridworldConfig;
 use crate::envs::objectworld::ObjectworldConfig;
-use crate::error::{AlignmentError, Result, check_nonzero};
+use crate::error::{
+    AlignmentError, MAX_DEMOS, MAX_GRID_SIDE, MAX_HORIZON, MAX_REPEATS, Result, check_count,
+};
 use crate::irl::deep_maxent_irl::{DeepMaxEntIrlConfig, deep_maxent_irl};
 use crate::irl::demonstrations::sample_trajectories;
 use crate::irl::maxent_irl::{IrlObjective, MaxEntIrlConfig, maxent_irl};
@@ -131,6 +133,9 @@ impl IrlArgs {
             req.linear = req.linear.clone().with_iterations(k);
             req.deep = req.deep.clone().with_iterations(k);
         }
+        // Checked with or without --sweep: a nonsensical flag is refused even where unused.
+        req.validate()?;
+        check_count("seeds", seeds, 1, MAX_REPEATS)?;
         let device = spec.open()?;
         match sweep {
             Some(counts) => {
@@ -289,6 +294,25 @@ pub struct IrlReport {
     pub seconds: f64,
 }
 
+/// The states per demonstration when `--horizon` is not given: 16 on the objectworld, 20 on
+/// the gridworld (0 for the cliff world, where IRL does not run).
+pub fn default_horizon(env: EnvKind) -> usize {
+    match env {
+        EnvKind::Objectworld => 16,
+        EnvKind::Gridworld => 20,
+        EnvKind::Cliff => 0,
+    }
+}
+
+/// The demonstrator when `--demo-policy` is not given: greedy on the objectworld (Levine et
+/// al.'s setting), soft-optimal on the gridworld.
+pub fn default_demo_policy(env: EnvKind) -> DemoPolicy {
+    match env {
+        EnvKind::Gridworld => DemoPolicy::Soft,
+        EnvKind::Objectworld | EnvKind::Cliff => DemoPolicy::Greedy,
+    }
+}
+
 fn irl_env(req: &IrlRequest) -> Result<(Mdp, usize, DemoPolicy)> {
     match req.env {
         EnvKind::Objectworld => {
@@ -296,16 +320,17 @@ fn irl_env(req: &IrlRequest) -> Result<(Mdp, usize, DemoPolicy)> {
             if let Some(p) = req.slip {
                 c = c.with_slip(p);
             }
+            let size = req.size.unwrap_or(c.size);
             let w = c
-                .with_size(req.size.unwrap_or(32))
+                .with_size(size)
                 .with_colours(req.colours)
                 .with_continuous(req.continuous)
                 .with_seed(req.seed)
                 .build()?;
             Ok((
                 w.mdp,
-                req.horizon.unwrap_or(16),
-                req.demo_policy.unwrap_or(DemoPolicy::Greedy),
+                req.horizon.unwrap_or(default_horizon(req.env)),
+                req.demo_policy.unwrap_or(default_demo_policy(req.env)),
             ))
         }
         EnvKind::Gridworld => {
@@ -313,14 +338,12 @@ fn irl_env(req: &IrlRequest) -> Result<(Mdp, usize, DemoPolicy)> {
             if let Some(p) = req.slip {
                 c = c.with_slip(p);
             }
-            let g = c
-                .with_size(req.size.unwrap_or(8))
-                .with_seed(req.seed)
-                .build()?;
+            let size = req.size.unwrap_or(c.size);
+            let g = c.with_size(size).with_seed(req.seed).build()?;
             Ok((
                 g.mdp,
-                req.horizon.unwrap_or(20),
-                req.demo_policy.unwrap_or(DemoPolicy::Soft),
+                req.horizon.unwrap_or(default_horizon(req.env)),
+                req.demo_policy.unwrap_or(default_demo_policy(req.env)),
             ))
         }
         EnvKind::Cliff => Err(AlignmentError::invalid(
@@ -330,12 +353,29 @@ fn irl_env(req: &IrlRequest) -> Result<(Mdp, usize, DemoPolicy)> {
     }
 }
 
+impl IrlRequest {
+    /// Checks the numbers, including those the chosen environment or method ignores
+    /// (colours, either learner's settings), so a nonsensical flag is always refused.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(n) = self.size {
+            check_count("size", n, 2, MAX_GRID_SIDE)?;
+        }
+        check_count("colours", self.colours, 2, MAX_REPEATS)?;
+        check_count("demos", self.demos, 1, MAX_DEMOS)?;
+        if let Some(h) = self.horizon {
+            check_count("horizon", h, 1, MAX_HORIZON)?;
+        }
+        self.linear.validate()?;
+        self.deep.validate()
+    }
+}
+
 /// Runs one IRL experiment (no files written).
 pub fn irl_experiment(req: &IrlRequest, device: &Device) -> Result<IrlReport> {
     let started = Instant::now();
-    check_nonzero("demos", req.demos)?;
+    req.validate()?;
     let (mdp, horizon, demo_policy) = irl_env(req)?;
-    check_nonzero("horizon", horizon)?;
+    check_count("horizon", horizon, 1, MAX_HORIZON)?;
     let pi = match demo_policy {
         DemoPolicy::Greedy => {
             let plan = value_iteration(&mdp, mdp.reward(), &ValueIterationConfig::new())?;
@@ -443,7 +483,11 @@ pub fn run_irl_sweep(
     out: &Path,
     progress: bool,
 ) -> Result<SweepReport> {
-    check_nonzero("seeds", seeds)?;
+    req.validate()?;
+    check_count("seeds", seeds, 1, MAX_REPEATS)?;
+    for &n in demos {
+        check_count("sweep", n, 1, MAX_DEMOS)?;
+    }
     if methods.is_empty() || demos.is_empty() {
         return Err(AlignmentError::invalid(
             "sweep",

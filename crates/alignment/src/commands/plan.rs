@@ -12,7 +12,9 @@ use crate::commands::args::EnvKind;
 use crate::envs::cliff_world::{CLIFF_COLS, CliffWorldConfig, is_cliff};
 use crate::envs::gridworld::GridworldConfig;
 use crate::envs::objectworld::ObjectworldConfig;
-use crate::error::{AlignmentError, Result};
+use crate::error::{
+    AlignmentError, MAX_GRID_SIDE, MAX_ITERATIONS, Result, check_count, check_range,
+};
 use crate::mdp::{Mdp, render_grid_policy};
 use crate::planning::q_learning::{QLearningConfig, q_learning};
 use crate::planning::soft_value_iteration::{SoftValueIterationConfig, soft_value_iteration};
@@ -170,9 +172,8 @@ pub struct PlanReport {
 fn plan_env(req: &PlanRequest) -> Result<(Mdp, usize)> {
     match req.env {
         EnvKind::Gridworld => {
-            let mut c = GridworldConfig::new()
-                .with_size(req.size.unwrap_or(8))
-                .with_seed(req.seed);
+            let mut c = GridworldConfig::new().with_seed(req.seed);
+            c.size = req.size.unwrap_or(c.size);
             if let Some(s) = req.slip {
                 c = c.with_slip(s);
             }
@@ -180,9 +181,8 @@ fn plan_env(req: &PlanRequest) -> Result<(Mdp, usize)> {
             Ok((g.mdp, g.size))
         }
         EnvKind::Objectworld => {
-            let mut c = ObjectworldConfig::new()
-                .with_size(req.size.unwrap_or(32))
-                .with_seed(req.seed);
+            let mut c = ObjectworldConfig::new().with_seed(req.seed);
+            c.size = req.size.unwrap_or(c.size);
             if let Some(s) = req.slip {
                 c = c.with_slip(s);
             }
@@ -196,14 +196,29 @@ fn plan_env(req: &PlanRequest) -> Result<(Mdp, usize)> {
                     "the cliff world is always 4 × 12",
                 ));
             }
-            let c = CliffWorldConfig::new().with_slip(req.slip.unwrap_or(0.0));
+            let mut c = CliffWorldConfig::new();
+            c.slip = req.slip.unwrap_or(c.slip);
             Ok((c.build()?, CLIFF_COLS))
         }
     }
 }
 
+impl PlanRequest {
+    /// Checks the numbers, including those the chosen planner ignores: a grid side in
+    /// [2, 64], a soft-value-iteration temperature in (0, 1e6], episodes in [1, 100000]
+    /// (the slip is checked by the environment).
+    pub fn validate(&self) -> Result<()> {
+        if let Some(n) = self.size {
+            check_count("size", n, 2, MAX_GRID_SIDE)?;
+        }
+        check_range("temperature", self.temperature, f64::MIN_POSITIVE, 1e6)?;
+        check_count("episodes", self.episodes, 1, MAX_ITERATIONS)
+    }
+}
+
 /// Plans in the chosen environment and writes `out/plan.json` and `out/config.json`.
 pub fn run_plan(req: &PlanRequest, out: &Path) -> Result<PlanReport> {
+    req.validate()?;
     let started = Instant::now();
     let (mdp, cols) = plan_env(req)?;
     let a_n = mdp.n_actions();

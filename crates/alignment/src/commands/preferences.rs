@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::commands::args::EnvKind;
 use crate::envs::gridworld::GridworldConfig;
-use crate::error::{AlignmentError, Result, check_nonzero};
+use crate::error::{AlignmentError, MAX_GRID_SIDE, MAX_REPEATS, Result, check_count};
 use crate::preferences::{
     PreferenceConfig, PreferenceCurve, QuerySelection, RewardModelKind, preference_learning,
 };
@@ -272,7 +272,9 @@ pub fn run_preferences(
     progress: bool,
 ) -> Result<PreferenceReport> {
     let started = Instant::now();
-    check_nonzero("repeats", req.repeats)?;
+    check_count("repeats", req.repeats, 1, MAX_REPEATS)?;
+    check_count("size", req.size, 2, MAX_GRID_SIDE)?;
+    req.learning.validate()?;
     let runs = run_seeds(req, device, progress)?;
     let (random, active, true_reward) = runs[0].clone();
     let active_beats_random = active.as_ref().and_then(|a| active_beats(a, &random));

@@ -18,7 +18,7 @@ use burn::config::Config;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::error::{Result, check_nonzero, check_range};
+use crate::error::{MAX_GRID_SIDE, Result, check_count, check_nonzero, check_range};
 use crate::mdp::{Mdp, grid_transitions};
 
 /// Settings of a gridworld.
@@ -59,11 +59,8 @@ pub struct Gridworld {
 impl GridworldConfig {
     /// Checks the ranges.
     pub fn validate(&self) -> Result<()> {
-        check_nonzero("size", self.size)?;
+        check_count("size", self.size, 2, MAX_GRID_SIDE)?;
         check_nonzero("block", self.block)?;
-        if self.size < 2 {
-            return Err(crate::AlignmentError::invalid("size", "must be at least 2"));
-        }
         check_range("slip", self.slip, 0.0, 1.0)?;
         check_range("gamma", self.gamma, f64::MIN_POSITIVE, 1.0)
     }

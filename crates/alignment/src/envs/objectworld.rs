@@ -23,7 +23,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{AlignmentError, Result, check_range};
+use crate::error::{AlignmentError, MAX_GRID_SIDE, MAX_REPEATS, Result, check_count, check_range};
 use crate::mdp::{Mdp, grid_transitions};
 
 /// Settings of an objectworld.
@@ -79,21 +79,9 @@ pub struct Objectworld {
 impl ObjectworldConfig {
     /// Checks the ranges.
     pub fn validate(&self) -> Result<()> {
-        if self.size < 2 {
-            return Err(AlignmentError::invalid(
-                "size",
-                format!("{} must be at least 2", self.size),
-            ));
-        }
-        if self.colours < 2 {
-            return Err(AlignmentError::invalid(
-                "colours",
-                format!(
-                    "{} must be at least 2 (the reward uses two colours)",
-                    self.colours
-                ),
-            ));
-        }
+        check_count("size", self.size, 2, MAX_GRID_SIDE)?;
+        // At least two: the reward uses two colours.
+        check_count("colours", self.colours, 2, MAX_REPEATS)?;
         if let Some(k) = self.objects
             && (k == 0 || k > self.size * self.size)
         {

@@ -20,7 +20,10 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Device, Tensor, TensorData, activation};
 
-use crate::error::{AlignmentError, Result, check_nonzero, check_positive, check_range};
+use crate::error::{
+    AlignmentError, MAX_HORIZON, MAX_ITERATIONS, MAX_WIDTH, Result, check_count, check_positive,
+    check_range,
+};
 use crate::irl::demonstrations::{Trajectory, check_demonstrations, max_length};
 use crate::irl::maxent_irl::{IrlObjective, IrlResult, reward_gradient, standardized_features};
 use crate::mdp::Mdp;
@@ -55,14 +58,14 @@ pub struct DeepMaxEntIrlConfig {
 impl DeepMaxEntIrlConfig {
     /// Checks the ranges.
     pub fn validate(&self) -> Result<()> {
-        check_nonzero("iterations", self.iterations)?;
+        check_count("iterations", self.iterations, 1, MAX_ITERATIONS)?;
         check_positive("learning_rate", self.learning_rate)?;
         check_range("weight_decay", self.weight_decay, 0.0, 1e3)?;
-        if self.hidden.contains(&0) {
-            return Err(AlignmentError::invalid("hidden", "a layer width is 0"));
+        for &w in &self.hidden {
+            check_count("hidden", w, 1, MAX_WIDTH)?;
         }
         if let Some(h) = self.horizon {
-            check_nonzero("horizon", h)?;
+            check_count("horizon", h, 1, MAX_HORIZON)?;
         }
         Ok(())
     }

@@ -2,7 +2,7 @@
 
 use rand::Rng;
 
-use crate::error::{AlignmentError, Result, check_nonzero};
+use crate::error::{AlignmentError, MAX_DEMOS, MAX_HORIZON, Result, check_count};
 use crate::mdp::{Mdp, sample_from};
 
 /// A trajectory: the visited states `s_0, …, s_{T−1}`.
@@ -18,7 +18,8 @@ pub fn sample_trajectories(
     rng: &mut impl Rng,
 ) -> Result<Vec<Trajectory>> {
     mdp.check_policy(policy)?;
-    check_nonzero("horizon", horizon)?;
+    check_count("horizon", horizon, 1, MAX_HORIZON)?;
+    check_count("demonstrations", n, 0, MAX_DEMOS)?;
     let a_n = mdp.n_actions();
     Ok((0..n)
         .map(|_| {

@@ -18,7 +18,9 @@
 use burn::config::Config;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{AlignmentError, Result, check_nonzero, check_positive, check_range};
+use crate::error::{
+    AlignmentError, MAX_HORIZON, MAX_ITERATIONS, Result, check_count, check_positive, check_range,
+};
 use crate::irl::demonstrations::{
     Trajectory, check_demonstrations, empirical_visitation, max_length, start_distribution,
 };
@@ -65,11 +67,11 @@ pub struct MaxEntIrlConfig {
 impl MaxEntIrlConfig {
     /// Checks the ranges.
     pub fn validate(&self) -> Result<()> {
-        check_nonzero("iterations", self.iterations)?;
+        check_count("iterations", self.iterations, 1, MAX_ITERATIONS)?;
         check_positive("learning_rate", self.learning_rate)?;
         check_range("l2", self.l2, 0.0, 1e6)?;
         if let Some(h) = self.horizon {
-            check_nonzero("horizon", h)?;
+            check_count("horizon", h, 1, MAX_HORIZON)?;
         }
         Ok(())
     }

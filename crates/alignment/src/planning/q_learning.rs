@@ -6,7 +6,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{AlignmentError, Result, check_nonzero, check_range};
+use crate::error::{AlignmentError, MAX_ITERATIONS, Result, check_count, check_range};
 use crate::mdp::Mdp;
 
 /// Q-learning hyper-parameters.
@@ -35,8 +35,8 @@ pub struct QLearningConfig {
 impl QLearningConfig {
     /// Checks the ranges.
     pub fn validate(&self) -> Result<()> {
-        check_nonzero("episodes", self.episodes)?;
-        check_nonzero("max_steps", self.max_steps)?;
+        check_count("episodes", self.episodes, 1, MAX_ITERATIONS)?;
+        check_count("max_steps", self.max_steps, 1, MAX_ITERATIONS)?;
         check_range("learning_rate", self.learning_rate, f64::MIN_POSITIVE, 1.0)?;
         check_range("epsilon", self.epsilon, 0.0, 1.0)?;
         check_range("initial_q", self.initial_q, -1e12, 1e12)

@@ -4,7 +4,9 @@
 use burn::config::Config;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{AlignmentError, Result, check_nonzero, check_positive, check_range};
+use crate::error::{
+    AlignmentError, MAX_REPEATS, Result, check_count, check_nonzero, check_positive, check_range,
+};
 // Doc links only, through the crate root: the experiment and the models sit above this file.
 #[cfg(doc)]
 use crate::{LinearRewardModel, RewardMlp, preference_learning};
@@ -79,11 +81,11 @@ impl PreferenceConfig {
         check_nonzero("segment_length", self.segment_length)?;
         check_range("temperature", self.temperature, 0.0, 1e6)?;
         check_range("rollout_epsilon", self.rollout_epsilon, 0.0, 1.0)?;
-        check_nonzero("ensemble", self.ensemble)?;
+        check_count("ensemble", self.ensemble, 1, MAX_REPEATS)?;
         check_nonzero("pool_segments", self.pool_segments)?;
         check_nonzero("pool_pairs", self.pool_pairs)?;
-        check_nonzero("initial", self.initial)?;
         check_nonzero("batch", self.batch)?;
+        check_nonzero("initial", self.initial)?;
         check_nonzero("iterations", self.iterations)?;
         check_positive("learning_rate", self.learning_rate)?;
         check_range("l2", self.l2, 0.0, 1e6)?;

@@ -15,7 +15,7 @@ use aegis_model::{DeviceSpec, LoadedRun, predict};
 use serde::{Deserialize, Serialize};
 
 use super::args::default_out;
-use crate::attribution::{Attribution, Attributions};
+use crate::attribution::{Attribution, Attributions, MAX_PATH_SAMPLES, check_count};
 use crate::error::{InterpretError, Result};
 use crate::gradient::{
     Baseline, GradientXInput, GradientXInputConfig, IgConfig, IntegratedGradients, Saliency,
@@ -36,7 +36,7 @@ pub struct ExplainArgs {
     /// Index of the row in the run's test split.
     #[arg(long)]
     pub index: usize,
-    /// IG quadrature points [50] or SmoothGrad samples [50].
+    /// IG quadrature points [default: 50] or SmoothGrad samples [default: 50].
     #[arg(long)]
     pub steps: Option<usize>,
     /// Explained class [default: the predicted class].
@@ -153,6 +153,10 @@ pub fn explain_run(
         ));
     }
     run.check_class(target)?;
+    if let Some(k) = steps {
+        // Checked whichever method runs: a nonsensical flag is refused even where it is unused.
+        check_count("steps", k, MAX_PATH_SAMPLES)?;
+    }
     let x = run.test.row(index).to_vec();
     let predicted = predict(&run.model, &x, 1, device)[0];
     let t = [target.unwrap_or(predicted)];
@@ -207,7 +211,8 @@ fn attribute_row(
             (n, a, serde_json::to_value(&c))
         }
         ExplainMethod::Ig => {
-            let mut c = IgConfig::new().with_steps(steps.unwrap_or(50));
+            let mut c = IgConfig::new();
+            c.steps = steps.unwrap_or(c.steps);
             if !run.is_image() {
                 c = c.with_baseline(Baseline::Custom {
                     values: baseline.clone(),
@@ -217,7 +222,8 @@ fn attribute_row(
             (n, a, serde_json::to_value(&c))
         }
         ExplainMethod::Smoothgrad => {
-            let c = SmoothGradConfig::new().with_samples(steps.unwrap_or(50));
+            let mut c = SmoothGradConfig::new();
+            c.samples = steps.unwrap_or(c.samples);
             let (n, a) = run_method(&SmoothGrad::new(c.clone())?, run, x, t, device)?;
             (n, a, serde_json::to_value(&c))
         }

@@ -119,6 +119,9 @@ pub struct ImportanceReport {
 /// A report of one method and its settings as JSON (serialised by the caller).
 type MethodReport = (ImportanceReport, serde_json::Result<serde_json::Value>);
 
+/// Test rows SHAP and LIME explain when `--rows` is not given (each row is a local fit).
+pub const LOCAL_METHOD_ROWS: usize = 20;
+
 /// Global importances of the run's features on its test rows (the first `rows` of them;
 /// default: all for permutation, 20 for SHAP/LIME), toward `target` (default: each row's
 /// predicted class). Writes `importance.json`, `config.json`, `importance.png` and, for
@@ -143,7 +146,7 @@ pub fn importance_run(
     let default_rows = if method == ImportanceMethod::Permutation {
         run.test.len()
     } else {
-        20
+        LOCAL_METHOD_ROWS
     };
     let test = run.test.clone().head(Some(rows.unwrap_or(default_rows)));
     let targets: Vec<usize> = match target {

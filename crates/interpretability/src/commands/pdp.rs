@@ -23,10 +23,10 @@ pub struct PdpArgs {
     /// Feature index or name.
     #[arg(long)]
     pub feature: String,
-    /// Training rows [500].
+    /// Training rows [default: 500].
     #[arg(long)]
     pub rows: Option<usize>,
-    /// Class whose probability is averaged [1 for binary tasks, else 0].
+    /// Class whose probability is averaged [default: 1 for binary tasks, else 0].
     #[arg(long)]
     pub target: Option<usize>,
     /// Output folder [default: runs/<run>-pdp].
@@ -81,8 +81,17 @@ pub struct PdpReport {
     pub rows: usize,
 }
 
+/// Training rows `pdp` averages over when `--rows` is not given.
+pub const DEFAULT_ROWS: usize = 500;
+
+/// The class whose probability `pdp` averages when `--target` is not given: class 1 of a
+/// binary task (the "positive" class), else class 0.
+pub fn default_target(classes: usize) -> usize {
+    if classes == 2 { 1 } else { 0 }
+}
+
 /// Partial dependence and ICE of `feature` (index or name) over the first `rows` training rows
-/// (default 500) for the probability of `target` (default: class 1 of a binary task, else 0).
+/// (default [`DEFAULT_ROWS`]) for the probability of `target` (default: [`default_target`]).
 /// Writes `pdp.json`, `pdp.png`, `config.json`.
 pub fn pdp_run(
     run: &LoadedRun,
@@ -98,9 +107,8 @@ pub fn pdp_run(
     }
     let names = run.feature_names();
     let j = resolve_feature(&names, feature)?;
-    let data = run.train.clone().head(Some(rows.unwrap_or(500)));
-    let c = run.model.num_classes();
-    let t = target.unwrap_or(if c == 2 { 1 } else { 0 });
+    let data = run.train.clone().head(Some(rows.unwrap_or(DEFAULT_ROWS)));
+    let t = target.unwrap_or(default_target(run.model.num_classes()));
     let f = data.dim();
     let config = PdpConfig::new()
         .with_target(t)

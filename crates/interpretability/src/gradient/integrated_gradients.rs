@@ -18,8 +18,8 @@ use aegis_model::burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::attribution::{
-    Attribution, Attributions, ModelOutput, check_batch, check_positive, target_gradient,
-    target_outputs,
+    Attribution, Attributions, MAX_PATH_SAMPLES, ModelOutput, check_batch, check_count,
+    check_positive, target_gradient, target_outputs,
 };
 use crate::error::{InterpretError, Result};
 
@@ -178,7 +178,7 @@ pub fn gauss_legendre(n: usize) -> (Vec<f64>, Vec<f64>) {
 
 /// Nodes `α_k ∈ [0, 1]` and weights `w_k` (summing to 1) of `method` with `n` points.
 pub fn quadrature(method: IgMethod, n: usize) -> Result<(Vec<f64>, Vec<f64>)> {
-    check_positive("steps", n)?;
+    check_count("steps", n, MAX_PATH_SAMPLES)?;
     let nf = n as f64;
     Ok(match method {
         IgMethod::GaussLegendre => {

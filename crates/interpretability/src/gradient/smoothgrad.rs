@@ -18,7 +18,10 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-use crate::attribution::{Attribution, Attributions, check_batch, check_positive, target_gradient};
+use crate::attribution::{
+    Attribution, Attributions, MAX_PATH_SAMPLES, check_batch, check_count, check_positive,
+    target_gradient,
+};
 use crate::error::{InterpretError, Result};
 
 /// Which statistic of the noisy gradients is returned.
@@ -62,7 +65,7 @@ pub struct SmoothGrad {
 impl SmoothGrad {
     /// Validates the configuration.
     pub fn new(config: SmoothGradConfig) -> Result<Self> {
-        check_positive("samples", config.samples)?;
+        check_count("samples", config.samples, MAX_PATH_SAMPLES)?;
         check_positive("batch_size", config.batch_size)?;
         if !(config.noise_level.is_finite() && config.noise_level >= 0.0) {
             return Err(InterpretError::invalid(

@@ -396,11 +396,7 @@ pub fn train_run_with(
     let (split, split_info) = req.data.load_split(req.split_seed, DEFAULT_TEST_FRACTION)?;
     let arch = req
         .architecture
-        .unwrap_or(if split.train.sample_shape.len() == 3 {
-            Architecture::SmallCnn
-        } else {
-            Architecture::Mlp
-        });
+        .unwrap_or(Architecture::default_for(&split.train.sample_shape));
     let mut model_cfg = model_config_for(arch, &split.train, req.hidden.clone(), req.dropout);
     model_cfg.spec = req.spec.clone();
     model_cfg.validate()?;

@@ -47,6 +47,16 @@ pub enum Architecture {
 }
 
 impl Architecture {
+    /// The network `train` builds when none is chosen: SmallCnn for images (samples of shape
+    /// `[C, H, W]`), the MLP for everything else (tables).
+    pub fn default_for(sample_shape: &[usize]) -> Self {
+        if sample_shape.len() == 3 {
+            Self::SmallCnn
+        } else {
+            Self::Mlp
+        }
+    }
+
     /// The dropout probability used when none is given: 0.5 for SmallCnn (its reference
     /// recipe), 0 otherwise.
     pub fn default_dropout(self) -> f64 {
@@ -67,6 +77,10 @@ impl std::fmt::Display for Architecture {
         })
     }
 }
+
+/// The widest MLP layer [`ModelConfig::validate`] accepts: two such layers already hold 2²⁶
+/// weights (with Adam's state, about 1 GB), and wider ones would fail to allocate.
+const MAX_HIDDEN_WIDTH: usize = 8192;
 
 /// Everything needed to rebuild a model before loading its weights. Saved in each run's
 /// `config.json` under `model`.
@@ -114,7 +128,7 @@ impl ModelConfig {
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(ModelError::invalid(
                 "dropout",
-                format!("{} not in [0, 1)", self.dropout),
+                format!("{:?} not in [0, 1)", self.dropout),
             ));
         }
         if self.input_mean.len() != self.input_std.len()
@@ -136,8 +150,16 @@ impl ModelConfig {
                 self.architecture, self.input_shape
             )));
         }
-        if self.architecture == Architecture::Mlp && self.hidden.contains(&0) {
-            return Err(ModelError::invalid("hidden", "widths must be positive"));
+        if self.architecture == Architecture::Mlp
+            && let Some(w) = self
+                .hidden
+                .iter()
+                .find(|w| !(1..=MAX_HIDDEN_WIDTH).contains(*w))
+        {
+            return Err(ModelError::invalid(
+                "hidden",
+                format!("width {w} is not in [1, {MAX_HIDDEN_WIDTH}]"),
+            ));
         }
         self.validate_spec()
     }

@@ -48,20 +48,41 @@ impl std::str::FromStr for LrSchedule {
         };
         match parts.as_slice() {
             ["constant"] => Ok(LrSchedule::Constant),
-            ["step", every, gamma] => Ok(LrSchedule::Step {
+            ["step", every, gamma] => LrSchedule::Step {
                 every: every
                     .parse()
                     .map_err(|_| format!("`{every}` is not an epoch count"))?,
                 gamma: num(gamma)?,
-            }),
+            }
+            .checked(),
             ["cosine"] => Ok(LrSchedule::Cosine { min_lr: 0.0 }),
-            ["cosine", min] => Ok(LrSchedule::Cosine { min_lr: num(min)? }),
+            ["cosine", min] => LrSchedule::Cosine { min_lr: num(min)? }.checked(),
             _ => Err("expected constant, step:EVERY:GAMMA or cosine[:MIN_LR]".into()),
         }
     }
 }
 
 impl LrSchedule {
+    /// Checks the schedule's numbers: `every` at least 1, `gamma` finite and positive, `min_lr`
+    /// finite and ≥ 0 (a NaN or negative factor would train on a meaningless rate).
+    pub fn check(&self) -> std::result::Result<(), String> {
+        match *self {
+            Self::Constant => Ok(()),
+            Self::Step { every: 0, .. } => Err("step EVERY must be at least 1".into()),
+            Self::Step { gamma, .. } if !(gamma.is_finite() && gamma > 0.0) => {
+                Err(format!("step GAMMA {gamma:?} must be finite and positive"))
+            }
+            Self::Cosine { min_lr } if !(min_lr.is_finite() && min_lr >= 0.0) => {
+                Err(format!("cosine MIN_LR {min_lr:?} must be finite and ≥ 0"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn checked(self) -> std::result::Result<Self, String> {
+        self.check().map(|()| self)
+    }
+
     /// The learning rate of (0-based) `epoch` out of `epochs`, for base rate `base`.
     pub fn rate(&self, base: f64, epoch: usize, epochs: usize) -> f64 {
         match *self {
@@ -113,6 +134,10 @@ pub struct TrainConfig {
     pub eval_batch_size: usize,
 }
 
+/// The most epochs [`TrainConfig::validate`] accepts: far beyond any real run, and small
+/// enough that epoch × batch counts cannot overflow.
+const MAX_EPOCHS: usize = 100_000;
+
 impl TrainConfig {
     /// Checks ranges; called before training starts.
     pub fn validate(&self) -> Result<()> {
@@ -123,33 +148,37 @@ impl TrainConfig {
                 Ok(())
             }
         };
-        positive("epochs", self.epochs)?;
+        if !(1..=MAX_EPOCHS).contains(&self.epochs) {
+            return Err(ModelError::invalid(
+                "epochs",
+                format!("{} is not in [1, {MAX_EPOCHS}]", self.epochs),
+            ));
+        }
         positive("batch_size", self.batch_size)?;
         positive("eval_batch_size", self.eval_batch_size)?;
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
             return Err(ModelError::invalid(
                 "learning_rate",
-                format!("{} must be positive", self.learning_rate),
+                format!("{:?} must be finite and positive", self.learning_rate),
             ));
         }
         for (name, v) in [("weight_decay", self.weight_decay), ("l1", self.l1)] {
             if !(v.is_finite() && v >= 0.0) {
-                return Err(ModelError::invalid(name, format!("{v} must be ≥ 0")));
+                return Err(ModelError::invalid(
+                    name,
+                    format!("{v:?} must be finite and ≥ 0"),
+                ));
             }
         }
         if !(0.0..1.0).contains(&self.momentum) {
             return Err(ModelError::invalid(
                 "momentum",
-                format!("{} not in [0, 1)", self.momentum),
+                format!("{:?} not in [0, 1)", self.momentum),
             ));
         }
-        if let LrSchedule::Step { every: 0, .. } = self.lr_schedule {
-            return Err(ModelError::invalid(
-                "lr_schedule.every",
-                "must be at least 1",
-            ));
-        }
-        Ok(())
+        self.lr_schedule
+            .check()
+            .map_err(|e| ModelError::invalid("lr_schedule", e))
     }
 }
 
@@ -189,5 +218,30 @@ mod tests {
                 .is_err()
         );
         TrainConfig::new().validate().unwrap();
+        assert!(
+            TrainConfig::new()
+                .with_epochs(usize::MAX)
+                .validate()
+                .is_err()
+        );
+        for bad in [
+            "step:0:0.5",
+            "step:1:nan",
+            "step:1:-1",
+            "cosine:-1",
+            "cosine:inf",
+        ] {
+            assert!(bad.parse::<LrSchedule>().is_err(), "{bad}");
+        }
+        let nan_gamma = LrSchedule::Step {
+            every: 1,
+            gamma: f64::NAN,
+        };
+        assert!(
+            TrainConfig::new()
+                .with_lr_schedule(nan_gamma)
+                .validate()
+                .is_err()
+        );
     }
 }

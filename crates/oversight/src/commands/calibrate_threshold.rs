@@ -121,6 +121,9 @@ pub struct SgrConfig {
     pub seed: u64,
 }
 
+/// The most random splits of [`calibrate_threshold`] (each one reruns SGR's binary search).
+const MAX_SPLITS: usize = 10_000;
+
 /// Runs SGR on `splits` random calibration/held-out splits of the run's test rows and measures
 /// how often the held-out selective risk exceeds `r*`. Writes `sgr.json` and `config.json`.
 pub fn calibrate_threshold(
@@ -129,8 +132,11 @@ pub fn calibrate_threshold(
     out: &Path,
     progress: bool,
 ) -> Result<SgrReport> {
-    if cfg.splits == 0 {
-        return Err(OversightError::invalid("splits", "must be at least 1"));
+    if !(1..=MAX_SPLITS).contains(&cfg.splits) {
+        return Err(OversightError::invalid(
+            "splits",
+            format!("{} is not in [1, {MAX_SPLITS}]", cfg.splits),
+        ));
     }
     if !(cfg.calibration_fraction > 0.0 && cfg.calibration_fraction < 1.0) {
         return Err(OversightError::invalid(

@@ -22,6 +22,10 @@ use crate::error::{OversightError, Result};
 use crate::metrics::threshold_for_coverage;
 use crate::queue::{Queue, QueueItem, QueueMeta, top_attributions};
 
+/// The coverage `queue` reaches when no threshold source is given: 90% of the calibration
+/// rows are decided automatically, the least confident 10% go to review.
+pub const DEFAULT_COVERAGE: f64 = 0.9;
+
 /// Flags of `queue`.
 #[derive(clap::Args, Debug)]
 pub struct QueueArgs {
@@ -69,7 +73,7 @@ impl QueueArgs {
         let source = match (sgr, threshold, coverage) {
             (Some(p), _, _) => ThresholdSource::Sgr(p),
             (None, Some(t), _) => ThresholdSource::Fixed(t),
-            (None, None, c) => ThresholdSource::Coverage(c.unwrap_or(0.9)),
+            (None, None, c) => ThresholdSource::Coverage(c.unwrap_or(DEFAULT_COVERAGE)),
         };
         let cfg = QueueConfig::new(source, estimator.config())
             .with_confidence(confidence)

@@ -7,9 +7,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::audit::AuditLog;
-use crate::error::Result;
+use crate::error::{OversightError, Result};
 use crate::queue::Queue;
 use crate::review::{ScriptedDecisions, TerminalReviewer, review};
+
+/// The longest `--pause-ms`: a minute between decisions (the pause paces demonstrations and
+/// tests; a longer one would look like a hung review).
+const MAX_PAUSE_MS: u64 = 60_000;
 
 /// Flags of `review`.
 #[derive(clap::Args, Debug)]
@@ -26,7 +30,7 @@ pub struct ReviewArgs {
     /// terminal.
     #[arg(long)]
     pub decisions: Option<PathBuf>,
-    /// Wait this many milliseconds after each recorded decision.
+    /// Wait this many milliseconds after each recorded decision (at most 60000).
     #[arg(long, default_value_t = 0)]
     pub pause_ms: u64,
 }
@@ -42,6 +46,12 @@ impl ReviewArgs {
             decisions,
             pause_ms,
         } = self;
+        if pause_ms > MAX_PAUSE_MS {
+            return Err(OversightError::invalid(
+                "pause-ms",
+                format!("{pause_ms} is not in [0, {MAX_PAUSE_MS}]"),
+            ));
+        }
         let q = Queue::load(&queue)?;
         let log_path = log.unwrap_or_else(|| queue.join("audit.jsonl"));
         let mut log = AuditLog::open(&log_path)?;

@@ -10,7 +10,7 @@ use burn::config::Config;
 use serde::{Deserialize, Serialize};
 
 use super::common::{CommonArgs, halves, reliability_plot};
-use crate::error::{Result, UncertaintyError};
+use crate::error::{MAX_BINS, Result, UncertaintyError, check_count};
 use crate::estimators::{PredictiveSamples, batched_logits, gather_rows};
 use crate::metrics::{
     BinScheme, CalibrationNorm, ReliabilityBin, brier, calibration_error, confidence_and_correct,
@@ -106,9 +106,7 @@ pub struct CalibrationReport {
 /// Brier before and after on the other half. Writes `calibration.json`, `config.json` and
 /// `reliability.png` into `out`.
 pub fn calibrate(run: &LoadedRun, cfg: &CalibrateConfig, out: &Path) -> Result<CalibrationReport> {
-    if cfg.bins == 0 {
-        return Err(UncertaintyError::invalid("bins", "must be at least 1"));
-    }
+    check_count("bins", cfg.bins, 1, MAX_BINS)?;
     let c = run.test.num_classes;
     let logits = batched_logits(
         &run.model,

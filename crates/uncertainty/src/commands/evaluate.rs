@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::common::{CommonArgs, halves, reliability_plot};
 use crate::args::ensemble_cache;
-use crate::error::{Result, UncertaintyError};
+use crate::error::{MAX_BINS, MAX_MEMBERS, MAX_PASSES, Result, check_count};
 use crate::estimators::{
     DeepEnsemble, Deterministic, McDropout, McDropoutConfig, PredictiveSamples,
     UncertaintyEstimator, train_ensemble,
@@ -185,9 +185,9 @@ pub fn evaluate(
     out: &Path,
     progress: bool,
 ) -> Result<UncertaintyReport> {
-    if cfg.bins == 0 {
-        return Err(UncertaintyError::invalid("bins", "must be at least 1"));
-    }
+    check_count("bins", cfg.bins, 1, MAX_BINS)?;
+    check_count("passes", cfg.passes, 0, MAX_PASSES)?;
+    check_count("members", cfg.members, 0, MAX_MEMBERS)?;
     let (x, y, c) = (&run.test.features, &run.test.labels, run.test.num_classes);
     let mut all: Vec<(String, PredictiveSamples)> = Vec::new();
     let det = Deterministic::new(&run.model).predict_samples(x, &run.device)?;

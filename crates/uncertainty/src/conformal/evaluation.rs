@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::scores::{ConformalConfig, ConformalScore};
 use super::split::SplitConformal;
-use crate::error::{Result, UncertaintyError};
+use crate::error::{MAX_SPLITS, Result, UncertaintyError, check_count};
 use crate::estimators::gather_rows;
 use crate::metrics::accuracy;
 
@@ -62,14 +62,18 @@ pub fn evaluate_conformal(
 ) -> Result<ConformalReport> {
     config.validate()?;
     let n = crate::metrics::check_probs(probs, labels, classes)?;
-    if splits == 0 {
-        return Err(UncertaintyError::invalid("splits", "must be at least 1"));
-    }
-    let n_cal = (n as f64 * calibration_fraction).round() as usize;
-    if !(calibration_fraction > 0.0 && calibration_fraction < 1.0) || n_cal == 0 || n_cal >= n {
+    check_count("splits", splits, 1, MAX_SPLITS)?;
+    if !(calibration_fraction > 0.0 && calibration_fraction < 1.0) {
         return Err(UncertaintyError::invalid(
             "calibration_fraction",
-            format!("{calibration_fraction} of {n} rows leaves no calibration or no test rows"),
+            format!("{calibration_fraction:?} is not in (0, 1)"),
+        ));
+    }
+    let n_cal = (n as f64 * calibration_fraction).round() as usize;
+    if n_cal == 0 || n_cal >= n {
+        return Err(UncertaintyError::invalid(
+            "calibration_fraction",
+            format!("{calibration_fraction:?} of {n} rows leaves no calibration or no test rows"),
         ));
     }
     let gather = |idx: &[usize]| -> (Vec<f64>, Vec<usize>) {

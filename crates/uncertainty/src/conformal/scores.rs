@@ -47,7 +47,7 @@ impl ConformalConfig {
         if !(self.alpha > 0.0 && self.alpha < 1.0) {
             return Err(UncertaintyError::invalid(
                 "alpha",
-                format!("{} must be in (0, 1)", self.alpha),
+                format!("{:?} must be in (0, 1)", self.alpha),
             ));
         }
         if !(self.raps_lambda.is_finite() && self.raps_lambda >= 0.0) {

@@ -9,7 +9,7 @@ use burn::module::Module;
 use burn::tensor::Device;
 
 use super::base::{PredictiveSamples, UncertaintyEstimator, batched_logits};
-use crate::error::{Result, UncertaintyError};
+use crate::error::{MAX_MEMBERS, Result, UncertaintyError, check_count};
 
 /// A deep ensemble. `S = M`.
 #[derive(Debug, Clone)]
@@ -97,9 +97,7 @@ pub fn train_ensemble(
     cache: &Path,
     progress: bool,
 ) -> Result<Vec<Model>> {
-    if members == 0 {
-        return Err(UncertaintyError::invalid("members", "must be at least 1"));
-    }
+    check_count("members", members, 1, MAX_MEMBERS)?;
     let device = device_spec.open()?;
     let (base, config) = run.load_model(&device)?;
     let mut out = vec![base];

@@ -7,7 +7,7 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
 use super::base::{PredictiveSamples, UncertaintyEstimator};
-use crate::error::{Result, UncertaintyError};
+use crate::error::{MAX_PASSES, Result, UncertaintyError, check_count};
 
 /// Settings of [`McDropout`].
 #[derive(Config, Debug)]
@@ -29,9 +29,7 @@ pub struct McDropoutConfig {
 impl McDropoutConfig {
     /// Checks the settings.
     pub fn validate(&self) -> Result<()> {
-        if self.passes == 0 {
-            return Err(UncertaintyError::invalid("passes", "must be at least 1"));
-        }
+        check_count("passes", self.passes, 1, MAX_PASSES)?;
         if self.batch_rows == 0 {
             return Err(UncertaintyError::invalid(
                 "batch_rows",

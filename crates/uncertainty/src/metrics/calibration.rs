@@ -16,7 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Result, UncertaintyError};
+use crate::error::{MAX_BINS, Result, UncertaintyError, check_count};
 
 /// How confidences are grouped into bins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,9 +63,7 @@ pub fn reliability_bins(
     bins: usize,
     scheme: BinScheme,
 ) -> Result<Vec<ReliabilityBin>> {
-    if bins == 0 {
-        return Err(UncertaintyError::invalid("bins", "must be at least 1"));
-    }
+    check_count("bins", bins, 1, MAX_BINS)?;
     if confidences.len() != correct.len() {
         return Err(UncertaintyError::Shape(format!(
             "{} confidences for {} correctness flags",
