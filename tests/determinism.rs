@@ -4,25 +4,16 @@
 //! aside), every stage's cache and every file the stages write. `report.html` shows the date
 //! and the stage times, so it is not compared.
 
-use std::path::{Path, PathBuf};
-
-use aegis_model::DataSource;
+use std::path::PathBuf;
 
 #[path = "support/determinism.rs"]
 mod determinism;
-use determinism::{Step, assert_deterministic, copy_into, train_fixture};
+use determinism::{Step, assert_deterministic, tab_and_cnn_fixtures};
 
 #[test]
 fn audits_write_the_same_bytes_at_any_thread_count() {
     let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("determinism-audit");
-    let fixtures = root.join("fixtures");
-    let _ = std::fs::remove_dir_all(&fixtures);
-    train_fixture(&fixtures.join("tab"), DataSource::BreastCancer, 2);
-    train_fixture(&fixtures.join("cnn"), DataSource::Mnist, 1);
-    let setup = |dir: &Path| {
-        copy_into(&fixtures.join("tab"), dir);
-        copy_into(&fixtures.join("cnn"), dir);
-    };
+    let setup = tab_and_cnn_fixtures(&root);
     assert_deterministic(
         &PathBuf::from(env!("CARGO_BIN_EXE_aegis")),
         &root.join("runs"),

@@ -198,6 +198,24 @@ pub fn train_fixture(dir: &Path, data: aegis_model::DataSource, epochs: usize) {
     aegis_model::train_run(&req).unwrap();
 }
 
+/// Trains the two fixtures under `root/fixtures` that the other crates' tests start from,
+/// `tab` (breast cancer, MLP, 2 epochs) and `cnn` (MNIST, SmallCnn, 1 epoch), and returns the
+/// setup that copies both into a test folder.
+pub fn tab_and_cnn_fixtures(root: &Path) -> impl Fn(&Path) + use<> {
+    let fixtures = root.join("fixtures");
+    let _ = std::fs::remove_dir_all(&fixtures);
+    train_fixture(
+        &fixtures.join("tab"),
+        aegis_model::DataSource::BreastCancer,
+        2,
+    );
+    train_fixture(&fixtures.join("cnn"), aegis_model::DataSource::Mnist, 1);
+    move |dir: &Path| {
+        copy_into(&fixtures.join("tab"), dir);
+        copy_into(&fixtures.join("cnn"), dir);
+    }
+}
+
 /// Copies the folder `from` into `to/<its name>` (a trained run into a test folder).
 pub fn copy_into(from: &Path, to: &Path) {
     let dest = to.join(from.file_name().unwrap());

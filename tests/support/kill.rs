@@ -1,6 +1,8 @@
 //! Killing a command mid-write and checking what it left: SIGKILL after a delay, every JSON
 //! file under a folder parses (no torn file), and JSON compared without the fields that
-//! measure time or say whether a result came from a cache.
+//! measure time or say whether a result came from a cache; a run's metrics and test-set
+//! probabilities, to compare a resumed training with an uninterrupted one.
+#![allow(dead_code)] // each test file uses its part
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -66,4 +68,22 @@ pub fn without_keys(v: &Value, keys: &[&str]) -> Value {
 pub fn read_json(path: &Path) -> Value {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A run's `metrics.json` without its wall-clock fields.
+pub fn metrics_without_time(run: &Path) -> Value {
+    without_keys(
+        &read_json(&run.join("metrics.json")),
+        &["seconds", "wall_seconds"],
+    )
+}
+
+/// The class probabilities of the run's model on its test split, bit for bit.
+pub fn test_probabilities(run: &Path, device: &aegis_model::burn::tensor::Device) -> Vec<u32> {
+    let (model, config) = aegis_model::RunDir::new(run).load_model(device).unwrap();
+    let test = config.test_split(None).unwrap();
+    aegis_model::predict_proba(&model, &test.features, 500, device)
+        .iter()
+        .map(|p| p.to_bits())
+        .collect()
 }

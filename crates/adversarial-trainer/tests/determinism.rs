@@ -5,23 +5,14 @@
 
 use std::path::PathBuf;
 
-use aegis_model::DataSource;
-
 #[path = "../../../tests/support/determinism.rs"]
 mod determinism;
-use determinism::{Step, assert_deterministic, copy_into, train_fixture};
+use determinism::{Step, assert_deterministic, tab_and_cnn_fixtures};
 
 #[test]
 fn every_command_writes_the_same_bytes_at_any_thread_count() {
     let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("determinism-adversarial");
-    let fixtures = root.join("fixtures");
-    let _ = std::fs::remove_dir_all(&fixtures);
-    train_fixture(&fixtures.join("tab"), DataSource::BreastCancer, 2);
-    train_fixture(&fixtures.join("cnn"), DataSource::Mnist, 1);
-    let setup = |dir: &std::path::Path| {
-        copy_into(&fixtures.join("tab"), dir);
-        copy_into(&fixtures.join("cnn"), dir);
-    };
+    let setup = tab_and_cnn_fixtures(&root);
     let tab_eps = ["--eps-units", "std", "--eps", "0.1"];
     let evaluate_tab = |extra: &[&'static str]| -> Vec<&'static str> {
         let mut v = vec!["evaluate", "--run", "tab"];

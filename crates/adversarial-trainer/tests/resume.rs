@@ -8,7 +8,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aegis_model::burn::tensor::Device;
-use aegis_model::{RunDir, predict_proba};
+
+#[path = "../../../tests/support/kill.rs"]
+mod kill;
+use kill::{metrics_without_time, test_probabilities};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_aegis-adversarial-trainer"))
@@ -32,26 +35,6 @@ const RECIPE: [&str; 15] = [
     "--warmup-epochs",
     "5",
 ];
-
-/// `metrics.json` without its wall-clock fields.
-fn metrics_without_time(run: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(run.join("metrics.json")).unwrap();
-    let mut m: serde_json::Value = serde_json::from_str(&text).unwrap();
-    m.as_object_mut().unwrap().remove("wall_seconds");
-    for e in m["epochs"].as_array_mut().unwrap() {
-        e.as_object_mut().unwrap().remove("seconds");
-    }
-    m
-}
-
-fn probabilities(run: &Path, device: &Device) -> Vec<u32> {
-    let (model, config) = RunDir::new(run).load_model(device).unwrap();
-    let test = config.test_split(None).unwrap();
-    predict_proba(&model, &test.features, 500, device)
-        .iter()
-        .map(|p| p.to_bits())
-        .collect()
-}
 
 fn pgd_report(run: &Path) -> serde_json::Value {
     let path = run.join("attack-pgd-eps0.25").join("attack.json");
@@ -123,8 +106,8 @@ fn a_killed_adversarial_training_resumes_to_the_uninterrupted_result() {
         assert!(resumed.status.success(), "{err}");
         assert_eq!(metrics_without_time(&out), metrics_without_time(&reference));
         assert_eq!(
-            probabilities(&out, &device),
-            probabilities(&reference, &device)
+            test_probabilities(&out, &device),
+            test_probabilities(&reference, &device)
         );
         assert_eq!(pgd_report(&out), pgd_report(&reference));
     }

@@ -3,25 +3,16 @@
 //! three times with the same seeds (twice with the default thread count, once with
 //! `--threads 1`), write the same bytes.
 
-use std::path::{Path, PathBuf};
-
-use aegis_model::DataSource;
+use std::path::PathBuf;
 
 #[path = "../../../tests/support/determinism.rs"]
 mod determinism;
-use determinism::{Step, assert_deterministic, copy_into, train_fixture};
+use determinism::{Step, assert_deterministic, tab_and_cnn_fixtures};
 
 #[test]
 fn every_command_writes_the_same_bytes_at_any_thread_count() {
     let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("determinism-interpretability");
-    let fixtures = root.join("fixtures");
-    let _ = std::fs::remove_dir_all(&fixtures);
-    train_fixture(&fixtures.join("tab"), DataSource::BreastCancer, 2);
-    train_fixture(&fixtures.join("cnn"), DataSource::Mnist, 1);
-    let setup = |dir: &Path| {
-        copy_into(&fixtures.join("tab"), dir);
-        copy_into(&fixtures.join("cnn"), dir);
-    };
+    let setup = tab_and_cnn_fixtures(&root);
     let explain = |run: &'static str, method: &'static str| -> Vec<&'static str> {
         vec![
             "explain", "--run", run, "--method", method, "--index", "3", "--steps", "16", "--out",

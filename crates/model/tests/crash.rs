@@ -8,8 +8,12 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use aegis_model::RunDir;
 use aegis_model::burn::tensor::Device;
-use aegis_model::{RunDir, predict_proba};
+
+#[path = "../../../tests/support/kill.rs"]
+mod kill;
+use kill::{metrics_without_time, test_probabilities};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_aegis-model"))
@@ -64,27 +68,6 @@ fn train_through(out: &Path) {
     );
 }
 
-/// `metrics.json` without the wall-clock fields.
-fn metrics_without_time(run: &RunDir) -> serde_json::Value {
-    let text = std::fs::read_to_string(run.metrics_path()).unwrap();
-    let mut m: serde_json::Value = serde_json::from_str(&text).unwrap();
-    m.as_object_mut().unwrap().remove("wall_seconds");
-    for e in m["epochs"].as_array_mut().unwrap() {
-        e.as_object_mut().unwrap().remove("seconds");
-    }
-    m
-}
-
-/// The model's class probabilities on its test split, bit for bit.
-fn test_probabilities(run: &RunDir, device: &Device) -> Vec<u32> {
-    let (model, config) = run.load_model(device).unwrap();
-    let test = config.test_split(None).unwrap();
-    predict_proba(&model, &test.features, 500, device)
-        .iter()
-        .map(|p| p.to_bits())
-        .collect()
-}
-
 /// Resumes the killed run `out` and checks it ends where the uninterrupted `reference` did.
 fn resume_and_compare(out: &Path, reference: &Path, device: &Device) {
     let resumed = bin().args(["train", "--resume"]).arg(out).output().unwrap();
@@ -94,11 +77,10 @@ fn resume_and_compare(out: &Path, reference: &Path, device: &Device) {
         "resuming {}: {err}",
         out.display()
     );
-    let (run, reference) = (RunDir::new(out), RunDir::new(reference));
-    assert_eq!(metrics_without_time(&run), metrics_without_time(&reference));
+    assert_eq!(metrics_without_time(out), metrics_without_time(reference));
     assert_eq!(
-        test_probabilities(&run, device),
-        test_probabilities(&reference, device)
+        test_probabilities(out, device),
+        test_probabilities(reference, device)
     );
     assert!(!out.join("resume").exists(), "resume/ left behind");
 }
