@@ -125,16 +125,7 @@ impl TrainArgs {
             req.data,
             out.display()
         );
-        let outcome = train_adversarial(&req, &adv)?;
-        println!(
-            "clean test accuracy {:.2}% after {:.1}s",
-            100.0 * outcome.metrics.test_accuracy,
-            outcome.metrics.wall_seconds
-        );
-        if !self.no_eval {
-            pgd40_evaluation(&outcome, eps, &self.threat, spec, &out)?;
-        }
-        Ok(())
+        self.train_and_evaluate(&req, &adv, &self.threat, &out)
     }
 
     /// `--resume RUN`: the recipe from the run's `config.json`, training continued from its
@@ -145,18 +136,30 @@ impl TrainArgs {
         let config = aegis_model::RunDir::new(run).load_config()?;
         let adv = recorded_recipe(&config, run)?;
         println!("resuming adversarial training in {}", run.display());
-        let outcome = train_adversarial(&req, &adv)?;
+        let threat = ThreatArgs {
+            eps_units: adv.eps_units,
+            bounds: adv.bounds.clone().map(super::threat::BoundsArg),
+        };
+        self.train_and_evaluate(&req, &adv, &threat, run)
+    }
+
+    /// Trains `req` with `adv`, prints the clean accuracy and, unless `--no-eval`, runs the
+    /// PGD-40 evaluation at the training ε in `threat`'s space.
+    fn train_and_evaluate(
+        &self,
+        req: &TrainRequest,
+        adv: &AdvTrainConfig,
+        threat: &ThreatArgs,
+        out: &Path,
+    ) -> Result<()> {
+        let outcome = train_adversarial(req, adv)?;
         println!(
             "clean test accuracy {:.2}% after {:.1}s",
             100.0 * outcome.metrics.test_accuracy,
             outcome.metrics.wall_seconds
         );
         if !self.no_eval {
-            let threat = ThreatArgs {
-                eps_units: adv.eps_units,
-                bounds: adv.bounds.clone().map(super::threat::BoundsArg),
-            };
-            pgd40_evaluation(&outcome, adv.eps, &threat, spec, run)?;
+            pgd40_evaluation(&outcome, adv.eps, threat, req.device, out)?;
         }
         Ok(())
     }
