@@ -4,6 +4,12 @@
 //! default thread count, once with `--threads 1`), leave byte-identical files, once the values
 //! of the wall-clock fields in [`WALL_CLOCK_KEYS`] are masked.
 //!
+//! A fourth folder, `killed`, checks crash safety the same way: before each step runs to the
+//! end there, the same step is started and killed with SIGKILL half-way through (half of
+//! its time in the first folder); no JSON file may be left torn, and the finished folder
+//! must equal the others. So no command leaves a half-written file that its next run
+//! accepts as good.
+//!
 //! Compared: every file the commands leave in the folder (JSON, JSON lines, CSV, weights,
 //! PNG) and the stdout of the steps that ask for it, except `.html` (the audit report prints
 //! its date and stage times). Paths in the commands are relative to the folder, which is
@@ -13,6 +19,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
+
+#[path = "kill.rs"]
+mod kill;
 
 /// JSON keys whose values measure wall-clock time or give a date: they differ from run to
 /// run by nature, so their values (a number or a string) are masked before comparing.
@@ -49,13 +59,26 @@ pub fn assert_deterministic(
     steps: &[Step],
 ) -> PathBuf {
     let _ = std::fs::remove_dir_all(root);
-    let variants = [("a", false), ("b", false), ("threads-1", true)];
+    let variants = [
+        ("a", false),
+        ("b", false),
+        ("threads-1", true),
+        ("killed", false),
+    ];
+    let mut durations = Vec::new();
     for (name, one_thread) in variants {
         let dir = root.join(name);
         std::fs::create_dir_all(&dir).unwrap();
         setup(&dir);
-        for step in steps {
+        for (i, step) in steps.iter().enumerate() {
+            if name == "killed" {
+                kill_step_half_way(bin, &dir, step, durations[i]);
+            }
+            let start = Instant::now();
             run_step(bin, &dir, step, one_thread);
+            if name == "a" {
+                durations.push(start.elapsed());
+            }
         }
     }
     let first = root.join("a");
@@ -66,7 +89,10 @@ pub fn assert_deterministic(
         assert_eq!(files, compared_files(&other), "file lists differ");
         for rel in &files {
             let (x, y) = (first.join(rel), other.join(rel));
-            let (x, y) = (masked(&x), masked(&y));
+            let (x, mut y) = (masked(&x), masked(&y));
+            if other.ends_with("killed") {
+                y = as_if_computed(y);
+            }
             if x != y {
                 panic!(
                     "{} differs between {} and {}: {}",
@@ -79,6 +105,19 @@ pub fn assert_deterministic(
         }
     }
     first
+}
+
+/// Starts `step` in `dir`, kills it with SIGKILL after half of `took` (its time when it ran to
+/// the end), and asserts that no JSON file in `dir` is left torn.
+fn kill_step_half_way(bin: &Path, dir: &Path, step: &Step, took: Duration) {
+    let args = match step {
+        Step::Run(args) | Step::Stdout(args, _) => *args,
+    };
+    let mut cmd = Command::new(bin);
+    cmd.args(args).current_dir(dir);
+    cmd.env("CUBECL_AUTOTUNE_LEVEL", "minimal");
+    kill::kill_after(&mut cmd, took / 2);
+    kill::assert_json_files_parse(dir);
 }
 
 fn run_step(bin: &Path, dir: &Path, step: &Step, one_thread: bool) {
@@ -113,7 +152,7 @@ fn compared_files(dir: &Path) -> Vec<PathBuf> {
                 walk(root, &path, out);
             } else {
                 let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-                if !NOT_COMPARED.contains(&ext) {
+                if !NOT_COMPARED.contains(&ext) && !is_temp_file(&path) {
                     out.push(path.strip_prefix(root).unwrap().to_path_buf());
                 }
             }
@@ -123,6 +162,24 @@ fn compared_files(dir: &Path) -> Vec<PathBuf> {
     walk(dir, dir, &mut out);
     out.sort();
     out
+}
+
+/// An audit rerun after a kill reuses the stages the killed one finished and says so
+/// (`"status": "cached"`); everything else must be as computed.
+fn as_if_computed(bytes: Vec<u8>) -> Vec<u8> {
+    match String::from_utf8(bytes) {
+        Ok(text) => text
+            .replace("\"status\": \"cached\"", "\"status\": \"computed\"")
+            .into_bytes(),
+        Err(e) => e.into_bytes(),
+    }
+}
+
+/// A temp file of an atomic write (`.NAME.tmp-PID`, `aegis_model::io::temp_path_for`) that a
+/// killed process left behind: never read by any command, so not compared.
+fn is_temp_file(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    name.starts_with('.') && name.contains(".tmp-")
 }
 
 /// The file's bytes, with the value after every `"KEY":` of [`WALL_CLOCK_KEYS`] replaced by

@@ -111,9 +111,9 @@ pub fn run(ctx: &StageContext, cache: &StageCache) -> Result<RobustnessResult> {
                     evaluate_shard(&run.model, &data, shard, &cfg, &run.device, cache.sha256())?;
                 write_partial(&p, &dir)?;
                 write_json(&dir.join("key.json"), &key)?;
-                // Merged as read back, like a shard cached by an earlier (killed) audit:
-                // serde_json may parse a 17-digit float one ulp off the value written, and
-                // the merge requires every shard's radii to be equal.
+                // Merged as read back, like a shard cached by an earlier (killed) audit, so
+                // both go through one path (before serde_json's float_roundtrip a 17-digit
+                // radius came back one ulp off and the merge refused the shards).
                 read_partial(&dir)?
             }
         };

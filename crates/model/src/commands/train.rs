@@ -328,8 +328,8 @@ fn check_resumable(run: &RunDir, config: &RunConfig) -> Result<()> {
             ),
         });
     }
-    // Compared as JSON text parsed the same way on both sides: serde_json's parser may round
-    // a 17-digit float differently from the value that was written.
+    // Compared as JSON parsed the same way on both sides (exact with serde_json's
+    // float_roundtrip; without it a 17-digit float could come back one ulp off).
     let text = std::fs::read_to_string(&path).map_err(|e| ModelError::io(&path, e))?;
     let written =
         serde_json::to_string(config).map_err(|e| ModelError::format(&path, e.to_string()));
