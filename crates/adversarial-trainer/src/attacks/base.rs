@@ -190,12 +190,19 @@ pub fn random_tensor(
     Tensor::from_data(TensorData::new(v, [n, f]), device)
 }
 
-/// Appends `count` draws from `rng`: standard normal, or uniform in `[-a, a]`.
+/// Appends `count` draws from `rng`: standard normal, or uniform in `[-a, a]`. A radius whose
+/// width `2a` is not a finite f32 (ε times a feature scale near 1e38) draws from the widest
+/// finite range instead of panicking; the attack's projection clips the start to its box.
 fn draw(rng: &mut ChaCha8Rng, count: usize, a: f32, gaussian: bool, out: &mut Vec<f32>) {
     if gaussian {
         out.extend((0..count).map(|_| -> f32 { StandardNormal.sample(rng) }));
     } else {
-        let u = Uniform::new_inclusive(-a, a).expect("finite range");
+        let a = if a.is_finite() {
+            a.abs().min(f32::MAX / 4.0)
+        } else {
+            f32::MAX / 4.0
+        };
+        let u = Uniform::new_inclusive(-a, a).expect("a finite range of finite width");
         out.extend((0..count).map(|_| u.sample(rng)));
     }
 }
@@ -375,5 +382,13 @@ mod tests {
         assert_eq!(a, v(random_tensor(3, 4, 0.3, false, 5, &d)));
         assert!(a.iter().all(|x| x.abs() <= 0.3));
         assert_ne!(a, v(random_tensor(3, 4, 0.3, false, 6, &d)));
+        // An overflowing radius (ε times a scale near f32::MAX) draws, it does not panic.
+        for huge in [f32::MAX, f32::INFINITY] {
+            assert!(
+                v(random_tensor(2, 2, huge, false, 5, &d))
+                    .iter()
+                    .all(|x| x.is_finite())
+            );
+        }
     }
 }
