@@ -32,6 +32,12 @@ impl AdversarialError {
 /// Result alias of the adversarial crate.
 pub type Result<T, E = AdversarialError> = std::result::Result<T, E>;
 
+/// The most iterations (steps, queries) an attack config accepts: the CLI's bound, so a
+/// library caller cannot start a loop that never ends either.
+pub(crate) const MAX_STEPS: usize = 1_000_000;
+/// The most restarts, targets or search steps an attack config accepts.
+pub(crate) const MAX_RESTARTS: usize = 1000;
+
 /// Checks `lo ≤ v ≤ hi` for a count, naming `name` and the range in the error.
 pub(crate) fn check_count(name: &str, v: usize, lo: usize, hi: usize) -> Result<()> {
     if (lo..=hi).contains(&v) {
@@ -41,5 +47,26 @@ pub(crate) fn check_count(name: &str, v: usize, lo: usize, hi: usize) -> Result<
             name,
             format!("{v} is not in [{lo}, {hi}]"),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_RESTARTS, MAX_STEPS};
+    use crate::attacks::*;
+
+    #[test]
+    fn attack_configs_bound_their_loops_as_the_cli_does() {
+        let over = MAX_STEPS + 1;
+        assert!(Pgd::new(PgdConfig::new(0.1).with_steps(over)).is_err());
+        assert!(Pgd::new(PgdConfig::new(0.1).with_restarts(MAX_RESTARTS + 1)).is_err());
+        assert!(Apgd::new(ApgdConfig::new(0.1).with_steps(over)).is_err());
+        assert!(Square::new(SquareConfig::new(0.1).with_queries(over)).is_err());
+        assert!(MiFgsm::new(MiFgsmConfig::new(0.1).with_steps(over)).is_err());
+        assert!(Fab::new(FabConfig::new(0.1).with_targets(MAX_RESTARTS + 1)).is_err());
+        assert!(CwL2::new(CwConfig::new().with_steps(over)).is_err());
+        let err = Pgd::new(PgdConfig::new(0.1).with_steps(over)).unwrap_err();
+        assert!(err.to_string().contains("[0, 1000000]"), "{err}");
+        assert!(Pgd::new(PgdConfig::new(0.1).with_steps(MAX_STEPS)).is_ok());
     }
 }

@@ -27,7 +27,7 @@ use super::base::{
     Attack, Goal, check_eps, check_goal, check_row_keys, predictions, project_linf, random_rows,
 };
 use super::bounds::Bounds;
-use crate::error::{AdversarialError, Result};
+use crate::error::{AdversarialError, MAX_STEPS, Result, check_count};
 
 /// APGD's loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,6 +106,7 @@ impl Apgd {
     /// Validates the configuration.
     pub fn new(config: ApgdConfig) -> Result<Self> {
         check_eps(config.eps)?;
+        check_count("steps", config.steps, 0, MAX_STEPS)?;
         let bounds = Bounds::from_config(config.lower, config.upper)?;
         Ok(Self {
             config,

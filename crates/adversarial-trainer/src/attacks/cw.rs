@@ -8,7 +8,7 @@ use aegis_model::{Classifier, label_tensor, to_host};
 
 use super::base::{Attack, Goal, check_goal, row_l2};
 use super::bounds::Bounds;
-use crate::error::{AdversarialError, Result};
+use crate::error::{AdversarialError, MAX_RESTARTS, MAX_STEPS, Result, check_count};
 
 /// CW-L2 hyper-parameters (torchattacks' defaults plus a binary search over c as in the
 /// paper).
@@ -59,12 +59,8 @@ impl CwL2 {
                 format!("{} must be positive", config.c),
             ));
         }
-        if config.search_steps == 0 || config.steps == 0 {
-            return Err(AdversarialError::invalid(
-                "steps",
-                "steps and search_steps must be at least 1",
-            ));
-        }
+        check_count("steps", config.steps, 1, MAX_STEPS)?;
+        check_count("search_steps", config.search_steps, 1, MAX_RESTARTS)?;
         let bounds = Bounds::from_config(config.lower, config.upper)?;
         Ok(Self { config, bounds })
     }

@@ -18,7 +18,7 @@ use aegis_model::{Classifier, batch_tensor, label_tensor, to_host};
 
 use super::base::{Attack, Goal, check_eps, check_goal, over_target_ranks, predictions};
 use super::bounds::Bounds;
-use crate::error::{AdversarialError, Result};
+use crate::error::{AdversarialError, MAX_RESTARTS, MAX_STEPS, Result, check_count};
 
 /// FAB-T hyper-parameters (AutoAttack's standard settings).
 #[derive(Config, Debug)]
@@ -140,6 +140,8 @@ impl Fab {
     /// Validates the configuration.
     pub fn new(config: FabConfig) -> Result<Self> {
         check_eps(config.eps)?;
+        check_count("steps", config.steps, 0, MAX_STEPS)?;
+        check_count("targets", config.targets, 0, MAX_RESTARTS)?;
         let bounds = Bounds::from_config(config.lower, config.upper)?;
         Ok(Self { config, bounds })
     }

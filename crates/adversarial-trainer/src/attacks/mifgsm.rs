@@ -11,7 +11,7 @@ use super::base::{
     project_linf, row_l1,
 };
 use super::bounds::Bounds;
-use crate::error::Result;
+use crate::error::{MAX_STEPS, Result, check_count};
 
 /// MI-FGSM hyper-parameters. Defaults: torchattacks' recipe (10 steps, μ = 1) with α = 0.03,
 /// i.e. ε/10 for MNIST's ε = 0.3.
@@ -48,6 +48,7 @@ impl MiFgsm {
     /// Validates the configuration.
     pub fn new(config: MiFgsmConfig) -> Result<Self> {
         check_eps(config.eps)?;
+        check_count("steps", config.steps, 0, MAX_STEPS)?;
         check_step_size("step_size", config.step_size)?;
         let bounds = Bounds::from_config(config.lower, config.upper)?;
         Ok(Self { config, bounds })

@@ -12,7 +12,7 @@ use super::base::{
     objective_gradient, predictions, project_l2, project_linf, random_rows, row_l2,
 };
 use super::bounds::Bounds;
-use crate::error::{AdversarialError, Result};
+use crate::error::{MAX_RESTARTS, MAX_STEPS, Result, check_count};
 
 /// The threat model's norm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,9 +71,8 @@ impl Pgd {
     /// Validates the configuration.
     pub fn new(config: PgdConfig) -> Result<Self> {
         check_eps(config.eps)?;
-        if config.restarts == 0 {
-            return Err(AdversarialError::invalid("restarts", "must be at least 1"));
-        }
+        check_count("steps", config.steps, 0, MAX_STEPS)?;
+        check_count("restarts", config.restarts, 1, MAX_RESTARTS)?;
         check_step_size("step_size", config.step_size)?;
         let bounds = Bounds::from_config(config.lower, config.upper)?;
         Ok(Self {

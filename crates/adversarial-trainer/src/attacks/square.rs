@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::base::{Attack, Goal, check_eps, check_goal, check_row_keys, row_rng};
 use super::bounds::Bounds;
-use crate::error::Result;
+use crate::error::{MAX_STEPS, Result, check_count};
 
 /// Square attack hyper-parameters.
 #[derive(Config, Debug)]
@@ -70,6 +70,7 @@ impl Square {
     /// Validates the configuration.
     pub fn new(config: SquareConfig) -> Result<Self> {
         check_eps(config.eps)?;
+        check_count("queries", config.queries, 0, MAX_STEPS)?;
         let bounds = Bounds::from_config(config.lower, config.upper)?;
         Ok(Self {
             config,

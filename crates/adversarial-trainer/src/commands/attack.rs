@@ -13,7 +13,7 @@ use crate::attacks::{
     Apgd, ApgdConfig, ApgdLoss, CwConfig, CwL2, Fgsm, FgsmConfig, MiFgsm, MiFgsmConfig, Norm, Pgd,
     PgdConfig, Square, SquareConfig,
 };
-use crate::error::{AdversarialError, Result, check_count};
+use crate::error::{AdversarialError, MAX_RESTARTS, MAX_STEPS, Result, check_count};
 use crate::evaluation::{AttackPlan, AttackReport, GoalKind, run_attack_in};
 
 /// Flags of `attack`.
@@ -94,7 +94,7 @@ impl AttackArgs {
     fn check(&self) -> Result<()> {
         crate::attacks::check_eps(self.eps)?;
         if let Some(k) = self.steps {
-            check_count("steps", k, 1, 1_000_000)?;
+            check_count("steps", k, 1, MAX_STEPS)?;
         }
         if let Some(a) = self.step_size {
             crate::attacks::check_step_size("step-size", a)?;
@@ -102,7 +102,7 @@ impl AttackArgs {
                 return Err(AdversarialError::invalid("step-size", "0 must be positive"));
             }
         }
-        check_count("restarts", self.restarts, 1, 1000)?;
+        check_count("restarts", self.restarts, 1, MAX_RESTARTS)?;
         for (name, v) in [("limit", self.limit), ("batch-size", Some(self.batch_size))] {
             if v == Some(0) {
                 return Err(AdversarialError::invalid(name, "must be at least 1"));

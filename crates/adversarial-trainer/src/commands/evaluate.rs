@@ -11,7 +11,7 @@ use aegis_model::{DeviceSpec, RunDir};
 
 use super::threat::ThreatArgs;
 use crate::attacks::{EpsUnits, ThreatSpace};
-use crate::error::{AdversarialError, Result, check_count};
+use crate::error::{AdversarialError, MAX_RESTARTS, MAX_STEPS, Result, check_count};
 use crate::evaluation::{
     EvalAttack, EvaluateConfig, PARTIAL_FILE, RobustnessReport, Shard, Suite, evaluate_robustness,
     evaluate_shard, merge_partials, read_partial, write_partial, write_report,
@@ -111,10 +111,10 @@ impl EvaluateArgs {
                 "must be at least 1",
             ));
         }
-        check_count("pgd-steps", self.pgd_steps, 1, 1_000_000)?;
-        check_count("apgd-steps", self.apgd_steps, 1, 1_000_000)?;
-        check_count("apgd-targets", self.apgd_targets, 1, 1000)?;
-        check_count("square-queries", self.square_queries, 1, 1_000_000)
+        check_count("pgd-steps", self.pgd_steps, 1, MAX_STEPS)?;
+        check_count("apgd-steps", self.apgd_steps, 1, MAX_STEPS)?;
+        check_count("apgd-targets", self.apgd_targets, 1, MAX_RESTARTS)?;
+        check_count("square-queries", self.square_queries, 1, MAX_STEPS)
     }
 
     /// Evaluates one shard and writes its `partial.json`.
