@@ -165,13 +165,7 @@ impl RunDir {
     /// SHA-256 (hex) of `model.bpk`: the identity of the trained model in reports, queues and
     /// audit logs.
     pub fn weights_sha256(&self) -> Result<String> {
-        use sha2::{Digest, Sha256};
-        let p = self.weights_path();
-        let bytes = std::fs::read(&p).map_err(|e| ModelError::io(&p, e))?;
-        Ok(Sha256::digest(&bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect())
+        crate::io::file_sha256(&self.weights_path())
     }
 
     /// Writes `config.json` atomically.

@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::config::{OptimizerKind, TrainConfig};
 use super::resume::{
-    ResumeState, STATE_FILE, has_resume_state, load_resume_point, remove_resume_point, resume_dir,
+    Progress, STATE_FILE, has_resume_state, load_resume_point, remove_resume_point, resume_dir,
     save_resume_point,
 };
 use crate::classifier::{Classifier, accuracy, batch_tensor, label_tensor};
@@ -187,25 +187,17 @@ pub fn fit_with(
             device,
         );
         let record = stats.record(epoch, lr, test_accuracy, epoch_start);
+        history.push(record.clone());
         if let Some(run) = &opts.run_dir {
             run.save_weights(&snapshot)?;
             last_checkpoint = Some(run.weights_path());
-            let mut done = history.clone();
-            done.push(record.clone());
-            let seconds = start.seconds + started.elapsed().as_secs_f64();
-            save_resume_point(run, &snapshot, &optim, |model_file, optimizer_file| {
-                ResumeState {
-                    epochs_done: epoch + 1,
-                    history: done,
-                    seconds,
-                    n_train: n,
-                    model_file,
-                    model_sha256: String::new(),
-                    optimizer_file,
-                    optimizer_sha256: String::new(),
-                    dropout_streams: snapshot.dropout_streams(),
-                }
-            })?;
+            let progress = Progress {
+                epochs_done: epoch + 1,
+                history: &history,
+                seconds: start.seconds + started.elapsed().as_secs_f64(),
+                n_train: n,
+            };
+            save_resume_point(run, &snapshot, &optim, progress)?;
         }
         bar.println(format!(
             "epoch {:>3}/{}: loss {:.4}  train acc {:.4}  test acc {:.4}  ({:.1}s)",
@@ -216,7 +208,6 @@ pub fn fit_with(
             record.test_accuracy,
             epoch_start.elapsed().as_secs_f64()
         ));
-        history.push(record);
     }
     bar.finish_and_clear();
     let metrics = Metrics {

@@ -26,7 +26,7 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ModelError, Result};
-use crate::io::{read_json_strict, write_atomic_with, write_json};
+use crate::io::{file_sha256, read_json_strict, write_atomic_with, write_json};
 use crate::models::{DropoutStream, Model};
 use crate::run::{EpochMetrics, RunDir};
 
@@ -81,13 +81,27 @@ pub fn has_resume_state(run: &RunDir) -> bool {
     resume_dir(run).join(STATE_FILE).is_file()
 }
 
+/// Where training stands after a completed epoch: what a resume point records besides its
+/// files.
+pub struct Progress<'a> {
+    /// Completed epochs.
+    pub epochs_done: usize,
+    /// Their lines of `metrics.json`.
+    pub history: &'a [EpochMetrics],
+    /// Wall-clock seconds spent training so far.
+    pub seconds: f64,
+    /// Training rows.
+    pub n_train: usize,
+}
+
 /// Writes the resume point after a completed epoch: weights, optimiser state, then
-/// `state.json`; then deletes the previous point's files.
+/// `state.json` (with `model`'s dropout streams and both files' hashes); then deletes the
+/// previous point's files.
 pub fn save_resume_point(
     run: &RunDir,
     model: &Model,
     optimizer: &ModuleOptimizer,
-    state_of: impl FnOnce(String, String) -> ResumeState,
+    progress: Progress,
 ) -> Result<()> {
     let dir = resume_dir(run);
     let (model_file, optimizer_file) = file_names(next_generation(&dir));
@@ -105,9 +119,17 @@ pub fn save_resume_point(
             .save(tmp)
             .map_err(|e| std::io::Error::other(e.to_string()))
     })?;
-    let mut state = state_of(model_file, optimizer_file);
-    state.model_sha256 = sha256_of(&model_path)?;
-    state.optimizer_sha256 = sha256_of(&optimizer_path)?;
+    let state = ResumeState {
+        epochs_done: progress.epochs_done,
+        history: progress.history.to_vec(),
+        seconds: progress.seconds,
+        n_train: progress.n_train,
+        model_sha256: file_sha256(&model_path)?,
+        model_file,
+        optimizer_sha256: file_sha256(&optimizer_path)?,
+        optimizer_file,
+        dropout_streams: model.dropout_streams(),
+    };
     write_json(&dir.join(STATE_FILE), &state)?;
     remove_stale_files(&dir, &state);
     Ok(())
@@ -201,7 +223,7 @@ fn checked_file(dir: &Path, name: &str, sha256: &str) -> Result<PathBuf> {
         ));
     }
     let path = dir.join(name);
-    let actual = sha256_of(&path)?;
+    let actual = file_sha256(&path)?;
     if actual != sha256 {
         return Err(checkpoint_fault(
             &path,
@@ -209,16 +231,6 @@ fn checked_file(dir: &Path, name: &str, sha256: &str) -> Result<PathBuf> {
         ));
     }
     Ok(path)
-}
-
-/// SHA-256 (hex) of a file.
-fn sha256_of(path: &Path) -> Result<String> {
-    use sha2::{Digest, Sha256};
-    let bytes = std::fs::read(path).map_err(|e| ModelError::io(path, e))?;
-    Ok(Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
 }
 
 fn checkpoint_fault(path: &Path, fault: String) -> ModelError {

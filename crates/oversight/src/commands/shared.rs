@@ -9,19 +9,13 @@ use aegis_model::data::shuffled_split;
 use aegis_uncertainty::{
     ConformalConfig, ConformalScore, PredictiveSamples, SplitConformal, gather_rows,
 };
-use sha2::{Digest, Sha256};
 
 use crate::confidence::{ConfidenceKind, confidence};
-use crate::error::{OversightError, Result};
+use crate::error::Result;
 
 /// SHA-256 (hex) of a run's `model.bpk`: the identity of the model in queues and audit logs.
 pub fn model_hash(run: &RunDir) -> Result<String> {
-    let p = run.weights_path();
-    let bytes = std::fs::read(&p).map_err(|e| OversightError::io(&p, e))?;
-    Ok(Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(run.weights_sha256()?)
 }
 
 /// Seeded split of `0..n`: `(calibration, deployment)`, the first `round(n·fraction)` shuffled
