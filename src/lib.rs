@@ -5,6 +5,8 @@
 //!
 //! This facade re-exports the member crates:
 //! - [`model`]: devices, models, data, training, run directories.
+//! - [`kernels`]: Aegis's own flex kernels for convolution and 2×2 max-pool (with autodiff),
+//!   which the models run on CPU.
 //! - [`adversarial`]: attacks (FGSM, PGD L∞/L2, MI-FGSM, APGD-CE/DLR, CW-L2, Square),
 //!   robustness reports, adversarial training (PGD-AT, TRADES, Fast-AT).
 //! - [`uncertainty`]: MC dropout, deep ensembles, temperature scaling, calibration metrics,
@@ -30,6 +32,7 @@ pub use error::{AuditError, Result};
 pub use aegis_adversarial_trainer as adversarial;
 pub use aegis_alignment as alignment;
 pub use aegis_interpretability as interpretability;
+pub use aegis_kernels as kernels;
 pub use aegis_model as model;
 pub use aegis_oversight as oversight;
 pub use aegis_uncertainty as uncertainty;

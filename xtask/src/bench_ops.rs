@@ -5,6 +5,10 @@
 //! (`bench/pytorch/bench_ops.py`) plus torch.profiler's top entries for a training step,
 //! interleaved in rounds. Writes `ops.json` and `ops.md` into the output folder.
 //!
+//! Rows ending in `[aegis-kernels]` time Aegis's own kernels (`crates/kernels`), which the
+//! models run on flex; the other single-operation rows time Burn's flex operations, as Burn's
+//! own layers would run them.
+//!
 //! Burn's autodiff runs the gradients this way: a convolution's input gradient is
 //! `conv_transpose2d` of the output gradient, its weight gradient is `conv2d` on the input
 //! and the output gradient with batch and channels swapped (burn-backend's default, which
@@ -226,6 +230,74 @@ fn conv_block<'a>(name: &'static str, shape: [usize; 4], c_out: usize, d: &Devic
     ]
 }
 
+/// Suffix of the rows that time Aegis's own kernels (`aegis-kernels`, what the models run);
+/// PyTorch's time for such a row is that of the row without the suffix, when there is one.
+pub const KERNEL: &str = " [aegis-kernels]";
+
+/// The same block through Aegis's kernels, as SmallCnn runs it: the convolution forward, the
+/// convolution forward + all three gradients under autodiff, and the pool forward + backward.
+fn kernel_block<'a>(
+    name: &'static str,
+    shape: [usize; 4],
+    c_out: usize,
+    d: &Device,
+) -> Vec<Op<'a>> {
+    use aegis_model::burn::nn::conv::Conv2dConfig;
+    use aegis_model::burn::nn::pool::MaxPool2dConfig;
+    let names: [&'static str; 4] = match name {
+        "conv1" => [
+            "conv1 forward [aegis-kernels]",
+            "conv1 forward+all grads [aegis-kernels]",
+            "pool1 forward [aegis-kernels]",
+            "pool1 forward+backward [aegis-kernels]",
+        ],
+        _ => [
+            "conv2 forward [aegis-kernels]",
+            "conv2 forward+all grads [aegis-kernels]",
+            "pool2 forward [aegis-kernels]",
+            "pool2 forward+backward [aegis-kernels]",
+        ],
+    };
+    let ad = d.clone().autodiff();
+    let conv = Conv2dConfig::new([shape[1], c_out], [3, 3]).init(d);
+    let conv_ad = Conv2dConfig::new([shape[1], c_out], [3, 3]).init(&ad);
+    let pool = MaxPool2dConfig::new([2, 2]).init();
+    let x = uniform(shape, d);
+    let y = relu(aegis_kernels::conv2d(&conv, x.clone()));
+    let (xa, ya) = (x.clone().autodiff(), y.clone().autodiff());
+    let pool2 = pool.clone();
+    vec![
+        (
+            names[0],
+            Box::new(move || drop(aegis_kernels::conv2d(&conv, x.clone()))) as Box<dyn FnMut()>,
+        ),
+        (
+            names[1],
+            Box::new(move || {
+                drop(
+                    aegis_kernels::conv2d(&conv_ad, xa.clone().require_grad())
+                        .sum()
+                        .backward(),
+                )
+            }),
+        ),
+        (
+            names[2],
+            Box::new(move || drop(aegis_kernels::max_pool2d(&pool, y.clone()))),
+        ),
+        (
+            names[3],
+            Box::new(move || {
+                drop(
+                    aegis_kernels::max_pool2d(&pool2, ya.clone().require_grad())
+                        .sum()
+                        .backward(),
+                )
+            }),
+        ),
+    ]
+}
+
 /// A linear layer `[b, i] → [b, o]` forward, and its backward (input, weight, bias).
 fn linear_ops<'a>(
     fwd: &'static str,
@@ -278,6 +350,7 @@ fn whole_model<'a>(b: usize, d: &'a Device) -> Result<Vec<Op<'a>>> {
         y.clone(),
         y.clone(),
     );
+    let (m3, x4, y4) = (m2.clone(), x3.clone(), y3.clone());
     let mut state = Some((model, AdamConfig::new().with_epsilon(1e-8).init()));
     let dropout = Dropout::new(0.5, 1).with_always_on(true);
     let h = uniform([b, 128], d);
@@ -299,6 +372,14 @@ fn whole_model<'a>(b: usize, d: &'a Device) -> Result<Vec<Op<'a>>> {
             Box::new(move || drop(cross_entropy(m2.logits(x2.clone()), y2.clone()).backward())),
         ),
         (
+            "whole forward+backward, Burn's layers",
+            Box::new(move || {
+                let was = aegis_kernels::set_enabled(false);
+                drop(cross_entropy(m3.logits(x4.clone()), y4.clone()).backward());
+                aegis_kernels::set_enabled(was);
+            }),
+        ),
+        (
             "whole training step (+ Adam)",
             Box::new(move || {
                 let (model, mut optim) = state.take().expect("state");
@@ -313,7 +394,9 @@ fn whole_model<'a>(b: usize, d: &'a Device) -> Result<Vec<Op<'a>>> {
 /// Every operation, in the order of the table.
 fn all_ops(b: usize, d: &Device) -> Result<Vec<Op<'_>>> {
     let mut ops = conv_block("conv1", [b, 1, 28, 28], 16, d);
+    ops.extend(kernel_block("conv1", [b, 1, 28, 28], 16, d));
     ops.extend(conv_block("conv2", [b, 16, 13, 13], 32, d));
+    ops.extend(kernel_block("conv2", [b, 16, 13, 13], 32, d));
     ops.extend(linear_ops("fc1 forward", "fc1 backward", b, 800, 128, d));
     ops.extend(linear_ops("fc2 forward", "fc2 backward", b, 128, 10, d));
     ops.extend(whole_model(b, d)?);
@@ -378,7 +461,7 @@ fn run_in_pool(args: &OpsArgs, threads: usize) -> Result<()> {
             op: name.to_string(),
             aegis_ms: Spread::of(t),
             pytorch_ms: theirs
-                .get(*name)
+                .get(name.strip_suffix(KERNEL).unwrap_or(name))
                 .filter(|t| !t.is_empty())
                 .map(|t| Spread::of(t)),
         })

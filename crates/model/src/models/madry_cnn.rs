@@ -9,8 +9,8 @@ use burn::tensor::{Device, Tensor, activation};
 
 use super::init::SeededInit;
 use super::normalize::Normalize;
-use super::pool::max_pool_2x2;
 use crate::classifier::Classifier;
+use aegis_kernels::{conv2d, relu_max_pool2d};
 
 /// `conv(1→32, 5×5, pad 2) relu maxpool2, conv(32→64, 5×5, pad 2) relu maxpool2,
 /// linear(3136→1024) relu, linear(1024→classes)` on `[N, 1, 28, 28]` given flat as `[N, 784]`.
@@ -57,8 +57,8 @@ impl Classifier for MadryCnn {
     fn logits(&self, x: Tensor<2>) -> Tensor<2> {
         let [n, _] = x.dims();
         let x = self.norm.forward(x).reshape([n, 1, 28, 28]);
-        let x = max_pool_2x2(&self.pool, activation::relu(self.conv1.forward(x)));
-        let x = max_pool_2x2(&self.pool, activation::relu(self.conv2.forward(x)));
+        let x = relu_max_pool2d(&self.pool, conv2d(&self.conv1, x));
+        let x = relu_max_pool2d(&self.pool, conv2d(&self.conv2, x));
         let x = x.reshape([n, 3136]);
         let x = activation::relu(self.fc1.forward(x));
         self.fc2.forward(x)

@@ -8,7 +8,6 @@ mod init;
 mod madry_cnn;
 mod mlp;
 mod normalize;
-mod pool;
 pub mod sequential;
 mod small_cnn;
 

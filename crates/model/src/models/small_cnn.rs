@@ -9,8 +9,8 @@ use burn::tensor::{Device, Tensor, activation};
 use super::dropout::Dropout;
 use super::init::SeededInit;
 use super::normalize::Normalize;
-use super::pool::max_pool_2x2;
 use crate::classifier::Classifier;
+use aegis_kernels::{conv2d, relu_max_pool2d};
 
 /// `conv(1→16, 3×3) relu maxpool2, conv(16→32, 3×3) relu maxpool2, linear(800→128) relu
 /// dropout(p), linear(128→classes)` on `[N, 1, 28, 28]` images given flat as `[N, 784]`.
@@ -79,8 +79,8 @@ impl Classifier for SmallCnn {
     fn logits(&self, x: Tensor<2>) -> Tensor<2> {
         let [n, _] = x.dims();
         let x = self.norm.forward(x).reshape([n, 1, 28, 28]);
-        let x = max_pool_2x2(&self.pool, activation::relu(self.conv1.forward(x)));
-        let x = max_pool_2x2(&self.pool, activation::relu(self.conv2.forward(x)));
+        let x = relu_max_pool2d(&self.pool, conv2d(&self.conv1, x));
+        let x = relu_max_pool2d(&self.pool, conv2d(&self.conv2, x));
         let x = x.reshape([n, 800]);
         let x = self.dropout.forward(activation::relu(self.fc1.forward(x)));
         self.fc2.forward(x)

@@ -18,7 +18,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use super::kind::{LayerKind, LayerSpec, Pair};
 use crate::models::dropout::Dropout;
 use crate::models::init::SeededInit;
-use crate::models::pool::max_pool_2x2;
+use aegis_kernels::{conv2d, max_pool2d};
 
 /// An activation between layers: flat `[N, F]` or image `[N, C, H, W]`.
 #[derive(Debug, Clone)]
@@ -274,7 +274,7 @@ impl Leaf {
         use burn::tensor::activation as act;
         match self {
             Self::Linear(l) => Activation::Flat(l.forward(x.flat())),
-            Self::Conv2d(c) => Activation::Image(c.forward(x.image())),
+            Self::Conv2d(c) => Activation::Image(conv2d(c, x.image())),
             Self::BatchNorm(b) => x.map(|x| b.forward(x), |x| b.forward(x)),
             Self::LayerNorm(l) => x.map(|x| l.forward(x), |x| l.forward(x)),
             Self::Relu(_) => x.map(act::relu, act::relu),
@@ -283,7 +283,7 @@ impl Leaf {
             Self::Tanh(_) => x.map(act::tanh, act::tanh),
             Self::Sigmoid(_) => x.map(act::sigmoid, act::sigmoid),
             Self::Silu(_) => x.map(act::silu, act::silu),
-            Self::MaxPool(p) => Activation::Image(max_pool_2x2(p, x.image())),
+            Self::MaxPool(p) => Activation::Image(max_pool2d(p, x.image())),
             Self::AvgPool(p) => Activation::Image(p.forward(x.image())),
             Self::AdaptiveAvgPool(p) => Activation::Image(p.forward(x.image())),
             Self::Flatten(_) => match x {
