@@ -60,13 +60,22 @@ impl<'a> MatMut<'a> {
     }
 }
 
-/// One past the largest offset a `rows × cols` view with these strides touches.
+/// One past the largest offset a `rows × cols` view with these strides touches
+/// (`usize::MAX` when that overflows, so the bounds checks refuse it; the crate builds
+/// without overflow checks).
 fn extent(rows: usize, cols: usize, row_stride: usize, col_stride: usize) -> usize {
     if rows == 0 || cols == 0 {
-        0
-    } else {
-        (rows - 1) * row_stride + (cols - 1) * col_stride + 1
+        return 0;
     }
+    (rows - 1)
+        .checked_mul(row_stride)
+        .and_then(|a| {
+            (cols - 1)
+                .checked_mul(col_stride)
+                .and_then(|b| a.checked_add(b))
+        })
+        .and_then(|last| last.checked_add(1))
+        .unwrap_or(usize::MAX)
 }
 
 /// `dst = lhs × rhs`, or `dst += lhs × rhs` when `accumulate`, single-threaded (callers
@@ -105,7 +114,7 @@ pub(crate) fn matmul(dst: MatMut<'_>, lhs: Mat<'_>, rhs: Mat<'_>, accumulate: bo
         }
         return;
     }
-    let stride = |s: usize| s as isize;
+    let stride = |s: usize| isize::try_from(s).expect("matmul: a stride past isize::MAX");
     // SAFETY: the asserts above keep every offset the product reads (lhs, rhs) or writes (dst)
     // inside its slice; `dst` is a unique borrow, so it aliases neither input; the strides fit
     // in isize because they index allocated slices.
@@ -173,6 +182,21 @@ mod tests {
             true,
         );
         assert_eq!(c2, want.iter().map(|v| v * 2.0).collect::<Vec<_>>());
+    }
+
+    #[test]
+    #[should_panic(expected = "matmul: lhs")]
+    fn a_stride_that_overflows_is_refused() {
+        let a = [1.0; 4];
+        let mut c = [0.0; 4];
+        let huge = Mat {
+            data: &a,
+            rows: 2,
+            cols: 2,
+            row_stride: usize::MAX / 2 + 1,
+            col_stride: 1,
+        };
+        matmul(MatMut::rows(&mut c, 2, 2), huge, Mat::rows(&a, 2, 2), false);
     }
 
     #[test]
