@@ -23,7 +23,7 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
 pub use self::kind::{LayerKind, LayerSpec, Pair};
-use self::layer::{Activation, Block};
+use self::layer::{Activation, Block, Leaf};
 pub use self::shape::Shape;
 pub use self::spec::SequentialSpec;
 use super::dropout::Dropout;
@@ -135,8 +135,21 @@ impl Classifier for Sequential {
             Some([c, h, w]) => Activation::Image(x.reshape([n, c, h, w])),
             None => Activation::Flat(x),
         };
-        for block in &self.blocks {
-            a = block.forward(a);
+        let mut blocks = self.blocks.iter().peekable();
+        while let Some(block) = blocks.next() {
+            a = match (block, blocks.peek(), a) {
+                // A ReLU straight into a max-pool runs as one pass (aegis-kernels; the same
+                // values and gradients, bit for bit, as the two layers one after the other).
+                (
+                    Block::Leaf(Leaf::Relu(_)),
+                    Some(Block::Leaf(Leaf::MaxPool(pool))),
+                    Activation::Image(x),
+                ) => {
+                    blocks.next();
+                    Activation::Image(aegis_kernels::relu_max_pool2d(pool, x))
+                }
+                (block, _, a) => block.forward(a),
+            };
         }
         match a {
             Activation::Flat(x) => x,
