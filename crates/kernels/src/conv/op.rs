@@ -5,6 +5,7 @@ use burn::nn::conv::Conv2d;
 use burn::tensor::Tensor;
 use burn_autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn_autodiff::ops::{Backward, OpsKind};
+use burn_flex::FlexTensor;
 
 use super::backward::{ConvNoBias, ConvState, ConvWithBias};
 use super::{Geometry, forward};
@@ -107,37 +108,36 @@ impl ConvOp {
         let mut operands = vec![&self.x, &self.weight];
         operands.extend(self.bias.as_ref());
         if !needs_autodiff(&operands, self.context) {
-            return plain(self.forward_values());
+            return plain(self.forward_values().0);
         }
         let context = self.context;
         let (out, strategy) = with_strategy(context, self);
         tracked(out, strategy)
     }
 
-    /// The forward pass on the operands' values.
-    fn forward_values(&self) -> burn_flex::FlexTensor {
+    /// The forward pass on the operands' values: the output, and the input and weight as the
+    /// pass read them (contiguous), for the backward.
+    fn forward_values(&self) -> (FlexTensor, FlexTensor, FlexTensor) {
         let x = contiguous(self.x.primitive());
         let w = contiguous(self.weight.primitive());
         let b = self.bias.as_ref().map(|b| contiguous(b.primitive()));
         let g = &self.geometry;
-        flex(
-            forward(values(&x), values(&w), b.as_ref().map(values), g),
-            &g.out_shape(),
-        )
+        let y = forward(values(&x), values(&w), b.as_ref().map(values), g);
+        (flex(y, &g.out_shape()), x, w)
     }
 }
 
 impl StrategyFn<Tracked> for ConvOp {
     /// The forward pass recorded as one autodiff node.
     fn call<C: CheckpointStrategy>(self) -> Tracked {
-        let out = self.forward_values();
+        let (out, x_values, w_values) = self.forward_values();
         let x = self.x.lifted();
         let weight = self.weight.lifted();
         let bias = self.bias.map(Operand::lifted);
         let state = ConvState {
             x: (weight.is_tracked() || bias.as_ref().is_some_and(|b| b.is_tracked()))
-                .then(|| contiguous(x.primitive())),
-            weight: x.is_tracked().then(|| contiguous(weight.primitive())),
+                .then_some(x_values),
+            weight: x.is_tracked().then_some(w_values),
             geometry: self.geometry,
         };
         match bias {
