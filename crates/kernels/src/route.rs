@@ -12,6 +12,7 @@ use burn_autodiff::Autodiff;
 use burn_autodiff::checkpoint::strategy::{
     BalancedCheckpointing, CheckpointStrategy, NoCheckpointing,
 };
+use burn_autodiff::ops::{Backward, NodeGuard, OpsKind};
 use burn_backend::tensor::FloatTensor;
 use burn_backend::{AutodiffBackend, DType};
 use burn_dispatch::{
@@ -79,12 +80,12 @@ pub(crate) fn needs_autodiff(operands: &[&Operand], context: DispatchAutodiffCon
         || operands.iter().any(|o| matches!(o, Operand::Tracked(_)))
 }
 
-/// Runs `body` with the checkpointing strategy type of `context` (Burn's `Dispatch` keeps it
-/// as a run-time value).
-pub(crate) fn with_strategy<R>(
+/// The autodiff node that `body` records, as a Burn tensor, run with the checkpointing
+/// strategy type of `context` (Burn's `Dispatch` keeps it as a run-time value).
+pub(crate) fn autodiff_node<const D: usize>(
     context: DispatchAutodiffContext,
-    body: impl StrategyFn<R>,
-) -> (R, GradientCheckpointingStrategy) {
+    body: impl StrategyFn,
+) -> Tensor<D> {
     let strategy = match context {
         DispatchAutodiffContext::Enabled(s) => s,
         DispatchAutodiffContext::Disabled => GradientCheckpointingStrategy::Disabled,
@@ -93,13 +94,38 @@ pub(crate) fn with_strategy<R>(
         GradientCheckpointingStrategy::Balanced => body.call::<BalancedCheckpointing>(),
         GradientCheckpointingStrategy::Disabled => body.call::<NoCheckpointing>(),
     };
-    (out, strategy)
+    Tensor::from_dispatch(DispatchTensor {
+        kind: DispatchTensorKind::Autodiff(Box::new(DispatchTensorKind::Flex(
+            BackendTensor::Autodiff(out),
+        ))),
+        autodiff: DispatchAutodiffContext::Enabled(strategy),
+    })
 }
 
-/// A computation generic over the checkpointing strategy (closures cannot be generic).
-pub(crate) trait StrategyFn<R> {
+/// An operation's forward pass recorded as an autodiff node, generic over the checkpointing
+/// strategy (closures cannot be generic).
+pub(crate) trait StrategyFn {
     /// Runs with strategy `C`.
-    fn call<C: CheckpointStrategy>(self) -> R;
+    fn call<C: CheckpointStrategy>(self) -> Tracked;
+}
+
+/// `out` recorded as the output of one autodiff node `op` with parents `nodes` (guards taken
+/// before the operands were consumed) and backward state `state`; the state is dropped when
+/// no parent is tracked.
+pub(crate) fn record<C, O, const N: usize>(
+    op: O,
+    nodes: [NodeGuard; N],
+    state: O::State,
+    out: FlexTensor,
+) -> Tracked
+where
+    C: CheckpointStrategy,
+    O: Backward<Flex, N>,
+{
+    match op.prepare::<C>(nodes).compute_bound().stateful() {
+        OpsKind::Tracked(prep) => prep.finish(state, out),
+        OpsKind::UnTracked(prep) => prep.finish(out),
+    }
 }
 
 /// A plain flex result as a Burn tensor.
@@ -107,19 +133,6 @@ pub(crate) fn plain<const D: usize>(t: FlexTensor) -> Tensor<D> {
     Tensor::from_dispatch(DispatchTensor {
         kind: DispatchTensorKind::Flex(BackendTensor::Float(t)),
         autodiff: DispatchAutodiffContext::Disabled,
-    })
-}
-
-/// An autodiff flex result as a Burn tensor.
-pub(crate) fn tracked<const D: usize>(
-    t: Tracked,
-    strategy: GradientCheckpointingStrategy,
-) -> Tensor<D> {
-    Tensor::from_dispatch(DispatchTensor {
-        kind: DispatchTensorKind::Autodiff(Box::new(DispatchTensorKind::Flex(
-            BackendTensor::Autodiff(t),
-        ))),
-        autodiff: DispatchAutodiffContext::Enabled(strategy),
     })
 }
 

@@ -4,14 +4,13 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::tensor::Tensor;
 use burn_autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn_autodiff::ops::{Backward, OpsKind};
 use burn_flex::FlexTensor;
 
 use super::backward::{ConvNoBias, ConvState, ConvWithBias};
 use super::{Geometry, forward};
 use crate::route::{
-    Operand, StrategyFn, Tracked, contiguous, flex, merged, needs_autodiff, plain, tracked, values,
-    with_strategy,
+    Operand, StrategyFn, Tracked, autodiff_node, contiguous, flex, merged, needs_autodiff, plain,
+    record, values,
 };
 
 /// `conv.forward(x)`: on flex in `f32` with `groups = 1`, through im2col + gemm here
@@ -110,9 +109,7 @@ impl ConvOp {
         if !needs_autodiff(&operands, self.context) {
             return plain(self.forward_values().0);
         }
-        let context = self.context;
-        let (out, strategy) = with_strategy(context, self);
-        tracked(out, strategy)
+        autodiff_node(self.context, self)
     }
 
     /// The forward pass on the operands' values: the output, and the input and weight as the
@@ -127,7 +124,7 @@ impl ConvOp {
     }
 }
 
-impl StrategyFn<Tracked> for ConvOp {
+impl StrategyFn for ConvOp {
     /// The forward pass recorded as one autodiff node.
     fn call<C: CheckpointStrategy>(self) -> Tracked {
         let (out, x_values, w_values) = self.forward_values();
@@ -141,24 +138,13 @@ impl StrategyFn<Tracked> for ConvOp {
             geometry: self.geometry,
         };
         match bias {
-            Some(bias) => {
-                match ConvWithBias
-                    .prepare::<C>([x.node(), weight.node(), bias.node()])
-                    .compute_bound()
-                    .stateful()
-                {
-                    OpsKind::Tracked(prep) => prep.finish(state, out),
-                    OpsKind::UnTracked(prep) => prep.finish(out),
-                }
-            }
-            None => match ConvNoBias
-                .prepare::<C>([x.node(), weight.node()])
-                .compute_bound()
-                .stateful()
-            {
-                OpsKind::Tracked(prep) => prep.finish(state, out),
-                OpsKind::UnTracked(prep) => prep.finish(out),
-            },
+            Some(bias) => record::<C, _, 3>(
+                ConvWithBias,
+                [x.node(), weight.node(), bias.node()],
+                state,
+                out,
+            ),
+            None => record::<C, _, 2>(ConvNoBias, [x.node(), weight.node()], state, out),
         }
     }
 }

@@ -6,13 +6,12 @@ use burn::nn::PaddingConfig2d;
 use burn::nn::pool::MaxPool2d;
 use burn::tensor::{Tensor, activation};
 use burn_autodiff::checkpoint::strategy::CheckpointStrategy;
-use burn_autodiff::ops::{Backward, OpsKind};
 
 use super::backward::{MaxPool2x2, PoolState};
 use super::max_pool_2x2::forward;
 use crate::route::{
-    Operand, StrategyFn, Tracked, contiguous, flex, needs_autodiff, plain, tracked, values,
-    with_strategy,
+    Operand, StrategyFn, Tracked, autodiff_node, contiguous, flex, needs_autodiff, plain, record,
+    values,
 };
 
 /// `pool.forward(x)`: a 2×2 / stride-2 / unpadded / floor max-pool of an `f32` tensor on flex
@@ -56,8 +55,7 @@ fn pool_op(pool: &MaxPool2d, x: Tensor<4>, relu: bool) -> Tensor<4> {
         let (out, _) = op.forward_values();
         return plain(out);
     }
-    let (out, strategy) = with_strategy(context, op);
-    tracked(out, strategy)
+    autodiff_node(context, op)
 }
 
 /// One pooling's operand on flex.
@@ -76,23 +74,14 @@ impl PoolOp {
     }
 }
 
-impl StrategyFn<Tracked> for PoolOp {
+impl StrategyFn for PoolOp {
     fn call<C: CheckpointStrategy>(self) -> Tracked {
         let (out, indices) = self.forward_values();
         let x = self.x.lifted();
-        match MaxPool2x2
-            .prepare::<C>([x.node()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => prep.finish(
-                PoolState {
-                    indices: Arc::new(indices),
-                    shape: self.shape,
-                },
-                out,
-            ),
-            OpsKind::UnTracked(prep) => prep.finish(out),
-        }
+        let state = PoolState {
+            indices: Arc::new(indices),
+            shape: self.shape,
+        };
+        record::<C, _, 1>(MaxPool2x2, [x.node()], state, out)
     }
 }
