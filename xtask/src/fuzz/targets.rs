@@ -11,7 +11,10 @@ use aegis_model::burn::tensor::Device;
 use aegis_model::data::idx::{encode_idx_u8, parse_idx};
 use aegis_model::data::tabular::parse_csv;
 use aegis_model::data::{ImageOptions, load_idx_dir, load_image_folder, load_npy, load_npz};
+use aegis_model::import::sequential_config;
 use aegis_model::import::weights::{key_remapper, read_state_dict};
+use aegis_model::models::SequentialSpec;
+use aegis_model::models::sequential::budget::{MemoryBudget, Phase};
 use aegis_model::run::load_weights;
 use aegis_model::{RunConfig, RunDir};
 use aegis_oversight::{Queue, ScriptedDecisions, read_audit_log};
@@ -80,7 +83,43 @@ fn png() -> Vec<u8> {
 pub fn all() -> Result<Vec<Target>> {
     let mut targets = data_targets()?;
     targets.extend(run_targets()?);
+    targets.push(spec_target()?);
     Ok(targets)
+}
+
+/// The memory budget a fuzzed spec is checked against before its model is built: half the
+/// single-allocation budget of the smallest input, so a spec the check lets through can
+/// never make an allocation the harness flags.
+const SPEC_MEMORY_BUDGET: u64 = 32 << 20;
+
+/// The spec reader (`train --arch`, `import --arch`): parse and shape-check the file, check
+/// it against [`SPEC_MEMORY_BUDGET`], then build the model on flex and run one row through
+/// it, so the estimate is tested against what Burn really allocates.
+fn spec_target() -> Result<Target> {
+    Ok(t(
+        "spec",
+        workspace_file("tests/fixtures/torch_import/arch.json")?,
+        Box::new(|b, dir| {
+            let Ok(spec) = SequentialSpec::from_file(&put(dir, "arch.json", b)) else {
+                return false;
+            };
+            let budget = MemoryBudget::bytes(SPEC_MEMORY_BUDGET);
+            if spec.check_memory(Phase::Inference, 1, &budget).is_err() {
+                return false;
+            }
+            let Ok(config) = sequential_config(&spec, spec.input_shape.clone()) else {
+                return false;
+            };
+            let device = Device::flex();
+            let Ok(model) = config.init_for_loading(&device) else {
+                return false;
+            };
+            let f: usize = spec.input_shape.iter().product();
+            let x = aegis_model::burn::tensor::Tensor::<2>::zeros([1, f], &device);
+            let logits = aegis_model::Classifier::logits(&model, x);
+            logits.dims()[0] == 1
+        }),
+    ))
 }
 
 /// A target.

@@ -12,9 +12,13 @@ use crate::data::{DEFAULT_TEST_FRACTION, DataSource, InputDomain, Split, SplitIn
 use crate::device::DeviceSpec;
 use crate::error::{ModelError, Result};
 use crate::import::{WeightsFormat, WeightsSource, load_pytorch, sequential_config};
+use crate::models::sequential::budget::Phase;
 use crate::models::{Model, ModelConfig, SequentialSpec};
 use crate::run::{DataConfig, Metrics, RunConfig, RunDir};
 use crate::train::TrainConfig;
+
+/// Rows per batch of the test-accuracy pass after loading (and of the spec's memory check).
+const IMPORT_BATCH_ROWS: usize = 256;
 
 /// Flags of `aegis-model import`.
 #[derive(clap::Args, Debug)]
@@ -51,7 +55,10 @@ impl ImportArgs {
     /// Imports and prints what was loaded and the test accuracy.
     pub fn run(self, device: DeviceSpec) -> Result<()> {
         let req = ImportRequest {
-            spec: SequentialSpec::from_file(&self.arch)?,
+            spec: SequentialSpec::from_file_within_budget(
+                &self.arch,
+                &[(Phase::Inference, IMPORT_BATCH_ROWS)],
+            )?,
             arch_path: self.arch,
             weights: self.weights,
             source: WeightsSource {
@@ -149,7 +156,7 @@ pub fn import_run(req: &ImportRequest) -> Result<ImportReport> {
         &model,
         &split.test.features,
         &split.test.labels,
-        256,
+        IMPORT_BATCH_ROWS,
         &device,
     );
     let expected = crate::models::sequential::torch::expected_params(&req.spec);

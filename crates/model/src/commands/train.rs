@@ -9,6 +9,7 @@ use crate::data::{DEFAULT_TEST_FRACTION, DataSource, Dataset, InputDomain};
 use crate::device::DeviceSpec;
 use crate::error::{ModelError, Result};
 use crate::io::read_json_over_defaults;
+use crate::models::sequential::budget::Phase;
 use crate::models::{Architecture, Model, ModelConfig, SequentialSpec};
 use crate::run::{DataConfig, Metrics, RunConfig, RunDir};
 use crate::train::{
@@ -111,10 +112,11 @@ impl TrainArgs {
         }
         let train = self.train_config()?;
         let out = self.out_dir(train.seed);
+        // Refused before the data is read.
         let spec = self
             .arch
             .as_deref()
-            .map(SequentialSpec::from_file)
+            .map(|path| SequentialSpec::from_file_within_budget(path, &memory_uses(&train)))
             .transpose()?;
         let req = TrainRequest {
             architecture: if spec.is_some() {
@@ -384,6 +386,14 @@ pub fn train_run(req: &TrainRequest) -> Result<TrainOutcome> {
     train_run_with(req, cross_entropy_loss(req.train.l1), Default::default())
 }
 
+/// What training runs a spec at: training batches, and evaluation passes without gradients.
+fn memory_uses(train: &TrainConfig) -> [(Phase, usize); 2] {
+    [
+        (Phase::Train, train.batch_size),
+        (Phase::Inference, train.eval_batch_size),
+    ]
+}
+
 /// [`train_run`] with a custom objective (e.g. adversarial training). `extensions` are saved
 /// in `config.json` under `extensions` so the run can be reproduced.
 pub fn train_run_with(
@@ -400,6 +410,10 @@ pub fn train_run_with(
     let mut model_cfg = model_config_for(arch, &split.train, req.hidden.clone(), req.dropout);
     model_cfg.spec = req.spec.clone();
     model_cfg.validate()?;
+    if let Some(spec) = &req.spec {
+        spec.check_uses(&memory_uses(&req.train))
+            .map_err(|e| ModelError::invalid("spec", e))?;
+    }
     let config = RunConfig {
         model: model_cfg,
         train: req.train.clone(),

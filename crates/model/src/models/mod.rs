@@ -24,8 +24,14 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
+use self::sequential::budget::Phase;
 use crate::classifier::Classifier;
 use crate::error::{ModelError, Result};
+
+/// The number of values of a sample of `shape`; `None` when it overflows `usize`.
+fn checked_numel(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |n, d| n.checked_mul(*d))
+}
 
 /// Which network to build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -111,7 +117,9 @@ pub struct ModelConfig {
 impl ModelConfig {
     /// Checks that the configuration describes a buildable model.
     pub fn validate(&self) -> Result<()> {
-        let f: usize = self.input_shape.iter().product();
+        let f = checked_numel(&self.input_shape).ok_or_else(|| {
+            ModelError::invalid("input_shape", "its size overflows the address space")
+        })?;
         if f == 0 {
             return Err(ModelError::invalid(
                 "input_shape",
@@ -164,7 +172,8 @@ impl ModelConfig {
     }
 
     /// A `sequential` architecture needs a spec whose shapes check, whose input matches
-    /// `input_shape` and whose output matches `num_classes`; the others need none.
+    /// `input_shape`, whose output matches `num_classes` and whose inference on one row fits
+    /// the memory budget ([`sequential::budget`]); the others need none.
     fn validate_spec(&self) -> Result<()> {
         match (self.architecture, &self.spec) {
             (Architecture::Sequential, None) => Err(ModelError::invalid(
@@ -175,8 +184,9 @@ impl ModelConfig {
                 let classes = spec
                     .output_classes()
                     .map_err(|e| ModelError::invalid("spec", e))?;
-                let f: usize = spec.input_shape.iter().product();
-                if f != self.input_shape.iter().product::<usize>() {
+                spec.check_uses(&[(Phase::Inference, 1)])
+                    .map_err(|e| ModelError::invalid("spec", e))?;
+                if checked_numel(&spec.input_shape) != checked_numel(&self.input_shape) {
                     return Err(ModelError::Incompatible(format!(
                         "the spec takes inputs of shape {:?}, the data has samples of shape {:?}",
                         spec.input_shape, self.input_shape

@@ -8,7 +8,9 @@
 //! - [`layer`]: the Burn modules the layers become and their forward pass.
 //! - [`torch`]: `state_dict` names and layouts of every parameter.
 //! - [`builtin`]: the built-in architectures written as specs.
+//! - [`budget`]: the memory a spec needs, refused before allocation when over the budget.
 
+pub mod budget;
 pub mod builtin;
 pub mod kind;
 pub mod layer;

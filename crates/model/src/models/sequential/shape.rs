@@ -34,11 +34,12 @@ impl Shape {
             _ => None,
         }
     }
-    /// Number of values.
+    /// Number of values (saturating at `usize::MAX`: a spec's sizes are the user's, and
+    /// the memory check refuses what they add up to, see [`super::budget`]).
     pub fn numel(&self) -> usize {
         match *self {
             Self::Flat(n) => n,
-            Self::Image(c, h, w) => c * h * w,
+            Self::Image(c, h, w) => c.saturating_mul(h).saturating_mul(w),
         }
     }
 }
@@ -87,8 +88,8 @@ pub fn check_layers(
 }
 
 fn window_out(len: usize, k: usize, s: usize, p: usize, d: usize) -> Option<usize> {
-    let span = d.checked_mul(k.checked_sub(1)?)? + 1;
-    let padded = len + 2 * p;
+    let span = d.checked_mul(k.checked_sub(1)?)?.checked_add(1)?;
+    let padded = len.checked_add(p.checked_mul(2)?)?;
     if s == 0 || padded < span {
         return None;
     }
@@ -284,7 +285,7 @@ fn check_norm(eps: f64, momentum: f64) -> std::result::Result<(), String> {
 }
 
 fn check_pool_padding(k: Pair, p: Pair) -> std::result::Result<(), String> {
-    if p.0[0] * 2 > k.0[0] || p.0[1] * 2 > k.0[1] {
+    if p.0[0] > k.0[0] / 2 || p.0[1] > k.0[1] / 2 {
         return Err(format!(
             "padding {:?} must be at most half the kernel {:?}",
             p.0, k.0
