@@ -381,7 +381,11 @@ fn estimate_layers(
 fn parameters(kind: &LayerKind) -> u128 {
     layer_params(kind)
         .iter()
-        .map(|(_, shape)| shape.iter().fold(1u128, |n, d| n.saturating_mul(*d as u128)))
+        .map(|(_, shape)| {
+            shape
+                .iter()
+                .fold(1u128, |n, d| n.saturating_mul(*d as u128))
+        })
         .fold(0u128, u128::saturating_add)
 }
 
@@ -473,6 +477,25 @@ mod tests {
                 "2 (linear)"
             ]
         );
+    }
+
+    #[test]
+    fn zero_dilation_and_overflowing_shapes_are_shape_errors() {
+        // Found by `cargo xtask fuzz spec`: dilation 0 passed the shape check and panicked
+        // in Burn ("dilation must be non-zero").
+        let s = spec(
+            r#"{"input_shape": [1, 8, 8], "layers": [
+                {"type": "conv2d", "in_channels": 1, "out_channels": 2, "kernel_size": 3,
+                 "dilation": 0},
+                {"type": "flatten"}, {"type": "linear", "in_features": 72, "out_features": 2}]}"#,
+        );
+        assert!(s.memory_estimate().unwrap_err().contains("dilation"));
+        let s = spec(&format!(
+            r#"{{"input_shape": [{m}, {m}, {m}], "layers": [{{"type": "flatten"}},
+                {{"type": "linear", "in_features": 2, "out_features": 2}}]}}"#,
+            m = usize::MAX
+        ));
+        assert!(s.memory_estimate().is_err());
     }
 
     #[test]

@@ -88,6 +88,9 @@ pub fn check_layers(
 }
 
 fn window_out(len: usize, k: usize, s: usize, p: usize, d: usize) -> Option<usize> {
+    if d == 0 {
+        return None;
+    }
     let span = d.checked_mul(k.checked_sub(1)?)?.checked_add(1)?;
     let padded = len.checked_add(p.checked_mul(2)?)?;
     if s == 0 || padded < span {
