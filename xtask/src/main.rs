@@ -1,4 +1,5 @@
-//! Maintenance tasks: `cargo xtask bench | bench-autoattack | fuzz | fetch-mnist | bundle-assets`.
+//! Maintenance tasks: `cargo xtask bench | bench-autoattack | cross-cpu | fuzz | fetch-mnist |
+//! bundle-assets`.
 
 mod assets;
 mod autoattack_bench;
@@ -11,6 +12,7 @@ mod bench_readme;
 mod bench_report;
 mod bench_tasks;
 mod bench_torch;
+mod cross_cpu;
 mod fetch;
 mod fuzz;
 mod load_bench;
@@ -57,6 +59,9 @@ enum Command {
         #[arg(long, default_value = "target/bench")]
         out: PathBuf,
     },
+    /// The figures the tests assert, across training seeds, both convolution kernels and
+    /// emulated CPUs (qemu-user); writes target/cross-cpu/cross_cpu.{json,md}.
+    CrossCpu(cross_cpu::CrossCpuArgs),
     /// Fuzz a reader of user files (or `all`) with mutated seeds: no panic, no allocation
     /// over budget; prints inputs run per target.
     Fuzz {
@@ -135,6 +140,7 @@ fn main() -> Result<()> {
         }
         Command::BundleAssets { source, out } => assets::bundle_mnist(&source, &out)?,
         Command::AuditScreenshot(args) => screenshot::run(args)?,
+        Command::CrossCpu(args) => cross_cpu::run(args)?,
         Command::Fuzz { target, time, seed } => {
             fuzz::command(&target, time, seed)?;
         }

@@ -13,6 +13,9 @@ use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Tensor, TensorData};
 
+#[path = "../../../tests/support/figures.rs"]
+mod figures;
+
 /// `logits = x W + b` with known weights, so the input gradient has a closed form.
 #[derive(Module, Debug)]
 struct LinearProbe {
@@ -105,12 +108,13 @@ fn fgsm_equals_eps_sign_of_the_analytic_gradient_clipped() {
     );
 }
 
-/// SmallCnn trained with the default recipe (10 epochs, seed 1), and the bundled test split.
+/// SmallCnn trained with the default recipe (10 epochs, seed 1, shifted by
+/// `AEGIS_TEST_SEED_OFFSET`), and the bundled test split.
 fn undefended() -> &'static (Model, Dataset) {
     static CELL: OnceLock<(Model, Dataset)> = OnceLock::new();
     CELL.get_or_init(|| {
         let mut req = TrainRequest::new(DataSource::Mnist);
-        req.train = TrainConfig::new();
+        req.train = TrainConfig::new().with_seed(figures::seed(1));
         let out = train_run(&req).unwrap();
         let (split, _) = DataSource::Mnist.load_split(0, 0.2).unwrap();
         (out.model, split.test)
@@ -127,19 +131,14 @@ fn undefended_smallcnn_falls_to_fgsm_and_pgd40() {
     let d = Device::flex();
     let fgsm = Fgsm::new(FgsmConfig::new(0.3)).unwrap();
     let (r, _) = run_attack(model, &fgsm, test, GoalKind::Untargeted, 0.3, 500, &d).unwrap();
-    assert!(r.clean_accuracy > 0.96, "clean {}", r.clean_accuracy);
-    assert!(
-        r.adversarial_accuracy <= 0.08,
-        "FGSM ε=0.3 accuracy {}",
-        r.adversarial_accuracy
-    );
+    // Spread: 0.97 to 0.978 in 12 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+    figures::at_least("attacks/clean_accuracy", r.clean_accuracy, 0.96);
+    // Spread: 0.024 to 0.132 in 12 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+    figures::at_most("attacks/fgsm_0.3_accuracy", r.adversarial_accuracy, 0.2);
     let pgd = Pgd::new(PgdConfig::new(0.3)).unwrap(); // 40 steps of 0.01, random start
     let (r, _) = run_attack(model, &pgd, test, GoalKind::Untargeted, 0.3, 500, &d).unwrap();
-    assert!(
-        r.adversarial_accuracy <= 0.01,
-        "PGD-40 ε=0.3 accuracy {}",
-        r.adversarial_accuracy
-    );
+    // Spread: 0 to 0.008 in 12 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+    figures::at_most("attacks/pgd40_0.3_accuracy", r.adversarial_accuracy, 0.02);
     eprintln!(
         "undefended SmallCnn: FGSM/PGD-40 at ε=0.3 measured, PGD {:.1}% in {:.1}s",
         100.0 * r.adversarial_accuracy,
@@ -274,7 +273,8 @@ fn targeted_pgd_reaches_its_targets() {
         &Device::flex(),
     )
     .unwrap();
-    assert!(r.success_rate >= 0.9, "targeted success {}", r.success_rate);
+    // Spread: 0.87 to 0.94 in 12 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+    figures::at_least("attacks/targeted_pgd40_success", r.success_rate, 0.8);
     let (r, _) = run_attack(
         model,
         &MiFgsm::new(MiFgsmConfig::new(0.3)).unwrap(),
@@ -285,12 +285,9 @@ fn targeted_pgd_reaches_its_targets() {
         &Device::flex(),
     )
     .unwrap();
-    // 10 momentum steps of ε/10 from the clean point (no random start) reach 75% here.
-    assert!(
-        r.success_rate >= 0.7,
-        "MI-FGSM targeted success {}",
-        r.success_rate
-    );
+    // 10 momentum steps of ε/10 from the clean point (no random start).
+    // Spread: 0.62 to 0.75 in 12 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+    figures::at_least("attacks/targeted_mifgsm_success", r.success_rate, 0.55);
 }
 
 #[test]
@@ -341,11 +338,11 @@ fn apgd_is_at_least_as_strong_as_pgd_and_stays_in_the_ball() {
     for loss in [ApgdLoss::Ce, ApgdLoss::Dlr] {
         let apgd = Apgd::new(ApgdConfig::new(eps).with_loss(loss).with_steps(20)).unwrap();
         let (a, _) = run_attack(model, &apgd, &data, GoalKind::Untargeted, eps, 100, &d).unwrap();
-        assert!(
-            a.adversarial_accuracy <= p.adversarial_accuracy + 0.02,
-            "{loss:?}: APGD {} vs PGD {}",
-            a.adversarial_accuracy,
-            p.adversarial_accuracy
+        // Spread: -0.05 to 0.01 in 26 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        figures::at_most(
+            &format!("attacks/apgd_{loss:?}_minus_pgd20_accuracy"),
+            a.adversarial_accuracy - p.adversarial_accuracy,
+            0.03,
         );
         assert!(
             a.max_linf <= eps + 1e-6 && a.value_range.0 >= 0.0 && a.value_range.1 <= 1.0,
@@ -374,10 +371,11 @@ fn square_finds_adversarial_examples_without_gradients() {
         &Device::flex(),
     )
     .unwrap();
-    assert!(
-        r.adversarial_accuracy <= 0.3,
-        "Square (300 queries) accuracy {}",
-        r.adversarial_accuracy
+    // Spread: 0 to 0.1 in 12 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+    figures::at_most(
+        "attacks/square300_0.3_accuracy",
+        r.adversarial_accuracy,
+        0.3,
     );
     assert!(r.max_linf <= 0.3 + 1e-6 && r.value_range.0 >= 0.0 && r.value_range.1 <= 1.0);
     eprintln!(
@@ -448,7 +446,14 @@ fn evaluation_report_has_results_worst_case_checks_and_a_plot() {
         "black-box square",
         "input gradients",
     ] {
-        assert!(check(name).passed, "{:?}", check(name));
+        let c = check(name);
+        eprintln!("{c:?}");
+        // Spread: 1 to 1 in 72 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        figures::at_least(
+            &format!("attacks/report_check_passes/{name}"),
+            f64::from(u8::from(c.passed)),
+            1.0,
+        );
     }
     assert_eq!(r.sanity_checks.len(), 6);
     let json: serde_json::Value =
@@ -480,9 +485,11 @@ fn cw_l2_finds_small_perturbations_and_respects_a_budget() {
     )
     .unwrap();
     let (r, adv) = run_attack(model, &cw, &data, GoalKind::Untargeted, 0.0, 30, &d).unwrap();
-    assert!(r.success_rate >= 0.9, "CW success {}", r.success_rate);
+    // Spread: 0.9 to 0.9667 in 13 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+    figures::at_least("attacks/cw_success", r.success_rate, 0.85);
     assert!(r.value_range.0 >= 0.0 && r.value_range.1 <= 1.0);
-    assert!(r.mean_l2 < 3.0, "CW mean L2 {}", r.mean_l2);
+    // Spread: 1.9364 to 2.4469 in 13 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+    figures::at_most("attacks/cw_mean_l2", r.mean_l2, 3.0);
     // Minimal-norm: CW's L2 is well below PGD-L2's budget that achieves a similar success.
     let budget = CwL2::new(
         CwConfig::new()
@@ -493,9 +500,12 @@ fn cw_l2_finds_small_perturbations_and_respects_a_budget() {
     )
     .unwrap();
     let (rb, adv_b) = run_attack(model, &budget, &data, GoalKind::Untargeted, 0.5, 30, &d).unwrap();
-    assert!(
-        rb.adversarial_accuracy >= r.adversarial_accuracy,
-        "a budget cannot make the attack stronger"
+    // A budget cannot make the attack stronger.
+    // Spread: 0.8 to 0.8667 in 13 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+    figures::at_least(
+        "attacks/cw_budget_minus_unbudgeted_accuracy",
+        rb.adversarial_accuracy - r.adversarial_accuracy,
+        0.0,
     );
     for (a, x) in adv_b.chunks(784).zip(data.features.chunks(784)) {
         let n = a
@@ -541,17 +551,20 @@ fn targeted_apgd_reaches_its_targets_and_raises_the_target_logit() {
             .filter(|(p, t)| p == t)
             .count();
         // Before the DLR sign fix, targeted APGD-DLR reached 0% (it lowered the target logit);
-        // with 20 steps it reaches 44 of 50 (the targeted DLR lifts z_t over z_y, not over
-        // every class), CE at least 45.
-        assert!(
-            reached >= 40,
-            "{loss:?}: {reached} of 50 reach their target"
+        // the targeted DLR lifts z_t over z_y, not over every class.
+        // Spread: 40 to 49 in 24 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        figures::at_least(
+            &format!("attacks/targeted_apgd_{loss:?}_reached_of_50"),
+            reached as f64,
+            37.0,
         );
         let after = target_logits(adv);
         let rose = before.iter().zip(&after).filter(|(b, a)| a > b).count();
-        assert!(
-            rose >= 48,
-            "{loss:?}: the target logit rose on {rose} of 50 rows"
+        // Spread: 48 to 50 in 24 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        figures::at_least(
+            &format!("attacks/targeted_apgd_{loss:?}_target_logit_rose_of_50"),
+            rose as f64,
+            46.0,
         );
     }
 }
@@ -653,11 +666,15 @@ fn a_suite_runs_its_stages_on_the_rows_still_robust() {
         "{:?}",
         r.notes
     );
-    assert!(
-        r.sanity_checks.iter().all(|c| c.passed),
-        "{:?}",
-        r.sanity_checks
-    );
+    for c in &r.sanity_checks {
+        eprintln!("{c:?}");
+        // Spread: 1 to 1 in 65 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        figures::at_least(
+            &format!("attacks/suite_check_passes/{}", c.name),
+            f64::from(u8::from(c.passed)),
+            1.0,
+        );
+    }
 }
 
 #[test]
@@ -693,5 +710,6 @@ fn fab_t_finds_small_adversarial_points_within_eps() {
         assert!(row.iter().all(|v| (0.0..=1.0).contains(v)));
     }
     // The undefended SmallCnn: PGD-40 breaks 99.9% at ε = 0.3; FAB-T at ε = 0.15 most rows.
-    assert!(broken >= 15, "FAB-T broke {broken} of 20 at ε = 0.15");
+    // Spread: 11 to 17 in 12 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+    figures::at_least("attacks/fabt_0.15_broken_of_20", broken as f64, 8.0);
 }

@@ -6,12 +6,17 @@ use std::process::Command;
 use aegis_model::data::DataSource;
 use aegis_model::{TrainConfig, TrainRequest, train_run};
 
+#[path = "../../../tests/support/figures.rs"]
+mod figures;
+
 #[test]
 fn attack_writes_the_contract_fields() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");
     let mut req = TrainRequest::new(DataSource::Mnist);
-    req.train = TrainConfig::new().with_epochs(2);
+    req.train = TrainConfig::new()
+        .with_epochs(2)
+        .with_seed(figures::seed(1));
     req.out = Some(run.clone());
     train_run(&req).unwrap();
     let out_dir = tmp.path().join("atk");
@@ -43,7 +48,11 @@ fn attack_writes_the_contract_fields() {
     let clean = r["clean_accuracy"].as_f64().unwrap();
     let adv = r["adversarial_accuracy"].as_f64().unwrap();
     let norm = r["mean_perturbation_norm"].as_f64().unwrap();
-    assert!(clean > 0.85 && adv < clean, "clean {clean} adv {adv}");
+    eprintln!("clean {clean} adv {adv}");
+    // Spread: 0.9 to 0.94 in 14 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+    figures::at_least("attack_cli/clean_accuracy", clean, 0.85);
+    // Spread: 0.44 to 0.51 in 14 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+    figures::at_least("attack_cli/pgd_0.3_accuracy_drop", clean - adv, 0.0);
     assert!(norm > 0.0 && norm <= 0.3 + 1e-6, "norm {norm}");
     assert_eq!(r["n"], 100);
 

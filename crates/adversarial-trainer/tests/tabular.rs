@@ -16,12 +16,17 @@ use aegis_model::{Dataset, InputDomain, TrainConfig, TrainOutcome, TrainRequest,
 use burn::module::Module;
 use burn::tensor::Device;
 
+#[path = "../../../tests/support/figures.rs"]
+mod figures;
+
 /// The MLP of `aegis-model train --data breast-cancer` (10 epochs), trained once.
 fn undefended() -> &'static (TrainOutcome, Dataset) {
     static RUN: OnceLock<(TrainOutcome, Dataset)> = OnceLock::new();
     RUN.get_or_init(|| {
         let mut req = TrainRequest::new(DataSource::BreastCancer);
-        req.train = TrainConfig::new().with_epochs(10);
+        req.train = TrainConfig::new()
+            .with_epochs(10)
+            .with_seed(figures::seed(1));
         let outcome = train_run(&req).unwrap();
         let test = outcome.config.test_split(None).unwrap();
         (outcome, test)
@@ -100,8 +105,14 @@ fn every_attack_stays_in_the_per_feature_ball_and_the_box() {
         ),
     ];
     // Half a standard deviation per feature is a real threat for the undefended MLP.
-    for a in accs {
-        assert!(a < clean - 0.1, "accuracy {a} vs clean {clean}");
+    let names = ["fgsm", "pgd", "mifgsm", "apgd", "fab", "square", "cw_l2"];
+    for (name, a) in names.into_iter().zip(accs) {
+        // Spread: 0.2655 to 0.5929 in 98 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        figures::at_least(
+            &format!("tabular/{name}_0.5std_accuracy_drop"),
+            clean - a,
+            0.1,
+        );
     }
 }
 
@@ -164,22 +175,35 @@ fn autoattack_on_breast_cancer_falls_with_eps_to_zero() {
         "{worst:?}"
     );
     assert!(worst.windows(2).all(|w| w[1] <= w[0]), "{worst:?}");
-    assert!(
-        worst[2] < worst[0] - 0.2,
-        "ε = 0.5 std must hurt: {worst:?}"
+    // ε = 0.5 std must hurt.
+    eprintln!("worst case by ε: {worst:?}");
+    // Spread: 0.5752 to 0.5929 in 14 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+    figures::at_least(
+        "tabular/autoattack_0.5std_worst_case_drop",
+        worst[0] - worst[2],
+        0.2,
     );
-    assert_eq!(*worst.last().unwrap(), 0.0, "{worst:?}");
+    // Spread: 0 to 0 in 14 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+    figures::at_most(
+        "tabular/autoattack_diameter_worst_case_accuracy",
+        *worst.last().unwrap(),
+        0.0,
+    );
     assert!(
         report
             .notes
             .iter()
             .any(|n| n.contains("apgd-dlr-t dropped"))
     );
-    assert!(
-        report.sanity_checks.iter().all(|c| c.passed),
-        "{:?}",
-        report.sanity_checks
-    );
+    for c in &report.sanity_checks {
+        eprintln!("{c:?}");
+        // Spread: 1 to 1 in 70 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        figures::at_least(
+            &format!("tabular/check_passes/{}", c.name),
+            f64::from(u8::from(c.passed)),
+            1.0,
+        );
+    }
     let json = std::fs::read_to_string(tmp.path().join("report.json")).unwrap();
     assert!(
         json.contains("\"units\": \"std\""),
@@ -191,7 +215,9 @@ fn autoattack_on_breast_cancer_falls_with_eps_to_zero() {
 fn trades_in_std_units_beats_the_undefended_model_under_attack() {
     let eps = 0.5;
     let mut req = TrainRequest::new(DataSource::BreastCancer);
-    req.train = aegis_adversarial_trainer::best_recipe_train_config().with_epochs(10);
+    req.train = aegis_adversarial_trainer::best_recipe_train_config()
+        .with_epochs(10)
+        .with_seed(figures::seed(1));
     let adv = AdvTrainConfig::new()
         .with_method(AdvMethod::Trades)
         .with_eps(eps);
@@ -215,9 +241,13 @@ fn trades_in_std_units_beats_the_undefended_model_under_attack() {
             .adversarial_accuracy
     };
     let (a_plain, a_robust) = (acc(&plain.model), acc(&robust.model));
-    assert!(
-        a_robust > a_plain + 0.15,
-        "APGD-CE at ε = 0.5 std: TRADES {a_robust} vs undefended {a_plain}"
+    // APGD-CE at ε = 0.5 std: TRADES vs undefended.
+    eprintln!("APGD-CE at ε = 0.5 std: TRADES {a_robust} vs undefended {a_plain}");
+    // Spread: 0.3097 to 0.3451 in 14 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+    figures::at_least(
+        "tabular/trades_apgd_0.5std_gain_over_undefended",
+        a_robust - a_plain,
+        0.15,
     );
 }
 

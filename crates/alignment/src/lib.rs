@@ -73,6 +73,10 @@ mod planning;
 mod preferences;
 mod shaping;
 
+#[cfg(test)]
+#[path = "../../../tests/support/figures.rs"]
+pub(crate) mod figures;
+
 /// Former name of [`commands`], kept so code written against 0.1 compiles.
 pub use commands as job;
 pub use envs::{cliff_world, gridworld, objectworld};

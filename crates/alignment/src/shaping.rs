@@ -426,16 +426,23 @@ mod tests {
             .with_size(6)
             .with_seeds(4)
             .with_episodes(40)
-            .with_random_potentials(2);
+            .with_random_potentials(2)
+            .with_seed(crate::figures::seed(1));
         let rep = shaping_experiment(&cfg).unwrap();
         assert!(rep.policy_unchanged);
         assert!(rep.bonus_changes_policy);
         assert_eq!(rep.curves.len(), 3);
-        assert!(
-            rep.total_steps_with_shaping < 0.75 * rep.total_steps_without_shaping,
+        // Every episode starts at (0, 0), away from the goal, so the total without shaping is
+        // positive and the ratio is defined.
+        println!(
             "{} vs {}",
-            rep.total_steps_with_shaping,
-            rep.total_steps_without_shaping
+            rep.total_steps_with_shaping, rep.total_steps_without_shaping
+        );
+        // Spread: 0.4521 to 0.6234 in 14 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        crate::figures::at_most(
+            "alignment/shaping_steps_ratio_with_to_without",
+            rep.total_steps_with_shaping / rep.total_steps_without_shaping,
+            0.75,
         );
     }
 }

@@ -4,6 +4,9 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+#[path = "../../../tests/support/figures.rs"]
+mod figures;
+
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_aegis-alignment"))
         .args(args)
@@ -85,6 +88,7 @@ fn irl_writes_evd_and_reward_correlation() {
 fn preferences_shaping_and_plan_write_their_reports() {
     let tmp = tempfile::tempdir().unwrap();
     let p = tmp.path().join("pref");
+    let seed = figures::seed(2).to_string();
     ok(&run(&[
         "preferences",
         "--env",
@@ -94,12 +98,17 @@ fn preferences_shaping_and_plan_write_their_reports() {
         "--size",
         "5",
         "--seed",
-        "2",
+        &seed,
         "--out",
         p.to_str().unwrap(),
     ]));
     let r = json(&p.join("preferences.json"));
-    assert!(r["reward_correlation"].as_f64().unwrap() > 0.0);
+    // Spread: 0.7828 to 0.9713 in 14 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+    figures::at_least(
+        "alignment/cli_preferences_correlation",
+        r["reward_correlation"].as_f64().unwrap(),
+        0.0,
+    );
     assert!(r["active"]["correlation"].as_array().unwrap().len() == 2);
     assert!(p.join("preferences.png").exists());
 

@@ -257,9 +257,11 @@ pub(crate) mod tests {
             };
             let model = ModelConfig::new(Architecture::SmallCnn, vec![1, 28, 28], 10)
                 .with_dropout(0.0)
-                .init(&dev, 1)
+                .init(&dev, crate::figures::seed(1))
                 .unwrap();
-            let train = aegis_model::TrainConfig::new().with_epochs(3);
+            let train = aegis_model::TrainConfig::new()
+                .with_epochs(3)
+                .with_seed(crate::figures::seed(1));
             let opts = aegis_model::train::TrainOptions {
                 progress: false,
                 run_dir: None,
@@ -268,7 +270,12 @@ pub(crate) mod tests {
             };
             let (model, metrics) =
                 aegis_model::train::fit(model, &train, &split, &dev, &opts).unwrap();
-            assert!(metrics.test_accuracy > 0.85, "{}", metrics.test_accuracy);
+            // Spread: 0.9 to 0.935 in 13 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+            crate::figures::at_least(
+                "interpretability/trained_cnn_accuracy",
+                metrics.test_accuracy,
+                0.85,
+            );
             (model, split.test)
         })
     }

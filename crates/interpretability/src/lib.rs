@@ -60,6 +60,10 @@ mod plots;
 mod quality;
 mod tabular;
 
+#[cfg(test)]
+#[path = "../../../tests/support/figures.rs"]
+pub(crate) mod figures;
+
 /// Former name of [`commands`], kept so code written against 0.1 compiles.
 pub use commands as job;
 

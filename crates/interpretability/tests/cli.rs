@@ -12,6 +12,9 @@ use aegis_model::{DataSource, TrainConfig, TrainRequest, train_run};
 mod cli_contract;
 use cli_contract::assert_clean_error;
 
+#[path = "../../../tests/support/figures.rs"]
+mod figures;
+
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_aegis-interpretability"))
         .env("CUBECL_AUTOTUNE_LEVEL", "minimal")
@@ -348,10 +351,17 @@ fn importance_ranks_the_informative_features_on_top() {
     // The synthetic set's label depends on 3 of 10 features only (known positions).
     let dir = root().join("informative");
     let mut req = TrainRequest::new(DataSource::Informative);
-    req.train = TrainConfig::new().with_epochs(10);
+    req.train = TrainConfig::new()
+        .with_epochs(10)
+        .with_seed(figures::seed(1));
     req.out = Some(dir.join("run"));
     let outcome = train_run(&req).unwrap();
-    assert!(outcome.metrics.test_accuracy > 0.9);
+    // Spread: 0.9725 to 0.9875 in 14 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+    figures::at_least(
+        "interpretability/informative_mlp_accuracy",
+        outcome.metrics.test_accuracy,
+        0.9,
+    );
     let truth = aegis_model::data::informative_features(2000, 10, 3, req.split_seed).informative;
     for (method, rows) in [("permutation", None), ("kernel-shap", Some("20"))] {
         let out = dir.join(method);
@@ -376,8 +386,17 @@ fn importance_ranks_the_informative_features_on_top() {
             .iter()
             .map(|v| v.as_f64().unwrap())
             .collect();
-        let mut top = aegis_interpretability::ranking(&mean)[..3].to_vec();
-        top.sort();
-        assert_eq!(top, truth, "{method}: {mean:?}");
+        println!("{method} importance: {mean:?}");
+        let top = &aegis_interpretability::ranking(&mean)[..3];
+        let found = top.iter().filter(|&&j| truth.contains(&j)).count();
+        // Spread: 3 to 3 in 28 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        figures::at_least(
+            &format!(
+                "interpretability/cli_{}_informative_in_top3",
+                method.replace('-', "_")
+            ),
+            found as f64,
+            3.0,
+        );
     }
 }

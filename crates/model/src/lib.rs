@@ -40,6 +40,10 @@ pub mod plot;
 pub mod run;
 pub mod train;
 
+#[cfg(test)]
+#[path = "../../../tests/support/figures.rs"]
+pub(crate) mod figures;
+
 pub use classifier::{
     Classifier, DEFAULT_BATCH_ROWS, accuracy, argmax, batch_tensor, label_tensor, predict,
     predict_proba, to_host,

@@ -8,6 +8,9 @@ use std::process::{Command, Output};
 mod cli_contract;
 use cli_contract::assert_clean_error;
 
+#[path = "../../../tests/support/figures.rs"]
+mod figures;
+
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_aegis-model"));
     c.env("CUBECL_AUTOTUNE_LEVEL", "minimal");
@@ -19,6 +22,7 @@ fn run(args: &[&str]) -> Output {
 }
 
 fn train_moons(dir: &Path) {
+    let seed = figures::seed(4).to_string();
     let out = run(&[
         "train",
         "--data",
@@ -26,7 +30,7 @@ fn train_moons(dir: &Path) {
         "--epochs",
         "3",
         "--seed",
-        "4",
+        &seed,
         "--out",
         dir.to_str().unwrap(),
     ]);
@@ -45,9 +49,10 @@ fn train_eval_predict_contract_on_tabular_data() {
     let metrics: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run_dir.join("metrics.json")).unwrap()).unwrap();
     let acc = metrics["test_accuracy"].as_f64().unwrap();
-    assert!(acc > 0.8, "moons accuracy {acc}");
+    // Spread: 0.87 to 0.885 in 14 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+    figures::at_least("model_cli/moons_accuracy", acc, 0.8);
     assert_eq!(metrics["epochs"].as_array().unwrap().len(), 3);
-    assert_eq!(metrics["seed"], 4);
+    assert_eq!(metrics["seed"], figures::seed(4));
     assert_eq!(metrics["device"], "flex");
     assert!(metrics["wall_seconds"].as_f64().unwrap() > 0.0);
     assert!(run_dir.join("model.bpk").is_file() && run_dir.join("config.json").is_file());
@@ -317,4 +322,89 @@ fn an_io_error_names_its_cause_once() {
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+}
+
+#[test]
+fn absurd_architectures_are_refused_before_allocation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let spec = |name: &str, out_features: u64| {
+        let path = tmp.path().join(name);
+        let json = format!(
+            r#"{{"input_shape": [2], "layers": [
+                {{"type": "linear", "in_features": 2, "out_features": {out_features}}},
+                {{"type": "relu"}},
+                {{"type": "linear", "in_features": {out_features}, "out_features": 2}}]}}"#
+        );
+        std::fs::write(&path, json).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    // 2e9 × 2e9 weights (16 EB): over any machine's memory, refused under the default budget.
+    let huge = spec("huge.json", 2_000_000_000);
+    let run_dir = tmp.path().join("run").to_str().unwrap().to_string();
+    for cmd in [
+        vec!["train", "--data", "moons", "--arch", &huge, "--epochs", "1"],
+        vec![
+            "import",
+            "--data",
+            "moons",
+            "--arch",
+            &huge,
+            "--weights",
+            "absent.pt",
+        ],
+    ] {
+        let mut args = cmd.clone();
+        args.extend(["--out", &run_dir]);
+        assert_clean_error(
+            &run(&args),
+            &[
+                "huge.json",
+                "layer 0 (linear)",
+                "memory budget",
+                "AEGIS_MEMORY_BUDGET",
+            ],
+        );
+    }
+    assert!(!tmp.path().join("run").exists(), "nothing written");
+
+    // 2 → 100,000 → 2 is 2 MB of weights (1.2 MB in the first layer): over a 1 MiB budget,
+    // and the error names the budget's origin; 1 GiB lets it train (and evaluate 500 rows at
+    // a time: 400 MB).
+    let wide = spec("wide.json", 100_000);
+    let args = ["train", "--data", "moons", "--arch", &wide, "--epochs", "1"];
+    let out = bin()
+        .args(args)
+        .args(["--out", tmp.path().join("wide").to_str().unwrap()])
+        .env("AEGIS_MEMORY_BUDGET", "1MiB")
+        .output()
+        .unwrap();
+    assert_clean_error(
+        &out,
+        &[
+            "wide.json",
+            "layer 0 (linear)",
+            "1.0 MiB (AEGIS_MEMORY_BUDGET)",
+        ],
+    );
+    let out = bin()
+        .args(args)
+        .args(["--out", tmp.path().join("wide").to_str().unwrap()])
+        .env("AEGIS_MEMORY_BUDGET", "1GiB")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = bin()
+        .args(args)
+        .env("AEGIS_MEMORY_BUDGET", "lots")
+        .output()
+        .unwrap();
+    assert_clean_error(
+        &out,
+        &["wide.json", "AEGIS_MEMORY_BUDGET=\"lots\" is not a size"],
+    );
 }

@@ -6,6 +6,9 @@ use aegis_model::{
     DeviceSpec, LrSchedule, ModelError, OptimizerKind, RunDir, TrainConfig, TrainRequest, train_run,
 };
 
+#[path = "../../../tests/support/figures.rs"]
+mod figures;
+
 fn request(data: DataSource, cfg: TrainConfig) -> TrainRequest {
     let mut r = TrainRequest::new(data);
     r.train = cfg;
@@ -16,16 +19,24 @@ fn request(data: DataSource, cfg: TrainConfig) -> TrainRequest {
 fn smallcnn_learns_bundled_mnist_in_two_epochs() {
     let out = train_run(&request(
         DataSource::Mnist,
-        TrainConfig::new().with_epochs(2),
+        TrainConfig::new()
+            .with_epochs(2)
+            .with_seed(figures::seed(1)),
     ))
     .unwrap();
-    assert!(
-        out.metrics.test_accuracy > 0.90,
-        "accuracy {}",
-        out.metrics.test_accuracy
+    // Spread: 0.916 to 0.945 in 13 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+    figures::at_least(
+        "model/smallcnn_2_epoch_accuracy",
+        out.metrics.test_accuracy,
+        0.90,
     );
     assert_eq!(out.metrics.n_test, 1000);
-    assert!(out.metrics.epochs[1].loss < out.metrics.epochs[0].loss);
+    // Spread: 0.8887 to 1.0135 in 13 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+    figures::at_least(
+        "model/smallcnn_loss_drop",
+        out.metrics.epochs[0].loss - out.metrics.epochs[1].loss,
+        0.0,
+    );
 }
 
 #[test]
@@ -63,21 +74,25 @@ fn same_seed_gives_identical_metrics_on_flex() {
 
 #[test]
 fn tabular_sets_reach_known_accuracy() {
-    for (data, bar) in [
-        (DataSource::BreastCancer, 0.93),
-        (DataSource::Wine, 0.9),
-        (DataSource::Moons, 0.95),
-        (DataSource::Blobs, 0.85),
+    for (data, name, bar) in [
+        (DataSource::BreastCancer, "breast_cancer", 0.93),
+        (DataSource::Wine, "wine", 0.9),
+        (DataSource::Moons, "moons", 0.95),
+        (DataSource::Blobs, "blobs", 0.84),
     ] {
         let out = train_run(&request(
             data.clone(),
-            TrainConfig::new().with_epochs(30).with_learning_rate(3e-3),
+            TrainConfig::new()
+                .with_epochs(30)
+                .with_learning_rate(3e-3)
+                .with_seed(figures::seed(1)),
         ))
         .unwrap();
-        assert!(
-            out.metrics.test_accuracy >= bar,
-            "{data}: {}",
-            out.metrics.test_accuracy
+        // Spread: 0.85 to 0.98 in 107 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        figures::at_least(
+            &format!("model/{name}_accuracy"),
+            out.metrics.test_accuracy,
+            bar,
         );
     }
 }
@@ -90,12 +105,14 @@ fn sgd_l1_l2_and_schedules_train() {
         .with_learning_rate(0.05)
         .with_weight_decay(1e-4)
         .with_l1(1e-5)
-        .with_lr_schedule(LrSchedule::Cosine { min_lr: 0.0 });
+        .with_lr_schedule(LrSchedule::Cosine { min_lr: 0.0 })
+        .with_seed(figures::seed(1));
     let out = train_run(&request(DataSource::Moons, cfg)).unwrap();
-    assert!(
-        out.metrics.test_accuracy > 0.9,
-        "{}",
-        out.metrics.test_accuracy
+    // Spread: 0.975 to 0.98 in 14 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+    figures::at_least(
+        "model/moons_sgd_l1_l2_cosine_accuracy",
+        out.metrics.test_accuracy,
+        0.9,
     );
     let lrs: Vec<f64> = out.metrics.epochs.iter().map(|e| e.learning_rate).collect();
     assert!(
@@ -107,7 +124,9 @@ fn sgd_l1_l2_and_schedules_train() {
 #[test]
 fn l1_shrinks_weights() {
     use aegis_model::burn::tensor::Device;
-    let base = TrainConfig::new().with_epochs(10);
+    let base = TrainConfig::new()
+        .with_epochs(10)
+        .with_seed(figures::seed(1));
     let plain = train_run(&request(DataSource::Informative, base.clone()))
         .unwrap()
         .model;
@@ -116,12 +135,11 @@ fn l1_shrinks_weights() {
         .model;
     let d = Device::flex();
     let n = |m| aegis_model::models::l1_norm(m, &d).into_scalar::<f32>();
-    assert!(
-        n(&sparse) < 0.5 * n(&plain),
-        "L1 {} vs plain {}",
-        n(&sparse),
-        n(&plain)
-    );
+    let (l1_sparse, l1_plain) = (n(&sparse) as f64, n(&plain) as f64);
+    eprintln!("L1 {l1_sparse} vs plain {l1_plain}");
+    // A trained network's L1 norm is positive, so the ratio is defined.
+    // Spread: 0.0254 to 0.0498 in 14 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+    figures::at_most("model/l1_sparse_over_plain_norm", l1_sparse / l1_plain, 0.5);
 }
 
 #[test]
@@ -135,7 +153,8 @@ fn non_finite_loss_stops_and_keeps_the_last_good_checkpoint() {
         .with_lr_schedule(LrSchedule::Step {
             every: 1,
             gamma: 1e30,
-        });
+        })
+        .with_seed(figures::seed(1));
     let mut req = request(DataSource::Moons, cfg);
     req.out = Some(tmp.path().to_path_buf());
     let err = train_run(&req).unwrap_err();
@@ -160,10 +179,11 @@ fn non_finite_loss_stops_and_keeps_the_last_good_checkpoint() {
     // The kept checkpoint loads and still classifies well.
     let report = aegis_model::evaluate_run_with(tmp.path(), None, DeviceSpec::Flex, true).unwrap();
     assert!(report.incomplete);
-    assert!(
-        report.test_accuracy > 0.7,
-        "checkpoint accuracy {}",
-        report.test_accuracy
+    // Spread: 0.855 to 0.88 in 14 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+    figures::at_least(
+        "model/diverged_run_checkpoint_accuracy",
+        report.test_accuracy,
+        0.7,
     );
     let (model, _) = RunDir::new(tmp.path())
         .load_checkpoint(&DeviceSpec::Flex.open().unwrap())

@@ -41,6 +41,10 @@ pub mod serve;
 mod sgr;
 mod team;
 
+#[cfg(test)]
+#[path = "../../../tests/support/figures.rs"]
+pub(crate) mod figures;
+
 /// Former name of [`commands`], kept so code written against 0.1 compiles.
 pub use commands as job;
 

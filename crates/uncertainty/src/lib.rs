@@ -44,6 +44,10 @@ pub mod metrics;
 mod ood;
 mod recalibration;
 
+#[cfg(test)]
+#[path = "../../../tests/support/figures.rs"]
+pub(crate) mod figures;
+
 /// Former name of [`commands`], kept so code written against 0.1 compiles.
 pub use commands as job;
 

@@ -12,6 +12,9 @@ use aegis_model::{DataSource, TrainConfig, TrainRequest, train_run};
 mod cli_contract;
 use cli_contract::assert_clean_error;
 
+#[path = "../../../tests/support/figures.rs"]
+mod figures;
+
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_aegis-uncertainty"))
         .args(args)
@@ -36,7 +39,9 @@ fn mnist_run() -> &'static str {
     RUN.get_or_init(|| {
         let dir = root().join("mnist");
         let mut req = TrainRequest::new(DataSource::Mnist);
-        req.train = TrainConfig::new().with_epochs(2);
+        req.train = TrainConfig::new()
+            .with_epochs(2)
+            .with_seed(figures::seed(1));
         req.out = Some(dir.clone());
         train_run(&req).unwrap();
         dir.to_string_lossy().into_owned()
@@ -78,8 +83,18 @@ fn contract_files_of_calibrate_conformal_and_ood() {
     ]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let conf = json(&out.join("conf/conformal.json"));
-    assert!(conf["mean_coverage"].as_f64().unwrap() > 0.8);
-    assert!(conf["mean_set_size"].as_f64().unwrap() >= 1.0);
+    // Spread: 0.8968 to 0.9064 in 13 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+    figures::at_least(
+        "uncertainty/aps_mean_coverage",
+        conf["mean_coverage"].as_f64().unwrap(),
+        0.8,
+    );
+    // Spread: 1.1976 to 1.2772 in 13 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+    figures::at_least(
+        "uncertainty/aps_mean_set_size",
+        conf["mean_set_size"].as_f64().unwrap(),
+        1.0,
+    );
     assert_eq!(conf["splits"].as_array().unwrap().len(), 5);
 
     let r = run(&[

@@ -195,16 +195,25 @@ mod tests {
             .unwrap();
         let plan = value_iteration(&w.mdp, w.mdp.reward(), &ValueIterationConfig::new()).unwrap();
         let pi = greedy_with_ties(&plan.q, 5);
-        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let mut rng = ChaCha8Rng::seed_from_u64(crate::figures::seed(1));
         let demos = sample_trajectories(&w.mdp, &pi, 64, 12, &mut rng).unwrap();
         let cfg = DeepMaxEntIrlConfig::new()
             .with_iterations(60)
-            .with_hidden(vec![16, 16]);
+            .with_hidden(vec![16, 16])
+            .with_seed(crate::figures::seed(1));
         let device = Device::flex();
         let a = deep_maxent_irl(&w.mdp, &demos, &cfg, &device).unwrap();
         let corr = reward_correlation(w.mdp.reward(), &a.reward).unwrap();
-        assert!(corr > 0.3, "correlation {corr}");
-        assert!(a.visitation_error.last().unwrap() < &a.visitation_error[0]);
+        // The correlation of 64 short demonstrations spans most of [0, 1] across seeds: the
+        // bar claims only a positive correlation, below every run measured.
+        // Spread: 0.1212 to 0.7553 in 14 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        crate::figures::at_least("alignment/deep_maxent_correlation", corr, 0.0);
+        // Spread: 0.389 to 0.4193 in 14 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        crate::figures::at_least(
+            "alignment/deep_maxent_visitation_error_drop",
+            a.visitation_error[0] - a.visitation_error.last().unwrap(),
+            0.0,
+        );
         let b = deep_maxent_irl(&w.mdp, &demos, &cfg, &device).unwrap();
         assert_eq!(a.reward, b.reward);
         assert!(

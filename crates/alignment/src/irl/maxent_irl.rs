@@ -305,11 +305,17 @@ mod tests {
             .unwrap();
         let soft =
             soft_value_iteration(&g.mdp, g.mdp.reward(), &SoftValueIterationConfig::new()).unwrap();
-        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let mut rng = ChaCha8Rng::seed_from_u64(crate::figures::seed(5));
         let demos = sample_trajectories(&g.mdp, &soft.policy, 200, 20, &mut rng).unwrap();
         let res = maxent_irl(&g.mdp, &demos, &MaxEntIrlConfig::new().with_iterations(150)).unwrap();
         let corr = reward_correlation(g.mdp.reward(), &res.reward).unwrap();
-        assert!(corr > 0.8, "correlation {corr}");
-        assert!(res.visitation_error.last().unwrap() < &res.visitation_error[0]);
+        // Spread: 0.9627 to 0.991 in 14 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        crate::figures::at_least("alignment/maxent_small_gridworld_correlation", corr, 0.8);
+        // Spread: 0.626 to 0.6912 in 14 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        crate::figures::at_least(
+            "alignment/maxent_small_gridworld_visitation_error_drop",
+            res.visitation_error[0] - res.visitation_error.last().unwrap(),
+            0.0,
+        );
     }
 }

@@ -38,7 +38,7 @@ mod tests {
             .build()
             .unwrap();
         let pi = mce_policy(&g.mdp, g.mdp.reward()).unwrap();
-        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let mut rng = ChaCha8Rng::seed_from_u64(crate::figures::seed(9));
         let demos = sample_trajectories(&g.mdp, &pi, 400, 15, &mut rng).unwrap();
         let norm = |r: &[f64]| {
             crate::irl::maxent_irl::reward_gradient(
@@ -55,9 +55,16 @@ mod tests {
         };
         let at_true = norm(g.mdp.reward());
         let at_zero = norm(&[0.0; 25]);
-        assert!(at_true < 0.5 * at_zero, "{at_true} vs {at_zero}");
+        println!("gradient norm at the true reward {at_true}, at zero {at_zero}");
+        // Spread: -2.3318 to -2.0857 in 14 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        crate::figures::at_most(
+            "alignment/mce_gradient_true_minus_half_zero",
+            at_true - 0.5 * at_zero,
+            0.0,
+        );
         let res = mce_irl(&g.mdp, &demos, &MaxEntIrlConfig::new().with_iterations(100)).unwrap();
         let corr = reward_correlation(g.mdp.reward(), &res.reward).unwrap();
-        assert!(corr > 0.8, "correlation {corr}");
+        // Spread: 0.9778 to 0.9972 in 14 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        crate::figures::at_least("alignment/mce_correlation", corr, 0.8);
     }
 }

@@ -164,19 +164,22 @@ mod tests {
             .unwrap()
             .with_start(start)
             .unwrap();
-        let cfg = QLearningConfig::new().with_episodes(200).with_seed(3);
+        let cfg = QLearningConfig::new()
+            .with_episodes(200)
+            .with_seed(crate::figures::seed(3));
         let res = q_learning(&mdp, mdp.reward(), None, &cfg).unwrap();
         let pol = greedy_policy(&res.q, 4);
         assert_eq!(&pol[..4], &[3, 3, 3, 3], "{pol:?}");
         let tail: f64 = res.steps[150..].iter().map(|&s| s as f64).sum::<f64>() / 50.0;
-        assert!(tail < 5.0, "{tail}");
+        // Spread: 4.3 to 4.66 in 14 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        crate::figures::at_most("alignment/q_learning_corridor_tail_mean_steps", tail, 5.0);
         // Q of the greedy action approaches the value-iteration value 0.9^3 at state 0.
         let plan = value_iteration(&mdp, mdp.reward(), &ValueIterationConfig::new()).unwrap();
-        assert!(
-            (res.q[3] - plan.q[3]).abs() < 0.05,
-            "{} vs {}",
-            res.q[3],
-            plan.q[3]
+        // Spread: 0 to 0 in 14 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        crate::figures::at_most(
+            "alignment/q_learning_corridor_q_error",
+            (res.q[3] - plan.q[3]).abs(),
+            0.05,
         );
         let again = q_learning(&mdp, mdp.reward(), None, &cfg).unwrap();
         assert_eq!(again.steps, res.steps);

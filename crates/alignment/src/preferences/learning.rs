@@ -110,20 +110,27 @@ mod tests {
             .with_batch(50)
             .with_initial(50)
             .with_ensemble(3)
-            .with_iterations(200);
+            .with_iterations(200)
+            .with_seed(crate::figures::seed(1));
         let dev = Device::flex();
         let random = preference_learning(&g.mdp, 200, QuerySelection::Random, &cfg, &dev).unwrap();
         let active = preference_learning(&g.mdp, 200, QuerySelection::Active, &cfg, &dev).unwrap();
         assert_eq!(random.comparisons, vec![50, 100, 150, 200]);
-        assert!(
-            *random.correlation.last().unwrap() > 0.85,
-            "{:?}",
-            random.correlation
+        println!(
+            "random {:?}, active {:?}",
+            random.correlation, active.correlation
         );
-        assert!(
-            *active.correlation.last().unwrap() > 0.85,
-            "{:?}",
-            active.correlation
+        // Spread: 0.9765 to 0.9933 in 14 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        crate::figures::at_least(
+            "alignment/preferences_linear_random_correlation",
+            *random.correlation.last().unwrap(),
+            0.85,
+        );
+        // Spread: 0.9893 to 0.9976 in 14 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        crate::figures::at_least(
+            "alignment/preferences_linear_active_correlation",
+            *active.correlation.last().unwrap(),
+            0.85,
         );
         // Both start from the same warm-up pairs.
         assert_eq!(random.correlation[0], active.correlation[0]);
@@ -144,10 +151,17 @@ mod tests {
             .with_batch(100)
             .with_initial(100)
             .with_ensemble(2)
-            .with_iterations(150);
+            .with_iterations(150)
+            .with_seed(crate::figures::seed(1));
         let dev = Device::flex();
         let a = preference_learning(&g.mdp, 200, QuerySelection::Active, &cfg, &dev).unwrap();
-        assert!(*a.correlation.last().unwrap() > 0.8, "{:?}", a.correlation);
+        println!("{:?}", a.correlation);
+        // Spread: 0.9778 to 0.9955 in 14 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        crate::figures::at_least(
+            "alignment/preferences_mlp_active_correlation",
+            *a.correlation.last().unwrap(),
+            0.8,
+        );
         let b = preference_learning(&g.mdp, 200, QuerySelection::Active, &cfg, &dev).unwrap();
         assert_eq!(a.correlation, b.correlation);
         assert!(

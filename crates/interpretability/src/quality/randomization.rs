@@ -261,10 +261,24 @@ mod tests {
         .unwrap();
         assert_eq!(stages.len(), 4);
         let last = stages.last().unwrap();
-        assert!(last.spearman_signed < 0.5, "{stages:?}");
-        assert!(
-            last.spearman_abs < 0.9 && last.spearman_abs > last.spearman_signed,
-            "{stages:?}"
+        println!("{stages:?}");
+        // Spread: -0.0136 to 0.0136 in 13 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        crate::figures::at_most(
+            "interpretability/randomization_last_spearman_signed",
+            last.spearman_signed,
+            0.5,
+        );
+        // Spread: 0.6676 to 0.6817 in 13 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        crate::figures::at_most(
+            "interpretability/randomization_last_spearman_abs",
+            last.spearman_abs,
+            0.9,
+        );
+        // Spread: 0.6597 to 0.6953 in 13 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        crate::figures::at_least(
+            "interpretability/randomization_last_spearman_abs_minus_signed",
+            last.spearman_abs - last.spearman_signed,
+            0.0,
         );
     }
 }

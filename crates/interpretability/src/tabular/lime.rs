@@ -363,7 +363,7 @@ fn weighted_ridge(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tabular::permutation::{ranking, tests::informative_model};
+    use crate::tabular::permutation::tests::{informative_model, informative_on_top};
 
     #[test]
     fn quartile_bins_follow_numpy_percentiles() {
@@ -411,9 +411,8 @@ mod tests {
                 *m += c.abs() as f64;
             }
         }
-        let mut top = ranking(&imp)[..informative.len()].to_vec();
-        top.sort();
-        assert_eq!(&top, informative, "{imp:?}");
+        println!("mean |coefficient| {imp:?}");
+        informative_on_top("lime", &imp, informative);
         assert!(
             LimeTabular::new(
                 LimeConfig::new().with_kernel_width(Some(0.0)),

@@ -183,6 +183,22 @@ pub(crate) mod tests {
 
     /// An MLP trained on the synthetic informative set (1,000 rows, 8 features, 3 informative),
     /// shared by the tests that need it; returns the model, the test rows and the truth.
+    /// Reports how many of the informative features `importance` ranks in its top k (k = their
+    /// number) as the figure `interpretability/<method>_informative_in_top3`, whose bar is all.
+    pub(crate) fn informative_on_top(method: &str, importance: &[f64], informative: &[usize]) {
+        let k = informative.len();
+        let found = ranking(importance)[..k]
+            .iter()
+            .filter(|&&j| informative.contains(&j))
+            .count();
+        // Spread: 3 to 3 in 67 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+        crate::figures::at_least(
+            &format!("interpretability/{method}_informative_in_top3"),
+            found as f64,
+            k as f64,
+        );
+    }
+
     pub(crate) fn informative_model() -> &'static (Model, aegis_model::Dataset, Vec<usize>) {
         static CELL: OnceLock<(Model, aegis_model::Dataset, Vec<usize>)> = OnceLock::new();
         CELL.get_or_init(|| {
@@ -195,8 +211,11 @@ pub(crate) mod tests {
                 Some(vec![32]),
                 Some(0.0),
             );
-            let model = cfg.init(&dev, 1).unwrap();
-            let train = TrainConfig::new().with_epochs(15).with_learning_rate(1e-2);
+            let model = cfg.init(&dev, crate::figures::seed(1)).unwrap();
+            let train = TrainConfig::new()
+                .with_epochs(15)
+                .with_learning_rate(1e-2)
+                .with_seed(crate::figures::seed(1));
             let opts = aegis_model::train::TrainOptions {
                 progress: false,
                 run_dir: None,
@@ -205,7 +224,12 @@ pub(crate) mod tests {
             };
             let (model, metrics) =
                 aegis_model::train::fit(model, &train, &split, &dev, &opts).unwrap();
-            assert!(metrics.test_accuracy > 0.85, "{}", metrics.test_accuracy);
+            // Spread: 0.965 to 0.985 in 13 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+            crate::figures::at_least(
+                "interpretability/informative_model_accuracy",
+                metrics.test_accuracy,
+                0.85,
+            );
             (model, split.test, s.informative)
         })
     }
@@ -216,9 +240,8 @@ pub(crate) mod tests {
         let (model, test, informative) = informative_model();
         let cfg = PermutationConfig::new().with_seed(3);
         let imp = permutation_importance(model, &test.features, &test.labels, &cfg, &dev).unwrap();
-        let mut top: Vec<usize> = ranking(&imp.mean)[..informative.len()].to_vec();
-        top.sort();
-        assert_eq!(&top, informative, "means {:?}", imp.mean);
+        println!("permutation means {:?}", imp.mean);
+        informative_on_top("permutation", &imp.mean, informative);
         assert!(imp.std.iter().all(|s| *s >= 0.0));
         let again =
             permutation_importance(model, &test.features, &test.labels, &cfg, &dev).unwrap();

@@ -15,7 +15,11 @@ use crate::review::{ScriptedDecisions, review};
 
 fn blobs_run(dir: &Path) -> LoadedRun {
     let mut req = TrainRequest::new(DataSource::Blobs);
-    req.train = req.train.clone().with_epochs(15);
+    req.train = req
+        .train
+        .clone()
+        .with_epochs(15)
+        .with_seed(crate::figures::seed(1));
     req.hidden = Some(vec![16]);
     req.out = Some(dir.to_path_buf());
     train_run(&req).unwrap();
@@ -172,9 +176,12 @@ fn report_matches_the_review(
     assert_eq!(t.duplicate_records, 0);
     let random = rep.policies.iter().find(|p| p.policy == "random").unwrap();
     let msp = rep.policies.iter().find(|p| p.policy == "msp").unwrap();
-    assert!(
-        msp.mean_accuracy >= random.mean_accuracy,
-        "deferring the least confident beats random"
+    // Deferring the least confident beats random.
+    // Spread: 0.0414 to 0.049 in 14 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+    crate::figures::at_least(
+        "oversight/msp_minus_random_deferral_accuracy",
+        msp.mean_accuracy - random.mean_accuracy,
+        0.0,
     );
     for f in ["report.json", "policies.csv", "policies.png"] {
         assert!(tmp.path().join("rep").join(f).exists(), "{f}");

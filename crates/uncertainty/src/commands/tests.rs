@@ -11,7 +11,11 @@ use crate::{ConformalConfig, train_ensemble};
 /// A small MLP with dropout on the synthetic blobs, trained into `dir` (a few seconds).
 fn blobs_run(dir: &Path) -> LoadedRun {
     let mut req = TrainRequest::new(DataSource::Blobs);
-    req.train = req.train.clone().with_epochs(4);
+    req.train = req
+        .train
+        .clone()
+        .with_epochs(4)
+        .with_seed(crate::figures::seed(1));
     req.dropout = Some(0.3);
     req.hidden = Some(vec![32]);
     req.out = Some(dir.to_path_buf());
@@ -27,9 +31,12 @@ fn commands_write_their_reports_and_reuse_ensemble_members() {
 
     let cal = calibrate(&run, &CalibrateConfig::new(), &out.join("cal")).unwrap();
     assert!(cal.temperature > 0.0 && cal.n_fit + cal.n_eval == run.test.len());
-    assert!(
-        cal.fit_nll.1 <= cal.fit_nll.0 + 1e-12,
-        "the fit never worsens its own NLL"
+    // The fit never worsens its own NLL.
+    // Spread: -0.2852 to -0.0688 in 14 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+    crate::figures::at_most(
+        "uncertainty/temperature_fit_nll_increase",
+        cal.fit_nll.1 - cal.fit_nll.0,
+        1e-12,
     );
     assert!(out.join("cal/reliability.png").exists());
     let json: serde_json::Value =
@@ -48,7 +55,8 @@ fn commands_write_their_reports_and_reuse_ensemble_members() {
         ConformalRunConfig::new(ConformalConfig::new(), EstimatorConfig::new()).with_splits(5);
     let conf = conformal(&run, &cfg, &out.join("conf"), false).unwrap();
     assert_eq!(conf.splits.len(), 5);
-    assert!(conf.mean_coverage > 0.8, "{conf:?}");
+    // Spread: 0.882 to 0.898 in 14 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+    crate::figures::at_least("uncertainty/lac_mean_coverage", conf.mean_coverage, 0.8);
 
     let eval_cfg = EvaluateConfig::new().with_passes(5).with_members(2);
     let rep = evaluate(&run, &eval_cfg, &out.join("eval"), false).unwrap();
@@ -77,8 +85,12 @@ fn commands_write_their_reports_and_reuse_ensemble_members() {
     ] {
         assert!(out.join("eval").join(f).exists(), "{f}");
     }
-    // The second member is cached: building the ensemble again does not retrain it.
-    let member = ensemble_cache(&run).join("member-1-seed-2/metrics.json");
+    // The second member is cached: building the ensemble again does not retrain it. Its
+    // training seed is the run's plus one.
+    let member = ensemble_cache(&run).join(format!(
+        "member-1-seed-{}/metrics.json",
+        crate::figures::seed(1) + 1
+    ));
     let before = std::fs::metadata(&member).unwrap().modified().unwrap();
     let again =
         train_ensemble(&run.dir, 2, &DeviceSpec::Flex, &ensemble_cache(&run), false).unwrap();

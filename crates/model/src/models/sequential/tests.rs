@@ -120,12 +120,17 @@ fn a_spec_with_batch_norm_and_a_residual_block_trains() {
     let mut req = crate::TrainRequest::new(crate::DataSource::Moons);
     req.architecture = Some(Architecture::Sequential);
     req.spec = Some(spec);
-    req.train = req.train.clone().with_epochs(8).with_seed(2);
+    req.train = req
+        .train
+        .clone()
+        .with_epochs(8)
+        .with_seed(crate::figures::seed(2));
     let a = crate::train_run(&req).unwrap();
-    assert!(
-        a.metrics.test_accuracy > 0.85,
-        "moons accuracy {}",
-        a.metrics.test_accuracy
+    // Spread: 0.85 to 0.885 in 14 runs (cargo xtask cross-cpu: seeds, kernels, L1d, ISA).
+    crate::figures::at_least(
+        "model/sequential_batchnorm_residual_moons_accuracy",
+        a.metrics.test_accuracy,
+        0.8,
     );
     let b = crate::train_run(&req).unwrap();
     assert_eq!(a.metrics.test_accuracy, b.metrics.test_accuracy, "seeded");
