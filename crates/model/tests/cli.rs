@@ -372,26 +372,23 @@ fn absurd_architectures_are_refused_before_allocation() {
     // a time: 400 MB).
     let wide = spec("wide.json", 100_000);
     let args = ["train", "--data", "moons", "--arch", &wide, "--epochs", "1"];
-    let out = bin()
-        .args(args)
-        .args(["--out", tmp.path().join("wide").to_str().unwrap()])
-        .env("AEGIS_MEMORY_BUDGET", "1MiB")
-        .output()
-        .unwrap();
+    let train_within = |budget: &str| {
+        bin()
+            .args(args)
+            .args(["--out", tmp.path().join("wide").to_str().unwrap()])
+            .env("AEGIS_MEMORY_BUDGET", budget)
+            .output()
+            .unwrap()
+    };
     assert_clean_error(
-        &out,
+        &train_within("1MiB"),
         &[
             "wide.json",
             "layer 0 (linear)",
             "1.0 MiB (AEGIS_MEMORY_BUDGET)",
         ],
     );
-    let out = bin()
-        .args(args)
-        .args(["--out", tmp.path().join("wide").to_str().unwrap()])
-        .env("AEGIS_MEMORY_BUDGET", "1GiB")
-        .output()
-        .unwrap();
+    let out = train_within("1GiB");
     assert!(
         out.status.success(),
         "{}",
