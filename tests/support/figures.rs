@@ -67,6 +67,12 @@ pub fn at_most(name: &str, value: f64, bar: f64) {
     );
 }
 
+/// Asserts that a check holds, after reporting it as 1 (holds) or 0 with the bar `>= 1`:
+/// a sanity check that passes in every run measured.
+pub fn holds(name: &str, passed: bool) {
+    at_least(name, f64::from(u8::from(passed)), 1.0);
+}
+
 /// Asserts `lo <= value <= hi` after reporting it.
 pub fn within(name: &str, value: f64, lo: f64, hi: f64) {
     report(name, value, &format!("in [{lo}, {hi}]"));

@@ -163,7 +163,7 @@ pub fn run(args: CrossCpuArgs) -> Result<()> {
         );
     }
     let l1 = l1_variants(&args.l1)?;
-    let binaries = figure_binaries(&args.only)?;
+    let (binaries, model_exe) = figure_binaries(&args.only)?;
     println!(
         "{} test binaries assert figures: {}",
         binaries.len(),
@@ -226,7 +226,7 @@ pub fn run(args: CrossCpuArgs) -> Result<()> {
         .chain(l1.iter().cloned())
         .chain(qemu_variants.iter().cloned())
         .collect();
-    let witness = loss_witness(&variants, qemu.as_deref())?;
+    let witness = loss_witness(&model_exe, &variants, qemu.as_deref())?;
     let figures = values
         .into_iter()
         .map(|((name, binary), (bar, values))| summarise(name, binary, bar, values))
@@ -281,8 +281,9 @@ fn plan(seeds: u64, l1: &[Variant], qemu_variants: &[Variant]) -> Vec<(Variant, 
     plan
 }
 
-/// The test binaries of the workspace that assert figures, built first.
-fn figure_binaries(only: &[String]) -> Result<Vec<TestBinary>> {
+/// The test binaries of the workspace that assert figures, built first, and the `aegis-model`
+/// binary the same build made (its integration tests run it).
+fn figure_binaries(only: &[String]) -> Result<(Vec<TestBinary>, PathBuf)> {
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args([
             "test",
@@ -297,16 +298,23 @@ fn figure_binaries(only: &[String]) -> Result<Vec<TestBinary>> {
         bail!("cargo test --workspace --no-run failed");
     }
     let mut binaries = Vec::new();
+    let mut model_exe = None;
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
-        if v["reason"] != "compiler-artifact" || v["profile"]["test"] != true {
+        if v["reason"] != "compiler-artifact" {
             continue;
         }
         let Some(exe) = v["executable"].as_str() else {
             continue;
         };
+        if v["profile"]["test"] != true {
+            if v["target"]["name"] == "aegis-model" {
+                model_exe = Some(PathBuf::from(exe));
+            }
+            continue;
+        }
         let package = v["package_id"]
             .as_str()
             .and_then(package_name)
@@ -332,7 +340,8 @@ fn figure_binaries(only: &[String]) -> Result<Vec<TestBinary>> {
     }
     binaries.sort_by(|a, b| a.name.cmp(&b.name));
     binaries.dedup_by(|a, b| a.name == b.name);
-    Ok(binaries)
+    let model_exe = model_exe.context("cargo test --no-run built no aegis-model binary")?;
+    Ok((binaries, model_exe))
 }
 
 /// `aegis-model` from a package id (`path+file:///…/crates/model#aegis-model@0.1.0`, or
@@ -447,20 +456,12 @@ fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<S
 
 /// `aegis-model train --data moons --model mlp --epochs 3 --seed 1` at every level: the
 /// epoch losses to ten digits.
-fn loss_witness(variants: &[Variant], qemu: Option<&Path>) -> Result<Vec<LossWitness>> {
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "-p", "aegis-model", "--bin", "aegis-model"])
-        .status()?;
-    if !status.success() {
-        bail!("cargo build -p aegis-model failed");
-    }
-    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    let exe = Path::new(&target).join("debug").join("aegis-model");
+fn loss_witness(exe: &Path, variants: &[Variant], qemu: Option<&Path>) -> Result<Vec<LossWitness>> {
     let mut out = Vec::new();
     for variant in variants {
         let cpu = variant.label();
         let dir = tempfile::tempdir()?;
-        let mut cmd = variant.command(&exe, qemu, dir.path())?;
+        let mut cmd = variant.command(exe, qemu, dir.path())?;
         let run = dir.path().join("run");
         let result = cmd
             .args([
