@@ -16,7 +16,7 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::classifier::Classifier;
-use crate::data::{DataSource, Dataset, InputDomain, Split, SplitInfo};
+use crate::data::{DataSource, Dataset, InputDomain, ModelClasses, Split, SplitInfo};
 use crate::device::DeviceSpec;
 use crate::error::{ModelError, Result};
 use crate::io::{read_json_strict, write_atomic_with, write_json};
@@ -87,14 +87,25 @@ impl RunConfig {
     }
 
     /// The run's train and test split of `source` (default: the run's own data), rebuilt with
-    /// the run's split seed and fraction.
+    /// the run's split seed and fraction, labelled in the model's classes: both parts carry
+    /// the model's class count and names ([`RunConfig::classes`]) whichever classes their rows
+    /// use, and a label the model cannot output is an error naming the data and the row.
     pub fn split(&self, source: Option<&DataSource>) -> Result<Split> {
         let source = source.unwrap_or(&self.data.source);
-        let (split, _) = source.load_split(
+        let (split, _) = source.load_split_for(
             self.data.split.seed,
             self.data.split.test_fraction.clamp(0.01, 0.99),
+            &self.classes(),
         )?;
         Ok(split)
+    }
+
+    /// The model's classes: its output width and the class names `config.json` records.
+    pub fn classes(&self) -> ModelClasses<'_> {
+        ModelClasses {
+            count: self.model.num_classes,
+            names: &self.data.class_names,
+        }
     }
 }
 

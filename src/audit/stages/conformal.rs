@@ -26,7 +26,7 @@ pub struct ConformalLevel {
     pub mean_set_size: f64,
     /// Mean fraction of empty sets.
     pub empty_fraction: f64,
-    /// Smallest per-class coverage.
+    /// Smallest per-class coverage, over the classes with test items.
     pub min_class_coverage: f64,
     /// Calibration rows per split.
     pub n_calibration: usize,
@@ -77,7 +77,12 @@ pub fn run(ctx: &StageContext, cache: &StageCache) -> Result<ConformalResult> {
             std_coverage: r.std_coverage,
             mean_set_size: r.mean_set_size,
             empty_fraction: r.splits.iter().map(|x| x.empty_fraction).sum::<f64>() / k,
-            min_class_coverage: r.class_coverage.iter().copied().fold(1.0, f64::min),
+            min_class_coverage: r
+                .class_coverage
+                .iter()
+                .flatten()
+                .copied()
+                .fold(1.0, f64::min),
             n_calibration: r.n_calibration,
             n_test: r.n_test,
             within_tolerance: r.mean_coverage >= r.target_coverage - s.tolerance

@@ -8,7 +8,10 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::classifier::accuracy;
-use crate::data::{DEFAULT_TEST_FRACTION, DataSource, InputDomain, Split, SplitInfo};
+use crate::data::{
+    DEFAULT_TEST_FRACTION, DataSource, InputDomain, ModelClasses, Split, SplitInfo, class_mapping,
+    relabel,
+};
 use crate::device::DeviceSpec;
 use crate::error::{ModelError, Result};
 use crate::import::{WeightsFormat, WeightsSource, load_pytorch, sequential_config};
@@ -149,6 +152,7 @@ pub fn import_run(req: &ImportRequest) -> Result<ImportReport> {
     let model_cfg = sequential_config(&req.spec, split.train.sample_shape.clone())
         .map_err(|e| in_file(&req.arch_path, e))?;
     let class_names = class_names(req, &split, &model_cfg)?;
+    let split = in_model_classes(req, split, &model_cfg, &class_names)?;
     let start = Instant::now();
     let model = load_pytorch(&model_cfg, &req.weights, &req.source, &device)?;
     let load_seconds = start.elapsed().as_secs_f64();
@@ -193,6 +197,41 @@ fn in_file(path: &Path, e: ModelError) -> ModelError {
     }
 }
 
+/// `split` labelled in the model's classes (`names`, as many as its output width). A label the
+/// model cannot output is reported by [`DataSource::load_split_for`], which names the row of the
+/// file rather than of the shuffled part.
+fn in_model_classes(
+    req: &ImportRequest,
+    mut split: Split,
+    cfg: &ModelConfig,
+    names: &[String],
+) -> Result<Split> {
+    let classes = ModelClasses {
+        count: cfg.num_classes,
+        names,
+    };
+    let mapped = class_mapping(&split.train, &classes, "", None)
+        .and_then(|train| Ok((train, class_mapping(&split.test, &classes, "", None)?)));
+    let Ok((train, test)) = mapped else {
+        let seed = req.split_seed;
+        return Err(
+            match req
+                .data
+                .load_split_for(seed, DEFAULT_TEST_FRACTION, &classes)
+            {
+                Err(e) => e,
+                Ok(_) => ModelError::Incompatible(format!(
+                    "the labels of {} are not all among the model's {} classes",
+                    req.data, cfg.num_classes
+                )),
+            },
+        );
+    };
+    relabel(&mut split.train, &train, &classes);
+    relabel(&mut split.test, &test, &classes);
+    Ok(split)
+}
+
 /// `--classes`, or the data's names; their number must be the model's.
 fn class_names(req: &ImportRequest, split: &Split, cfg: &ModelConfig) -> Result<Vec<String>> {
     let data_names = &split.train.class_names;
@@ -206,13 +245,6 @@ fn class_names(req: &ImportRequest, split: &Split, cfg: &ModelConfig) -> Result<
         None if numbered => (0..cfg.num_classes).map(|i| i.to_string()).collect(),
         None => data_names.clone(),
     };
-    if split.train.num_classes > cfg.num_classes {
-        return Err(ModelError::Incompatible(format!(
-            "the data has labels up to {}, the model outputs {} classes",
-            split.train.num_classes - 1,
-            cfg.num_classes
-        )));
-    }
     if names.len() != cfg.num_classes {
         return Err(ModelError::Incompatible(format!(
             "the model outputs {} classes, {} names them {} ({})",

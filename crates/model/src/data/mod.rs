@@ -1,6 +1,7 @@
 //! Data layer: IDX, CSV, NumPy (`.npy` / `.npz`) and image-folder readers, the bundled sets, synthetic generators and seeded splits,
 //! all producing a [`Dataset`] (flat rows `[N, F]` and labels) that models and analyses read.
 
+mod classes;
 mod dataset;
 mod domain;
 pub mod idx;
@@ -10,6 +11,7 @@ mod source;
 pub mod synthetic;
 pub mod tabular;
 
+pub use classes::{ModelClasses, class_mapping, relabel};
 pub use dataset::{
     Dataset, MAX_CLASSES, Split, SplitInfo, class_indices, shuffled_split, stratified_split,
 };

@@ -4,6 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use super::classes::{ModelClasses, class_mapping, relabel};
 use super::dataset::{Dataset, Split, SplitInfo, class_indices, stratified_split};
 use super::idx::{parse_idx, read_idx};
 use super::image_folder::{ImageFolderData, ImageOptions, is_image_folder, load_image_folder};
@@ -104,16 +105,75 @@ impl DataSource {
     }
 
     /// Loads the source and splits it. Sources with their own split (MNIST files) keep it;
-    /// the others get a seeded stratified split with `test_fraction` held out.
+    /// the others get a seeded stratified split with `test_fraction` held out. Classes are the
+    /// data's own (see [`DataSource::load_split_for`] for a model's).
     pub fn load_split(&self, split_seed: u64, test_fraction: f64) -> Result<(Split, SplitInfo)> {
+        self.load_split_classes(split_seed, test_fraction, None)
+    }
+
+    /// [`DataSource::load_split`] labelled in a model's classes: every row's label must be one
+    /// the model outputs (an error names the data and the row otherwise), and both parts carry
+    /// the model's class count and names, whichever classes their rows use. The split is the
+    /// one [`DataSource::load_split`] makes.
+    pub fn load_split_for(
+        &self,
+        split_seed: u64,
+        test_fraction: f64,
+        classes: &ModelClasses,
+    ) -> Result<(Split, SplitInfo)> {
+        self.load_split_classes(split_seed, test_fraction, Some(classes))
+    }
+
+    fn load_split_classes(
+        &self,
+        split_seed: u64,
+        test_fraction: f64,
+        classes: Option<&ModelClasses>,
+    ) -> Result<(Split, SplitInfo)> {
         if !(0.0..1.0).contains(&test_fraction) || test_fraction == 0.0 {
             return Err(ModelError::invalid(
                 "test fraction",
                 format!("{test_fraction} not in (0, 1)"),
             ));
         }
-        let split = match self {
-            Self::Mnist => Split {
+        let name = self.to_string();
+        let split = match self.load_unsplit(split_seed)? {
+            Loaded::Split(mut split) => {
+                if let Some(c) = classes {
+                    let train = class_mapping(&split.train, c, &name, Some("training"))?;
+                    let test = class_mapping(&split.test, c, &name, Some("test"))?;
+                    relabel(&mut split.train, &train, c);
+                    relabel(&mut split.test, &test, c);
+                }
+                split
+            }
+            Loaded::All(all) => {
+                let mapping = match classes {
+                    Some(c) => Some(class_mapping(&all, c, &name, None)?),
+                    None => None,
+                };
+                // Split in the data's own classes (the split of `load_split`), then relabel.
+                let mut split = stratified_split(&all, test_fraction, split_seed);
+                if let (Some(c), Some(m)) = (classes, mapping) {
+                    relabel(&mut split.train, &m, c);
+                    relabel(&mut split.test, &m, c);
+                }
+                split
+            }
+        };
+        let info = SplitInfo {
+            seed: split_seed,
+            test_fraction: split.test.len() as f64 / (split.train.len() + split.test.len()) as f64,
+            n_train: split.train.len(),
+            n_test: split.test.len(),
+        };
+        Ok((split, info))
+    }
+
+    /// The source as loaded: one set to split, or a split of its own.
+    fn load_unsplit(&self, split_seed: u64) -> Result<Loaded> {
+        Ok(match self {
+            Self::Mnist => Loaded::Split(Split {
                 train: idx_pair(
                     Path::new("<bundled>/train-images-idx3-ubyte.gz"),
                     MNIST_TRAIN_IMAGES,
@@ -126,20 +186,10 @@ impl DataSource {
                     Path::new("<bundled>/t10k-labels-idx1-ubyte.gz"),
                     MNIST_TEST_LABELS,
                 )?,
-            },
-            Self::Path(p) => match load_path(p)? {
-                Loaded::Split(split) => split,
-                Loaded::All(all) => stratified_split(&all, test_fraction, split_seed),
-            },
-            other => stratified_split(&other.load_all(split_seed)?, test_fraction, split_seed),
-        };
-        let info = SplitInfo {
-            seed: split_seed,
-            test_fraction: split.test.len() as f64 / (split.train.len() + split.test.len()) as f64,
-            n_train: split.train.len(),
-            n_test: split.test.len(),
-        };
-        Ok((split, info))
+            }),
+            Self::Path(p) => load_path(p)?,
+            other => Loaded::All(other.load_all(split_seed)?),
+        })
     }
 
     /// Loads every row of a source without splitting (for sources with a split of their own,

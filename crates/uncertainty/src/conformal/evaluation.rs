@@ -37,8 +37,9 @@ pub struct ConformalReport {
     pub std_coverage: f64,
     /// Mean prediction-set size over the splits.
     pub mean_set_size: f64,
-    /// Coverage per class (mean over splits), a check of conditional coverage.
-    pub class_coverage: Vec<f64>,
+    /// Coverage per class of the model (over the test rows of every split), a check of
+    /// conditional coverage; `None` for a class without test rows (absent from the data).
+    pub class_coverage: Vec<Option<f64>>,
     /// Accuracy of the arg-max prediction on all rows (for reference).
     pub top1_accuracy: f64,
     /// Calibration rows per split.
@@ -125,7 +126,7 @@ pub fn evaluate_conformal(
         class_coverage: class_hits
             .iter()
             .zip(&class_counts)
-            .map(|(h, c)| if *c > 0.0 { h / c } else { 0.0 })
+            .map(|(h, c)| (*c > 0.0).then(|| h / c))
             .collect(),
         top1_accuracy: accuracy(probs, labels, classes)?,
         n_calibration: n_cal,

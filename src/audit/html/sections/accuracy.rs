@@ -25,7 +25,11 @@ pub fn render(doc: Doc, report: &AuditReport) -> String {
                 doc.t(&p("name")),
                 doc.v(&p("n"), Fmt::Int),
                 doc.v(&p("correct"), Fmt::Int),
-                doc.v(&p("accuracy"), Fmt::Pct1),
+                if a.per_class[k].n == 0 {
+                    "no test items".to_string()
+                } else {
+                    doc.v(&p("accuracy"), Fmt::Pct1)
+                },
             ]
         })
         .collect();
