@@ -2,6 +2,9 @@
 //!
 //! - a tabular run (breast cancer, MLP) and an imported PyTorch CNN on MNIST
 //!   (`tests/fixtures/mnist_bn`) are audited with the quick profile on a few test items;
+//! - a CIFAR-style residual network brought from outside (`[3, 32, 32]`, batch norm, random
+//!   weights exported in PyTorch's layout) is audited on test labels of one class and of all
+//!   ten: every stage is computed, the OOD section included;
 //! - `report.html` is rendered by headless Chromium with networking off: the page loads, every
 //!   figure decodes and has a size, no console error, no request leaves the file, it prints to
 //!   PDF; full-page screenshots are saved under the target directory
@@ -29,6 +32,8 @@ use serde_json::Value;
 mod chromium;
 #[path = "support/cli_contract.rs"]
 mod cli_contract;
+#[path = "support/npy.rs"]
+mod npy;
 
 use chromium::{Browser, require_chromium};
 use cli_contract::assert_clean_error;
@@ -468,4 +473,89 @@ fn bad_input_is_one_line_exit_2_and_writes_nothing() {
 
     let o = aegis(&["audit", "--compare", &s(&t("a")), &s(&t("b"))]);
     assert_clean_error(&o, &["audit.json"]);
+}
+
+/// A CIFAR-style residual network (`[3, 32, 32]`, batch norm, a projection shortcut, global
+/// average pooling, 10 classes) with seeded random weights, exported in PyTorch's layout and
+/// imported as a user would bring it, with 80 uniform images labelled by `label(row)`.
+fn imported_resnet(dir: &Path, label: impl Fn(usize) -> i64) -> PathBuf {
+    use aegis::model::import::{export_safetensors, sequential_config, state_dict_of};
+    std::fs::create_dir_all(dir).unwrap();
+    let conv = |i: usize, o: usize, k: usize, s: usize| {
+        serde_json::json!({"type": "conv2d", "in_channels": i, "out_channels": o,
+            "kernel_size": [k, k], "stride": [s, s], "padding": [k / 2, k / 2], "bias": false})
+    };
+    let bn = |c: usize| serde_json::json!({"type": "batchnorm2d", "num_features": c});
+    let relu = serde_json::json!({"type": "relu"});
+    let spec = serde_json::json!({
+        "input_shape": [3, 32, 32],
+        "layers": [
+            {"type": "normalize", "mean": [0.4914, 0.4822, 0.4465], "std": [0.247, 0.243, 0.261]},
+            conv(3, 16, 3, 1), bn(16), relu,
+            {"type": "residual", "layers": [conv(16, 16, 3, 1), bn(16), relu, conv(16, 16, 3, 1), bn(16)]},
+            relu,
+            {"type": "residual",
+             "layers": [conv(16, 32, 3, 2), bn(32), relu, conv(32, 32, 3, 1), bn(32)],
+             "projection": [conv(16, 32, 1, 2), bn(32)]},
+            relu,
+            {"type": "adaptiveavgpool2d", "output_size": [1, 1]},
+            {"type": "flatten"},
+            {"type": "linear", "in_features": 32, "out_features": 10}
+        ]
+    });
+    let arch = dir.join("resnet.json");
+    std::fs::write(&arch, spec.to_string()).unwrap();
+    let spec = SequentialSpec::from_file(&arch).unwrap();
+    let cfg = sequential_config(&spec, vec![3, 32, 32]).unwrap();
+    let device = DeviceSpec::Flex.open().unwrap();
+    let model = cfg.init(&device, 3).unwrap();
+    let (_, params) = state_dict_of(&model, &cfg).unwrap();
+    let weights = dir.join("resnet.safetensors");
+    export_safetensors(&params, Default::default(), &weights).unwrap();
+    let rows = 80;
+    let x = dir.join("x.npy");
+    npy::write_f32(
+        &x,
+        &[rows, 3, 32, 32],
+        &npy::uniform(rows * 3 * 32 * 32, 11),
+    );
+    let labels: Vec<i64> = (0..rows).map(label).collect();
+    npy::write_labels(&dir.join("x_labels.npy"), &labels);
+    let run = dir.join("run");
+    aegis::model::import_run(&ImportRequest {
+        spec,
+        arch_path: arch,
+        weights,
+        source: WeightsSource::default(),
+        data: DataSource::Path(x),
+        classes: None,
+        split_seed: 0,
+        device: DeviceSpec::Flex,
+        out: run.clone(),
+    })
+    .unwrap();
+    run
+}
+
+#[test]
+fn imported_colour_resnet_audit_is_complete_with_one_test_class_and_with_all() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases: [(&str, fn(usize) -> i64); 2] =
+        [("one-class", |_| 3), ("all-classes", |i| (i % 10) as i64)];
+    for (name, label) in cases {
+        let run = imported_resnet(&tmp.path().join(name), label);
+        let out = tmp.path().join(name).join("audit");
+        let j = audit(&run, &out, &[]);
+        for (stage, status) in statuses(&j) {
+            assert_eq!(status, "computed", "{name}: stage {stage}");
+        }
+        assert_eq!(j["model"]["input_shape"], serde_json::json!([3, 32, 32]));
+        assert!(!j["ood"]["sets"].as_array().unwrap().is_empty(), "{name}");
+        let per_class = j["accuracy"]["per_class"].as_array().unwrap();
+        assert_eq!(per_class.len(), 10, "{name}");
+        let empty = per_class.iter().filter(|c| c["n"] == 0).count();
+        assert_eq!(empty > 0, name == "one-class", "{name}");
+        assert_numbers_match(&out);
+        assert_renders(&out, &format!("resnet-{name}"));
+    }
 }
