@@ -21,12 +21,38 @@ fn pct(v: f64) -> String {
     format!("{}%", tick_text(100.0 * v))
 }
 
-/// The confusion matrix: rows true class, columns predicted, shaded by the row's fraction,
-/// each cell's count written in it.
+/// Most classes the confusion matrix shows; a model with more (ImageNet's 1,000) shows
+/// [`confusion_classes`].
+pub const CONFUSION_MAX_CLASSES: usize = 20;
+
+/// The classes the confusion matrix shows, in class order: all of them up to
+/// [`CONFUSION_MAX_CLASSES`], else the ones with the most test items plus predictions (ties to
+/// the lower index).
+pub fn confusion_classes(a: &AccuracyResult) -> Vec<usize> {
+    let c = a.confusion.len();
+    if c <= CONFUSION_MAX_CLASSES {
+        return (0..c).collect();
+    }
+    let busy = |k: usize| -> usize {
+        a.confusion[k].iter().sum::<usize>() + a.confusion.iter().map(|row| row[k]).sum::<usize>()
+    };
+    let mut order: Vec<usize> = (0..c).collect();
+    order.sort_by_key(|&k| (std::cmp::Reverse(busy(k)), k));
+    order.truncate(CONFUSION_MAX_CLASSES);
+    order.sort_unstable();
+    order
+}
+
+/// The confusion matrix of [`confusion_classes`]: rows true class, columns predicted, shaded
+/// by the cell's share of its whole row, each cell's count written in it.
 pub fn confusion(doc: Doc, a: &AccuracyResult) -> String {
-    let c = a.confusion.len().max(1);
+    let shown = confusion_classes(a);
+    let c = shown.len().max(1);
     let cell = (360.0 / c as f64).clamp(18.0, 48.0);
-    let names: Vec<&str> = a.per_class.iter().map(|k| k.name.as_str()).collect();
+    let names: Vec<&str> = shown
+        .iter()
+        .map(|&k| a.per_class[k].name.as_str())
+        .collect();
     let label_w = 12.0 + 7.0 * names.iter().map(|n| n.chars().count()).max().unwrap_or(1) as f64;
     let left = 40.0 + label_w.min(120.0);
     let (w, h) = (
@@ -40,11 +66,12 @@ pub fn confusion(doc: Doc, a: &AccuracyResult) -> String {
         h - 40.0 - cell * c as f64,
     );
     let mut s = String::new();
-    for (t, row) in a.confusion.iter().enumerate() {
+    for (i, &t) in shown.iter().enumerate() {
+        let row = &a.confusion[t];
         let total = row.iter().sum::<usize>().max(1) as f64;
-        for (k, &n) in row.iter().enumerate() {
-            let f = n as f64 / total;
-            let (x, y) = (p.px(k as f64), p.py((c - t) as f64));
+        for (j, &k) in shown.iter().enumerate() {
+            let f = row[k] as f64 / total;
+            let (x, y) = (p.px(j as f64), p.py((c - i) as f64));
             let _ = write!(
                 s,
                 "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{cell:.1}\" height=\"{cell:.1}\" fill=\"#0072B2\" fill-opacity=\"{:.3}\" stroke=\"#ccc\"/>",
@@ -62,9 +89,9 @@ pub fn confusion(doc: Doc, a: &AccuracyResult) -> String {
             }
         }
     }
-    for (k, name) in names.iter().enumerate() {
-        let x = p.px(k as f64 + 0.5);
-        let y = p.py((c - k) as f64 - 0.5);
+    for (j, name) in names.iter().enumerate() {
+        let x = p.px(j as f64 + 0.5);
+        let y = p.py((c - j) as f64 - 0.5);
         let _ = write!(
             s,
             "<text x=\"{:.1}\" y=\"{:.1}\" class=\"tick\" text-anchor=\"end\">{}</text>\
@@ -501,4 +528,58 @@ pub fn risk_coverage(d: &DeferralResult) -> String {
     }
     p.legend(&legend, (true, false));
     p.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::stages::ClassAccuracy;
+
+    /// An accuracy result of `c` classes whose test items are `(label, prediction)` pairs.
+    fn result(c: usize, items: &[(usize, usize)]) -> AccuracyResult {
+        let mut confusion = vec![vec![0; c]; c];
+        for &(t, p) in items {
+            confusion[t][p] += 1;
+        }
+        AccuracyResult {
+            n: items.len(),
+            correct: items.iter().filter(|(t, p)| t == p).count(),
+            accuracy: 0.0,
+            mean_confidence: 0.0,
+            per_class: (0..c)
+                .map(|k| ClassAccuracy {
+                    name: format!("class {k}"),
+                    n: confusion[k].iter().sum(),
+                    correct: confusion[k][k],
+                    accuracy: None,
+                })
+                .collect(),
+            confusion,
+        }
+    }
+
+    #[test]
+    fn a_thousand_class_model_shows_its_busiest_classes_only() {
+        let items: Vec<(usize, usize)> = (0..64).map(|i| (i * 7 % 1000, i * 13 % 1000)).collect();
+        let a = result(1000, &items);
+        let shown = confusion_classes(&a);
+        assert_eq!(shown.len(), CONFUSION_MAX_CLASSES);
+        assert!(shown.windows(2).all(|w| w[0] < w[1]));
+        assert!(
+            shown
+                .iter()
+                .all(|&k| a.per_class[k].n > 0 || a.confusion.iter().any(|r| r[k] > 0))
+        );
+        let json = serde_json::json!({});
+        let svg = confusion(Doc::new(&json), &a);
+        assert_eq!(
+            svg.matches("fill=\"#0072B2\"").count(),
+            400,
+            "20 × 20 cells"
+        );
+        assert!(svg.len() < 200_000, "{} bytes", svg.len());
+
+        let small = result(10, &[(3, 3), (6, 3)]);
+        assert_eq!(confusion_classes(&small), (0..10).collect::<Vec<_>>());
+    }
 }

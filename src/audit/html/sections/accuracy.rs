@@ -18,7 +18,10 @@ pub fn render(doc: Doc, report: &AuditReport) -> String {
         doc.v("/accuracy/accuracy", Fmt::Pct1),
         doc.v("/accuracy/mean_confidence", Fmt::Pct1),
     );
+    // A model with many classes (ImageNet's 1,000) lists the classes it has test items of.
+    let many = a.per_class.len() > figures::CONFUSION_MAX_CLASSES;
     let rows: Vec<Vec<String>> = (0..a.per_class.len())
+        .filter(|&k| !many || a.per_class[k].n > 0)
         .map(|k| {
             let p = |f: &str| format!("/accuracy/per_class/{k}/{f}");
             vec![
@@ -38,11 +41,21 @@ pub fn render(doc: Doc, report: &AuditReport) -> String {
         figure(
             &figures::confusion(doc, a),
             &format!(
-                "Confusion matrix of the {} test items: rows are the true class, columns the predicted class; each cell holds its count and is shaded by its share of the row.",
-                doc.v("/accuracy/n", Fmt::Int)
+                "Confusion matrix of the {} test items{}: rows are the true class, columns the predicted class; each cell holds its count and is shaded by its share of the row.",
+                doc.v("/accuracy/n", Fmt::Int),
+                if many {
+                    " over the classes with the most test items and predictions (at most twenty of the model's classes)"
+                } else {
+                    ""
+                }
             ),
         ),
         table(&["class", "items", "correct", "accuracy (recall)"], &rows),
     );
+    let body = if many {
+        format!("{body}<p>Classes without test items are not listed.</p>")
+    } else {
+        body
+    };
     section(doc, report, Stage::Accuracy, &what, &[], &body)
 }
