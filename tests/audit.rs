@@ -92,6 +92,24 @@ fn imported_run(dir: &Path) {
     aegis::model::import_run(&req).unwrap();
 }
 
+/// The PyTorch CNN of `tests/fixtures/torch_import` (`[3, 16, 16]` colour inputs, residual
+/// blocks with batch norms, 10 classes) imported as a run on its own 16 rows.
+fn imported_colour_run(dir: &Path) {
+    let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/torch_import");
+    let req = ImportRequest {
+        spec: SequentialSpec::from_file(&f.join("arch.json")).unwrap(),
+        arch_path: f.join("arch.json"),
+        weights: f.join("model.safetensors"),
+        source: WeightsSource::default(),
+        data: DataSource::Path(f.join("inputs.npy")),
+        classes: None,
+        split_seed: 0,
+        device: DeviceSpec::Flex,
+        out: dir.to_path_buf(),
+    };
+    aegis::model::import_run(&req).unwrap();
+}
+
 /// The values the HTML shows: `(pointer, text, is a count)` of every element with `data-json`,
 /// and the page text outside them (not in `<head>`, `<style>` or SVG).
 struct Shown {
@@ -324,18 +342,20 @@ fn tabular_audit_renders_matches_its_json_resumes_and_recomputes_a_changed_model
     tabular_run(&run, 1);
     let first = audit(&run, &out, &[]);
     let st = statuses(&first);
-    assert_eq!(st["ood"], "skipped", "{st:?}");
-    assert!(
-        first["stages"][4]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("tabular")
-    );
+    // Tabular rows get the two noise sets, drawn in the per-feature box; no image shift.
+    let sets: Vec<&str> = first["ood"]["sets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["set"].as_str().unwrap())
+        .collect();
+    assert_eq!(sets, ["gaussian-noise", "uniform-noise"]);
     for stage in [
         "accuracy",
         "robustness",
         "calibration",
         "conformal",
+        "ood",
         "explain",
         "deferral",
     ] {
@@ -374,7 +394,7 @@ fn tabular_audit_renders_matches_its_json_resumes_and_recomputes_a_changed_model
     let third = audit(&run, &out, &[]);
     assert_ne!(third["model"]["sha256"], first["model"]["sha256"]);
     for (stage, status) in statuses(&third) {
-        assert!(status == "computed" || stage == "ood", "{stage}: {status}");
+        assert_eq!(status, "computed", "{stage}");
     }
     assert_numbers_match(&out);
 
@@ -408,7 +428,14 @@ fn imported_image_model_audit_has_heatmaps_and_renders() {
             .ends_with("model.safetensors")
     );
     assert_eq!(j["robustness"]["units"], "raw");
-    assert_eq!(j["ood"]["sets"].as_array().unwrap().len(), 5);
+    // All seven kinds apply to a one-channel 28 × 28 image: the two noise sets, inversion,
+    // the two rotations, and (since issue 29) Gaussian blur and colour jitter, which on one
+    // channel is a contrast and brightness change.
+    let sets = j["ood"]["sets"].as_array().unwrap();
+    assert_eq!(sets.len(), 7);
+    assert_eq!(sets[5]["set"], "gaussian-blur");
+    assert!(sets[5]["label"].as_str().unwrap().contains("σ = 1 px"));
+    assert!(sets[5]["shifted_accuracy"].is_f64() && sets[1]["shifted_accuracy"].is_null());
     let items = j["explain"]["items"].as_array().unwrap();
     assert!(items.len() >= 4, "{} items", items.len());
     for item in items {
@@ -421,6 +448,47 @@ fn imported_image_model_audit_has_heatmaps_and_renders() {
     assert!(html.matches("data:image/png;base64,").count() >= 2 * items.len());
     assert_numbers_match(&out);
     assert_renders(&out, "imported-mnist");
+}
+
+#[test]
+fn imported_colour_model_audit_has_an_ood_section() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("colour");
+    imported_colour_run(&run);
+    let out = tmp.path().join("audit");
+    // Conformal and explain are skipped: on this fixture's 3 test rows they fail for reasons
+    // of their own (the labels' class count; explain's row picks), not OOD's.
+    let j = audit(&run, &out, &["--skip", "conformal,explain"]);
+    assert_eq!(statuses(&j)["ood"], "computed");
+    let sets = j["ood"]["sets"].as_array().unwrap();
+    let keys: Vec<&str> = sets.iter().map(|s| s["set"].as_str().unwrap()).collect();
+    assert_eq!(
+        keys,
+        [
+            "gaussian-noise",
+            "uniform-noise",
+            "inverted",
+            "rotated-45",
+            "rotated-90",
+            "gaussian-blur",
+            "colour-jitter"
+        ]
+    );
+    for s in sets {
+        let a = s["best_auroc"].as_f64().unwrap();
+        assert!(a.is_finite() && (0.0..=1.0).contains(&a), "{s}");
+        assert_eq!(s["noise"], s["shifted_accuracy"].is_null(), "{s}");
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let section = &html[html.find("<section id=\"ood\">").expect("OOD section")..];
+    let section = &section[..section.find("</section>").unwrap()];
+    for (i, s) in sets.iter().enumerate() {
+        let label = s["label"].as_str().unwrap();
+        assert!(
+            section.contains(&format!("data-json=\"/ood/sets/{i}/label\">{label}<")),
+            "{label} not shown"
+        );
+    }
 }
 
 #[test]

@@ -17,7 +17,8 @@
 //! - `conformal/` ([`conformal`](mod@conformal)): split conformal with LAC, APS and RAPS
 //!   scores.
 //! - `ood/`: [`OodScore`] (MSP, max logit, energy, entropy, mutual information) and [`shift`]
-//!   sets (Gaussian / uniform noise, inverted, rotated images).
+//!   sets for inputs of any shape (Gaussian / uniform noise in the input's domain; inverted,
+//!   rotated, blurred and colour-jittered images, per channel).
 //! - `args.rs`: [`EstimatorArgs`] / [`EstimatorConfig`] and [`estimator()`], the estimator
 //!   choice shared with `aegis-oversight`.
 //! - `commands/` ([`commands`], formerly `job`): the binary's commands (`calibrate`,
@@ -58,7 +59,7 @@ pub use commands::evaluate::evaluate;
 pub use commands::ood::ood;
 pub use commands::{
     CalibrateConfig, CalibrationReport, ConformalRunConfig, EstimatorMetrics, EvaluateConfig,
-    OodReport, UncertaintyReport,
+    OodReport, OodSetInfo, UncertaintyReport,
 };
 pub use conformal::{
     ConformalConfig, ConformalReport, ConformalScore, SplitConformal, evaluate_conformal,
@@ -68,7 +69,7 @@ pub use estimators::{
     DeepEnsemble, Deterministic, McDropout, McDropoutConfig, PredictiveSamples,
     UncertaintyEstimator, batched_logits, gather_rows, logsumexp, softmax, train_ensemble,
 };
-pub use ood::{OodScore, ShiftKind, shift};
+pub use ood::{OodScore, SetDomain, ShiftKind, shift};
 pub use recalibration::{
     TemperatureFit, VectorScaling, fit_temperature, fit_vector_scaling, nll_at_temperature,
 };

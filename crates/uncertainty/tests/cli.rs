@@ -1,12 +1,16 @@
 //! The `aegis-uncertainty` binary end to end: the contract files of `calibrate`, `conformal`
-//! and `ood` on a small MNIST run, and bad input (a one-line error naming the file or
-//! parameter, exit code 2, no panic).
+//! and `ood` on a small MNIST run, `ood` on an imported colour model (`[3, 16, 16]`), and bad
+//! input (a one-line error naming the file or parameter, exit code 2, no panic).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use aegis_model::{DataSource, TrainConfig, TrainRequest, train_run};
+use aegis_model::import::WeightsSource;
+use aegis_model::{
+    DataSource, DeviceSpec, ImportRequest, SequentialSpec, TrainConfig, TrainRequest, import_run,
+    train_run,
+};
 
 #[path = "../../../tests/support/cli_contract.rs"]
 mod cli_contract;
@@ -116,6 +120,8 @@ fn contract_files_of_calibrate_conformal_and_ood() {
         "inverted",
         "rotated-45",
         "rotated-90",
+        "gaussian-blur",
+        "colour-jitter",
     ] {
         for score in [
             "msp",
@@ -132,6 +138,78 @@ fn contract_files_of_calibrate_conformal_and_ood() {
         }
     }
     assert!(out.join("ood/ood.csv").exists() && out.join("ood/ood.png").exists());
+}
+
+/// The PyTorch fixture (a residual CNN with batch norms on `[3, 16, 16]` inputs, 10 classes)
+/// imported as a run on its own 16 rows.
+fn colour_run() -> PathBuf {
+    let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/torch_import");
+    let dir = root().join("colour");
+    let req = ImportRequest {
+        spec: SequentialSpec::from_file(&f.join("arch.json")).unwrap(),
+        arch_path: f.join("arch.json"),
+        weights: f.join("model.safetensors"),
+        source: WeightsSource::default(),
+        data: DataSource::Path(f.join("inputs.npy")),
+        classes: None,
+        split_seed: 0,
+        device: DeviceSpec::Flex,
+        out: dir.clone(),
+    };
+    import_run(&req).unwrap();
+    dir
+}
+
+#[test]
+fn ood_runs_on_an_imported_colour_model() {
+    let run_dir = colour_run();
+    let out = root().join("colour-ood");
+    let r = run(&[
+        "ood",
+        "--run",
+        run_dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let ood = json(&out.join("ood.json"));
+    assert_eq!(ood["sample_shape"], serde_json::json!([3, 16, 16]));
+    let sets: Vec<&str> = ood["sets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["set"].as_str().unwrap())
+        .collect();
+    // Every kind applies to a 3-channel image: the two noise sets and five shifts.
+    assert_eq!(
+        sets,
+        [
+            "gaussian-noise",
+            "uniform-noise",
+            "inverted",
+            "rotated-45",
+            "rotated-90",
+            "gaussian-blur",
+            "colour-jitter"
+        ]
+    );
+    let csv = std::fs::read_to_string(out.join("ood.csv")).unwrap();
+    for set in &sets {
+        for score in ["msp", "max-logit", "energy", "entropy"] {
+            let v = ood["auroc"][set][score].as_f64();
+            assert!(
+                v.is_some_and(|v| v.is_finite() && (0.0..=1.0).contains(&v)),
+                "{set}/{score}: {v:?}"
+            );
+            assert!(
+                csv.contains(&format!(",{set},{score},")),
+                "{set}/{score} not in ood.csv"
+            );
+        }
+        let noise = set.ends_with("-noise");
+        assert_eq!(ood["shifted_accuracy"][set].is_f64(), !noise, "{set}");
+    }
+    assert!(out.join("ood.png").exists());
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //! - `robustness.rs`: the adversarial evaluation suite against ε, in shards;
 //! - `calibration.rs`: temperature scaling, ECE / adaptive ECE / NLL / Brier, reliability bins;
 //! - `conformal.rs`: split-conformal coverage and set sizes per α;
-//! - `ood.rs`: OOD detection AUROC per shifted set and score (single-channel images);
+//! - `ood.rs`: OOD detection AUROC per noise or shifted set and score (any image; tables: noise);
 //! - `explain.rs`: IG and SmoothGrad of chosen rows, deletion curves, randomisation test;
 //! - `deferral.rs`: the SGR threshold, its coverage and the risk–coverage curve;
 //! - `context.rs`: what they all read.

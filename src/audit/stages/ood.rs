@@ -1,12 +1,15 @@
-//! Stage `ood`: the uncertainty crate's `ood` (noise sets and label-preserving shifts built
-//! from the audited test images, each detected with every score of the model's softmax) →
-//! `ood.json`, `ood.csv`, `ood.png`. It applies to single-channel images only; for other data
-//! the audit records why it was skipped ([`not_applicable`]).
+//! Stage `ood`: the uncertainty crate's `ood` (noise sets drawn in the input's shape and
+//! domain, and for images of any channels and size the label-preserving per-channel shifts,
+//! each detected with every score of the model's softmax) → `ood.json`, `ood.csv`, `ood.png`.
+//! It runs on every image model and on tabular runs (noise sets only: uniform in the
+//! per-feature box, and Gaussian with each feature's training mean and std); when no set
+//! applies the audit records why it was skipped ([`not_applicable`]).
 
 use std::collections::BTreeMap;
 
 use aegis_model::LoadedRun;
-use aegis_uncertainty::{EstimatorConfig, OodScore, ShiftKind, ood};
+use aegis_uncertainty::shift::why_no_set;
+use aegis_uncertainty::{EstimatorConfig, OodScore, ood};
 use serde::{Deserialize, Serialize};
 
 use super::context::StageContext;
@@ -16,8 +19,11 @@ use crate::error::Result;
 /// Detection of one set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OodSet {
-    /// The set (`gaussian-noise`, `uniform-noise`, `inverted`, `rotated-45`, `rotated-90`).
+    /// The set (`gaussian-noise`, `uniform-noise`, `inverted`, `rotated-45`, `rotated-90`,
+    /// `gaussian-blur`, `colour-jitter`; those that apply to the run's samples).
     pub set: String,
+    /// What the set is, for readers (e.g. the blur's σ).
+    pub label: String,
     /// A noise set (far out of distribution) rather than a shift of the test images.
     pub noise: bool,
     /// AUROC per score (in-distribution positive).
@@ -45,18 +51,9 @@ pub struct OodResult {
     pub sets: Vec<OodSet>,
 }
 
-/// Why the stage does not apply to `run`, if it does not.
+/// Why the stage does not apply to `run`, if it does not (no set applies to its samples).
 pub fn not_applicable(run: &LoadedRun) -> Option<String> {
-    let shape = &run.test.sample_shape;
-    if shape.len() == 3 && shape[0] == 1 {
-        None
-    } else if shape.len() == 1 {
-        Some("the OOD and shift sets are built from images; this run has tabular data".into())
-    } else {
-        Some(format!(
-            "the OOD and shift sets are built from single-channel images; this run's samples have shape {shape:?}"
-        ))
-    }
+    why_no_set(&run.test.sample_shape)
 }
 
 /// Runs `ood` into the stage's folder.
@@ -70,10 +67,11 @@ pub fn run(ctx: &StageContext, cache: &StageCache) -> Result<OodResult> {
         .iter()
         .map(|s| s.key().to_string())
         .collect();
-    let sets = ShiftKind::ALL
+    let sets = r
+        .sets
         .iter()
-        .filter_map(|kind| {
-            let key = kind.key();
+        .filter_map(|info| {
+            let key = &info.set;
             let details = r.details.get(key)?;
             let auroc: BTreeMap<String, f64> =
                 details.iter().map(|(s, m)| (s.clone(), m.auroc)).collect();
@@ -84,8 +82,9 @@ pub fn run(ctx: &StageContext, cache: &StageCache) -> Result<OodResult> {
                         if v > bv { (s.clone(), v) } else { (bs, bv) }
                     });
             Some(OodSet {
-                set: key.to_string(),
-                noise: matches!(kind, ShiftKind::GaussianNoise | ShiftKind::UniformNoise),
+                set: key.clone(),
+                label: info.description.clone(),
+                noise: info.noise,
                 fpr_at_95_tpr: details
                     .iter()
                     .map(|(s, m)| (s.clone(), m.fpr_at_95_tpr))

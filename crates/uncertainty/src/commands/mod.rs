@@ -30,4 +30,4 @@ pub use conformal::{ConformalArgs, ConformalRunConfig, conformal};
 pub use evaluate::{
     EstimatorMetrics, EvaluateArgs, EvaluateConfig, UncertaintyReport, estimator_metrics, evaluate,
 };
-pub use ood::{OodArgs, OodReport, ood};
+pub use ood::{OodArgs, OodReport, OodSetInfo, ood};

@@ -109,11 +109,32 @@ fn bad_input_gives_errors_naming_the_fault() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("no-such-run"), "{e}");
-    let run = blobs_run(&tmp.path().join("run"));
-    let e = ood(&run, &EstimatorConfig::new(), &tmp.path().join("o"), false)
+    let mut run = blobs_run(&tmp.path().join("run"));
+    // Tabular rows get the two noise sets, drawn in the per-feature box ...
+    let r = ood(&run, &EstimatorConfig::new(), &tmp.path().join("o"), false).unwrap();
+    let sets: Vec<&str> = r.sets.iter().map(|s| s.set.as_str()).collect();
+    assert_eq!(sets, ["gaussian-noise", "uniform-noise"]);
+    assert!(
+        r.auroc
+            .values()
+            .flat_map(|p| p.values())
+            .all(|v| (0.0..=1.0).contains(v))
+    );
+    // ... which must be finite: a domain without bounds is an error naming it.
+    let f = run.test.dim();
+    run.config.data.domain = Some(aegis_model::InputDomain {
+        kind: aegis_model::DomainKind::Features,
+        lower: vec![f32::NEG_INFINITY; f],
+        upper: vec![f32::INFINITY; f],
+        std: vec![1.0; f],
+    });
+    let e = ood(&run, &EstimatorConfig::new(), &tmp.path().join("o2"), false)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("images"), "{e}");
+    assert!(
+        e.contains("input domain") && e.contains("finite bounds"),
+        "{e}"
+    );
     let e = calibrate(
         &run,
         &CalibrateConfig::new().with_bins(0),

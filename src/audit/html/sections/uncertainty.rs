@@ -89,12 +89,12 @@ pub fn ood(doc: Doc, report: &AuditReport) -> String {
         return section(doc, report, Stage::Ood, "", &[], "");
     };
     let what = format!(
-        "Each set is built from the {} audited test images (noise sets: as many random images; shifts: the same images transformed) and ranked against them by each score of the {} estimator (higher = in distribution). The table gives the AUROC of telling the set from the real images (one is perfect, one half is chance); detection passes when the best score reaches {} on every noise set. Shifts keep the label, so the model's accuracy on them is given too.",
+        "Each set is built from the {} audited test inputs in the run's input domain (noise sets: as many random inputs of the same shape; shifts: the same images transformed channel by channel; tabular runs get the noise sets only) and ranked against them by each score of the {} estimator (higher = in distribution). The table gives the AUROC of telling the set from the real inputs (one is perfect, one half is chance); detection passes when the best score reaches {} on every noise set. Shifts keep the label, so the model's accuracy on them is given too.",
         doc.v("/ood/n_in_distribution", Fmt::Int),
         doc.t("/ood/estimator"),
         doc.v("/settings/ood/pass_auroc", Fmt::Dec2),
     );
-    let mut header: Vec<String> = vec!["set".into(), "kind".into()];
+    let mut header: Vec<String> = vec!["set".into(), "what it is".into(), "kind".into()];
     header.extend(
         (0..o.scores.len()).map(|k| format!("AUROC {}", doc.t(&format!("/ood/scores/{k}")))),
     );
@@ -104,6 +104,7 @@ pub fn ood(doc: Doc, report: &AuditReport) -> String {
             let p = |f: &str| format!("/ood/sets/{i}/{f}");
             let mut r = vec![
                 doc.t(&p("set")),
+                doc.t(&p("label")),
                 if o.sets[i].noise {
                     "noise".into()
                 } else {
