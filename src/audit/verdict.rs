@@ -1,8 +1,11 @@
 //! The summary's verdicts: one or more [`Verdict`]s per stage, each a claim without numbers
 //! and the evidence as JSON pointers into `audit.json` (so the HTML writes the numbers from
 //! the document itself). Failures come first: a failed sanity check, a coverage off target or
-//! an uncertifiable risk is said in the summary, never only in a table.
+//! an uncertifiable risk is said in the summary, never only in a table. A stage that failed has
+//! no result: its one verdict is a failure saying it was not assessed, with the error as
+//! evidence (never a pass).
 
+use super::cache::StageStatus;
 use super::config::{AuditSettings, Stage};
 use super::report::{AuditReport, Evidence, Fmt, Verdict, VerdictStatus};
 
@@ -26,8 +29,27 @@ pub fn verdicts(report: &AuditReport) -> Vec<Verdict> {
     ood(report, &mut v);
     explain(report, &mut v);
     deferral(report, &mut v);
+    failed(report, &mut v);
     v.sort_by_key(|x| (x.status, x.stage));
     v
+}
+
+/// One verdict per failed stage: not assessed, its error as evidence.
+fn failed(r: &AuditReport, v: &mut Vec<Verdict>) {
+    for (i, rec) in r.stages.iter().enumerate() {
+        if rec.status == StageStatus::Failed {
+            v.push(verdict(
+                rec.stage,
+                VerdictStatus::Fail,
+                "Not assessed because the stage failed",
+                vec![Evidence::new(
+                    "error",
+                    format!("/stages/{i}/reason"),
+                    Fmt::Text,
+                )],
+            ));
+        }
+    }
 }
 
 fn accuracy(r: &AuditReport, v: &mut Vec<Verdict>) {
