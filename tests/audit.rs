@@ -1,7 +1,9 @@
 //! `aegis audit`, end to end through the binary:
 //!
 //! - a tabular run (breast cancer, MLP) and an imported PyTorch CNN on MNIST
-//!   (`tests/fixtures/mnist_bn`) are audited with the quick profile on a few test items;
+//!   (`tests/fixtures/mnist_bn`) are audited with the quick profile on a few test items; on
+//!   the tabular run's 113 items the report says no temperature can be estimated (too few
+//!   mistakes) and how many items an SGR certificate would need;
 //! - `report.html` is rendered by headless Chromium with networking off: the page loads, every
 //!   figure decodes and has a size, no console error, no request leaves the file, it prints to
 //!   PDF; full-page screenshots are saved under the target directory
@@ -357,9 +359,37 @@ fn tabular_audit_renders_matches_its_json_resumes_and_recomputes_a_changed_model
         first["settings"]["robustness"]["eps"],
         serde_json::json!([0.0, 0.1, 0.5])
     );
-    // 113 test items cannot certify 2% risk at δ = 0.001: the summary says so first.
+    // 113 test items cannot certify 2% risk at δ = 0.001: the summary says so first, with
+    // how many a certificate needs (451 error-free calibration items, 564 audited at 0.8).
     assert_eq!(first["deferral"]["feasible"], false);
     assert_eq!(first["verdicts"][0]["status"], "fail");
+    assert_eq!(first["deferral"]["min_calibration_items"], 451);
+    assert_eq!(first["deferral"]["min_items"], 564);
+    // A fit half of 56 rows from a ~99% model holds far fewer than ten mistakes: no
+    // temperature is estimated (it ran towards T → 0 before), T = 1 is kept and said why.
+    let cal = &first["calibration"];
+    assert_eq!(cal["temperature_estimated"], false, "{cal}");
+    assert_eq!(cal["temperature"], 1.0);
+    assert_eq!(cal["after"], cal["before"]);
+    assert!(
+        cal["not_estimated_reason"]
+            .as_str()
+            .unwrap()
+            .contains("fit rows")
+    );
+    let calibration_verdict = first["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["stage"] == "calibration")
+        .unwrap();
+    assert!(
+        calibration_verdict["claim"]
+            .as_str()
+            .unwrap()
+            .contains("temperature scaling not assessed"),
+        "{calibration_verdict}"
+    );
     assert_numbers_match(&out);
     assert_renders(&out, "tabular");
 
