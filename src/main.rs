@@ -2,8 +2,9 @@
 //! self-contained HTML safety report (`report.html`) and `audit.json`; `aegis audit --compare
 //! A B` puts two audits side by side.
 //!
-//! Only the command line lives here; the command is `aegis::commands::audit`. Every error is
-//! one line on stderr and exit code 2.
+//! Only the command line lives here; the command is `aegis::commands::audit`. Bad input is
+//! one line on stderr and exit code 2; an audit whose report was written but one of whose
+//! stages failed exits with 3 (`EXIT_STAGE_FAILED`), after one line per failed stage.
 
 use std::process::ExitCode;
 
@@ -31,11 +32,18 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    aegis_model::cli::run_cli(|cli: Cli| -> anyhow::Result<()> {
+    // Set only when the command returns: an error is run_cli's exit code 2.
+    let mut code = 0;
+    let status = aegis_model::cli::run_cli(|cli: Cli| -> anyhow::Result<()> {
         let device = cli.device.device;
-        match cli.command {
+        code = match cli.command {
             Command::Audit(args) => args.run(device)?,
-        }
+        };
         Ok(())
-    })
+    });
+    if code == 0 {
+        status
+    } else {
+        ExitCode::from(code)
+    }
 }

@@ -1,7 +1,9 @@
 //! `aegis audit`, end to end through the binary:
 //!
 //! - a tabular run (breast cancer, MLP) and an imported PyTorch CNN on MNIST
-//!   (`tests/fixtures/mnist_bn`) are audited with the quick profile on a few test items;
+//!   (`tests/fixtures/mnist_bn`) are audited with the quick profile on a few test items; on
+//!   the tabular run's 113 items the report says no temperature can be estimated (too few
+//!   mistakes) and how many items an SGR certificate would need;
 //! - a CIFAR-style residual network brought from outside (`[3, 32, 32]`, batch norm, random
 //!   weights exported in PyTorch's layout) is audited on test labels of one class and of all
 //!   ten: every stage is computed, the OOD section included;
@@ -14,8 +16,12 @@
 //!   `audit.json`, and no digit appears in the page's text outside those tagged values;
 //! - a rerun recomputes nothing cached (every stage cached, its result file untouched); a
 //!   retrained model recomputes everything; `--compare` renders both audits;
-//! - bad input (missing or corrupt run, unknown stage, output folder that is a file) is one
-//!   line, exit code 2, and leaves no output behind.
+//! - a stage that cannot write its folder (a plain file in the way) fails alone: exit code 3,
+//!   one stderr line naming it, `audit.json` marks it failed with the error, every other stage
+//!   is computed, the report renders with a visible failed-section box; a rerun once the file
+//!   is gone computes only that stage; `--compare` renders the failed audit beside it;
+//! - bad input (missing or corrupt run, unknown stage, `--limit 0`, output folder that is a
+//!   file) is one line, exit code 2, and leaves no output behind.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -303,6 +309,18 @@ fn assert_renders(out: &Path, name: &str) {
     println!("screenshot: {}", shot.display());
 }
 
+/// Opens `report.html` in Chromium (networking off) and evaluates `expression` there.
+fn in_page(out: &Path, expression: &str) -> Value {
+    let mut b = Browser::launch(&require_chromium(), 1280, 900);
+    let url = format!(
+        "file://{}",
+        out.join("report.html").canonicalize().unwrap().display()
+    );
+    b.call("Page.navigate", serde_json::json!({ "url": url }));
+    b.wait_for("document.readyState === 'complete'");
+    b.eval(expression)
+}
+
 /// `stage → status` of an audit.json.
 fn statuses(j: &Value) -> BTreeMap<String, String> {
     j["stages"]
@@ -366,9 +384,37 @@ fn tabular_audit_renders_matches_its_json_resumes_and_recomputes_a_changed_model
         first["settings"]["robustness"]["eps"],
         serde_json::json!([0.0, 0.1, 0.5])
     );
-    // 113 test items cannot certify 2% risk at δ = 0.001: the summary says so first.
+    // 113 test items cannot certify 2% risk at δ = 0.001: the summary says so first, with
+    // how many a certificate needs (451 error-free calibration items, 564 audited at 0.8).
     assert_eq!(first["deferral"]["feasible"], false);
     assert_eq!(first["verdicts"][0]["status"], "fail");
+    assert_eq!(first["deferral"]["min_calibration_items"], 451);
+    assert_eq!(first["deferral"]["min_items"], 564);
+    // A fit half of 56 rows from a ~99% model holds far fewer than ten mistakes: no
+    // temperature is estimated (it ran towards T → 0 before), T = 1 is kept and said why.
+    let cal = &first["calibration"];
+    assert_eq!(cal["temperature_estimated"], false, "{cal}");
+    assert_eq!(cal["temperature"], 1.0);
+    assert_eq!(cal["after"], cal["before"]);
+    assert!(
+        cal["not_estimated_reason"]
+            .as_str()
+            .unwrap()
+            .contains("fit rows")
+    );
+    let calibration_verdict = first["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["stage"] == "calibration")
+        .unwrap();
+    assert!(
+        calibration_verdict["claim"]
+            .as_str()
+            .unwrap()
+            .contains("temperature scaling not assessed"),
+        "{calibration_verdict}"
+    );
     assert_numbers_match(&out);
     assert_renders(&out, "tabular");
 
@@ -493,6 +539,135 @@ fn imported_colour_model_audit_has_an_ood_section() {
 }
 
 #[test]
+fn a_failed_stage_is_a_failed_section_and_a_rerun_computes_only_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("bc");
+    let out = tmp.path().join("audit");
+    tabular_run(&run, 1);
+    // A plain file where the conformal stage's folder goes: the stage cannot write anything.
+    let blocker = out.join("stages").join("conformal");
+    std::fs::create_dir_all(blocker.parent().unwrap()).unwrap();
+    std::fs::write(&blocker, "in the way").unwrap();
+    let o = aegis(&[
+        "audit",
+        "--run",
+        run.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--profile",
+        "quick",
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    let path = blocker.display().to_string();
+    assert!(
+        errors[0].contains("stage conformal failed") && errors[0].contains(&path),
+        "{stderr}"
+    );
+
+    let j: Value = serde_json::from_slice(&std::fs::read(out.join("audit.json")).unwrap()).unwrap();
+    let st = statuses(&j);
+    assert_eq!(st["conformal"], "failed", "{st:?}");
+    let rec = j["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["stage"] == "conformal")
+        .unwrap();
+    let reason = rec["reason"].as_str().unwrap();
+    assert!(reason.contains(&path) && !reason.contains('\n'), "{reason}");
+    assert!(j["conformal"].is_null());
+    for stage in [
+        "accuracy",
+        "robustness",
+        "calibration",
+        "explain",
+        "deferral",
+    ] {
+        assert_eq!(st[stage], "computed", "{stage}: {st:?}");
+        assert!(j[stage].is_object(), "{stage} has no result");
+    }
+    let about = |j: &Value, stage: &str| -> Vec<Value> {
+        j["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["stage"] == stage)
+            .cloned()
+            .collect()
+    };
+    let conformal = about(&j, "conformal");
+    assert_eq!(conformal.len(), 1, "{conformal:?}");
+    assert_eq!(conformal[0]["status"], "fail");
+    assert_eq!(
+        conformal[0]["claim"],
+        "Not assessed because the stage failed"
+    );
+    assert_eq!(
+        conformal[0]["evidence"][0]["pointer"],
+        format!("/stages/{}/reason", 3)
+    );
+    assert_eq!(about(&j, "accuracy").len(), 1);
+    assert_numbers_match(&out);
+    assert_renders(&out, "failed-stage");
+    let shown = in_page(
+        &out,
+        "(() => { const box = document.querySelector('#conformal .failed-stage');
+                  const r = box ? box.getBoundingClientRect() : { width: 0, height: 0 };
+                  return { text: box ? box.innerText : '', width: r.width, height: r.height,
+                           sections: document.querySelectorAll('section table, section svg').length }; })()",
+    );
+    assert!(
+        shown["width"].as_f64().unwrap() > 100.0 && shown["height"].as_f64().unwrap() > 10.0,
+        "{shown}"
+    );
+    let text = shown["text"].as_str().unwrap();
+    assert!(text.contains("failed") && text.contains(&path), "{shown}");
+
+    // Keep the failed audit to compare with; remove the file and rerun: only conformal runs.
+    let kept = tmp.path().join("kept");
+    std::fs::create_dir_all(&kept).unwrap();
+    std::fs::copy(out.join("audit.json"), kept.join("audit.json")).unwrap();
+    let before = results(&out);
+    assert!(!before.contains_key("conformal"));
+    std::fs::remove_file(&blocker).unwrap();
+    let again = audit(&run, &out, &[]);
+    for (stage, status) in statuses(&again) {
+        let want = match stage.as_str() {
+            "conformal" => "computed",
+            "ood" => "skipped",
+            _ => "cached",
+        };
+        assert_eq!(status, want, "{stage}");
+    }
+    let mut after = results(&out);
+    assert!(after.remove("conformal").is_some());
+    assert_eq!(after, before, "a cached stage was rewritten");
+    assert!(again["conformal"].is_object());
+    assert!(
+        about(&again, "conformal")
+            .iter()
+            .all(|v| v["claim"] != "Not assessed because the stage failed")
+    );
+    assert_numbers_match(&out);
+
+    let o = aegis(&[
+        "audit",
+        "--compare",
+        kept.to_str().unwrap(),
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let page = std::fs::read_to_string(kept.join("compare.html")).unwrap();
+    assert!(
+        page.contains("Not assessed because the stage failed") && page.contains("B − A"),
+        "compare page"
+    );
+}
+
+#[test]
 fn bad_input_is_one_line_exit_2_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let t = |p: &str| tmp.path().join(p);
@@ -514,6 +689,17 @@ fn bad_input_is_one_line_exit_2_and_writes_nothing() {
         &s(&t("out2")),
     ]);
     assert_clean_error(&o, &["shap", "explain"]);
+    assert!(!t("out2").exists());
+    let o = aegis(&[
+        "audit",
+        "--run",
+        &s(&run),
+        "--limit",
+        "0",
+        "--out",
+        &s(&t("out2")),
+    ]);
+    assert_clean_error(&o, &["limit"]);
     assert!(!t("out2").exists());
 
     std::fs::write(t("file"), "not a folder").unwrap();

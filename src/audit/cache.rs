@@ -2,6 +2,7 @@
 //! `OUT/stages/<stage>/result.json` with the model's SHA-256 and the stage's settings. A rerun
 //! takes a result whose hash and settings both match (it resumes where an interrupted audit
 //! stopped); anything else (another model, other settings, an unreadable file) is recomputed.
+//! A stage that fails writes no result, so a rerun retries it.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -26,6 +27,10 @@ pub enum StageStatus {
     Cached,
     /// Not run (`--skip`, or the stage does not apply to the run's data).
     Skipped,
+    /// Ran and failed: an error or a panic inside the stage, its message in the record's
+    /// `reason`. Nothing is cached, so the next audit retries it; every other stage still
+    /// runs.
+    Failed,
 }
 
 /// `result.json`.

@@ -3,7 +3,7 @@
 //! Layers, one folder or file each; imports point down:
 //!
 //! - `runner.rs` ([`run_audit`]) and `compare.rs` ([`compare_audits`]): what the command
-//!   calls;
+//!   calls; `guard.rs`: a stage's error or panic as its failed record's one-line message;
 //! - `html/`: `report.html` and `compare.html` from `audit.json`;
 //! - `verdict.rs`: the summary's verdicts with their evidence;
 //! - `stages/`: one stage per file, each calling the member crates' library functions;
@@ -13,6 +13,7 @@
 mod cache;
 mod compare;
 mod config;
+mod guard;
 pub mod html;
 mod report;
 mod runner;

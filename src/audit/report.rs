@@ -118,11 +118,13 @@ pub struct Verdict {
 pub struct StageRecord {
     /// The stage.
     pub stage: Stage,
-    /// Computed, cached or skipped.
+    /// Computed, cached, skipped or failed.
     pub status: StageStatus,
-    /// Seconds of its computation (also when read from the cache; 0 when skipped).
+    /// Seconds of its computation (also when read from the cache; 0 when skipped; until the
+    /// failure when failed).
     pub seconds: f64,
-    /// Why it was skipped.
+    /// Why it was skipped, or, when it failed, the error in one line (a panic reads
+    /// `panicked at FILE:LINE:COL: MESSAGE`); `None` for a computed or cached stage.
     pub reason: Option<String>,
 }
 

@@ -1,6 +1,11 @@
 //! [`run_audit`]: checks the request before writing anything (the output folder, the run, its
 //! weights), then runs every stage that is neither skipped nor inapplicable through its cache,
 //! adds up the verdicts, and writes `audit.json` and `report.html`, each atomically, last.
+//!
+//! A bad request is an error before anything is written. A stage that fails (an error or a
+//! panic inside it, see `guard.rs`) is a failed section, not a failed audit: its record says
+//! `failed` with the message, nothing of it is cached, and every other stage still runs (no
+//! stage reads another's result).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -13,6 +18,7 @@ use serde::de::DeserializeOwned;
 
 use super::cache::{StageCache, StageStatus};
 use super::config::{AuditSettings, Profile, Stage};
+use super::guard::guarded;
 use super::html::render_report;
 use super::report::{AuditReport, BURN_VERSION, FORMAT, ModelInfo, StageRecord, Versions, rfc3339};
 use super::stages::{
@@ -47,6 +53,17 @@ pub struct AuditOutcome {
     pub out: PathBuf,
     /// `audit.json`'s content.
     pub report: AuditReport,
+}
+
+impl AuditOutcome {
+    /// The records of the stages that failed (their `reason` holds the error), in stage order.
+    pub fn failed(&self) -> Vec<&StageRecord> {
+        self.report
+            .stages
+            .iter()
+            .filter(|r| r.status == StageStatus::Failed)
+            .collect()
+    }
 }
 
 /// Refuses an output folder that is, or lies under, a file.
@@ -137,7 +154,14 @@ pub fn run_audit(
         progress: req.progress,
     };
     for stage in Stage::ALL {
-        let record = run_stage(stage, req, &ctx, &out, &sha256, &mut report)?;
+        let started = std::time::Instant::now();
+        let record = guarded(|| run_stage(stage, req, &ctx, &out, &sha256, &mut report))
+            .unwrap_or_else(|error| StageRecord {
+                stage,
+                status: StageStatus::Failed,
+                seconds: started.elapsed().as_secs_f64(),
+                reason: Some(error),
+            });
         on_stage(&record);
         report.seconds += record.seconds;
         report.stages.push(record);
@@ -164,7 +188,7 @@ struct Key<'a, S> {
     device: String,
 }
 
-/// Runs `compute` for `stage` through its cache.
+/// Runs `compute` for `stage` through its cache (an error leaves nothing cached).
 fn cached<S: Serialize, R: Serialize + DeserializeOwned>(
     stage: Stage,
     ctx: &StageContext,

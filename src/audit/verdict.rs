@@ -1,8 +1,11 @@
 //! The summary's verdicts: one or more [`Verdict`]s per stage, each a claim without numbers
 //! and the evidence as JSON pointers into `audit.json` (so the HTML writes the numbers from
 //! the document itself). Failures come first: a failed sanity check, a coverage off target or
-//! an uncertifiable risk is said in the summary, never only in a table.
+//! an uncertifiable risk is said in the summary, never only in a table. A stage that failed has
+//! no result: its one verdict is a failure saying it was not assessed, with the error as
+//! evidence (never a pass).
 
+use super::cache::StageStatus;
 use super::config::{AuditSettings, Stage};
 use super::report::{AuditReport, Evidence, Fmt, Verdict, VerdictStatus};
 
@@ -26,8 +29,27 @@ pub fn verdicts(report: &AuditReport) -> Vec<Verdict> {
     ood(report, &mut v);
     explain(report, &mut v);
     deferral(report, &mut v);
+    failed(report, &mut v);
     v.sort_by_key(|x| (x.status, x.stage));
     v
+}
+
+/// One verdict per failed stage: not assessed, its error as evidence.
+fn failed(r: &AuditReport, v: &mut Vec<Verdict>) {
+    for (i, rec) in r.stages.iter().enumerate() {
+        if rec.status == StageStatus::Failed {
+            v.push(verdict(
+                rec.stage,
+                VerdictStatus::Fail,
+                "Not assessed because the stage failed",
+                vec![Evidence::new(
+                    "error",
+                    format!("/stages/{i}/reason"),
+                    Fmt::Text,
+                )],
+            ));
+        }
+    }
 }
 
 fn accuracy(r: &AuditReport, v: &mut Vec<Verdict>) {
@@ -109,6 +131,38 @@ fn robustness(r: &AuditReport, s: &AuditSettings, v: &mut Vec<Verdict>) {
 fn calibration(r: &AuditReport, v: &mut Vec<Verdict>) {
     let Some(c) = &r.calibration else { return };
     let target = r.settings.calibration.target_ece;
+    if !c.temperature_estimated {
+        // No temperature to speak of: the unscaled ECE against the bar, and why.
+        let (status, claim) = if c.before.ece <= target {
+            (
+                VerdictStatus::Pass,
+                "Calibrated as trained; temperature scaling not assessed (too few misclassified or correctly classified items to fit a temperature)",
+            )
+        } else {
+            (
+                VerdictStatus::Warn,
+                "Above the calibration bar as trained; temperature scaling not assessed (too few misclassified or correctly classified items to fit a temperature)",
+            )
+        };
+        v.push(verdict(
+            Stage::Calibration,
+            status,
+            claim,
+            vec![
+                Evidence::new("ECE", "/calibration/before/ece", Fmt::Pct1),
+                Evidence::new("bar", "/settings/calibration/target_ece", Fmt::Pct1),
+                Evidence::new(
+                    "misclassified fit items",
+                    "/calibration/fit_misclassified",
+                    Fmt::Int,
+                ),
+                Evidence::new("of", "/calibration/n_fit", Fmt::Int),
+                Evidence::new("needed", "/calibration/min_fit_events", Fmt::Int),
+                Evidence::new("held-out items", "/calibration/n_eval", Fmt::Int),
+            ],
+        ));
+        return;
+    }
     let (status, claim) = if c.before.ece <= target {
         (VerdictStatus::Pass, "Calibrated as trained")
     } else if c.after.ece <= target {
@@ -254,10 +308,15 @@ fn explain(r: &AuditReport, v: &mut Vec<Verdict>) {
 fn deferral(r: &AuditReport, v: &mut Vec<Verdict>) {
     let Some(d) = &r.deferral else { return };
     let max = r.settings.deferral.max_violation_rate;
-    let (status, claim) = if !d.feasible {
+    let (status, claim) = if !d.feasible && d.n_calibration < d.min_calibration_items {
         (
             VerdictStatus::Fail,
-            "Cannot certify the target risk on this many items: every input would be deferred",
+            "Cannot certify the target risk on this few items (too few for any certificate, however good the model): every input would be deferred",
+        )
+    } else if !d.feasible {
+        (
+            VerdictStatus::Fail,
+            "Cannot certify the target risk: the model's confident errors keep every threshold's bound above it, so every input would be deferred",
         )
     } else if d.violation_rate > max {
         (
@@ -281,6 +340,11 @@ fn deferral(r: &AuditReport, v: &mut Vec<Verdict>) {
             Evidence::new("held-out risk", "/deferral/risk", Fmt::Pct2),
             Evidence::new("splits over target", "/deferral/violation_rate", Fmt::Pct1),
             Evidence::new("calibration items", "/deferral/n_calibration", Fmt::Int),
+            Evidence::new(
+                "a certificate needs at least",
+                "/deferral/min_calibration_items",
+                Fmt::Int,
+            ),
         ],
     ));
 }

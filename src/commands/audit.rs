@@ -1,6 +1,10 @@
 //! `aegis audit`: audit a run (`--run DIR [--profile quick|standard] [--out DIR]
 //! [--skip a,b]`) into `report.html` and `audit.json`, or compare two audits
 //! (`--compare A B`) into `compare.html`.
+//!
+//! Exit codes: 0 every stage ran (or was skipped); 2 bad input, one line on stderr, nothing
+//! written; [`EXIT_STAGE_FAILED`] (3) the report was written but a stage failed, one
+//! `error: stage …` line per failed stage on stderr.
 
 use std::path::PathBuf;
 
@@ -12,8 +16,14 @@ use crate::audit::{
 };
 use crate::error::{AuditError, Result};
 
+/// The exit code of an audit that wrote its report but had a failed stage (2 stays bad input).
+pub const EXIT_STAGE_FAILED: u8 = 3;
+
 /// Flags of `audit`.
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "Exit codes: 0 every stage ran or was skipped; 2 bad input (one line on stderr, nothing written); 3 a stage failed: report.html and audit.json are written, the failed section shows its error, the others are complete, and stderr has one line per failed stage (a rerun recomputes only the failed stages)."
+)]
 pub struct AuditArgs {
     /// Run directory (from `aegis-model train`, `import`, or adversarial `train`).
     #[arg(long, required_unless_present = "compare")]
@@ -51,17 +61,24 @@ fn print_stage(r: &StageRecord) {
             r.stage.key(),
             r.reason.as_deref().unwrap_or("")
         ),
+        StageStatus::Failed => println!(
+            "{:<12} FAILED: {}",
+            r.stage.key(),
+            r.reason.as_deref().unwrap_or("")
+        ),
     }
 }
 
 impl AuditArgs {
     /// Runs the audit (or the comparison) and prints each stage, the verdicts and the files.
-    pub fn run(self, device: DeviceSpec) -> Result<()> {
+    /// Returns the exit code: 0, or [`EXIT_STAGE_FAILED`] after one `error: stage …` line per
+    /// failed stage on stderr (bad input is the `Err`).
+    pub fn run(self, device: DeviceSpec) -> Result<u8> {
         let skip = parse_skip(&self.skip)?;
         if let [a, b] = self.compare.as_slice() {
             let path = compare_audits(a, b, self.out.as_deref())?;
             println!("comparison written to {}", path.display());
-            return Ok(());
+            return Ok(0);
         }
         let run = self
             .run
@@ -103,6 +120,18 @@ impl AuditArgs {
             outcome.out.join("report.html").display(),
             outcome.out.join("audit.json").display()
         );
-        Ok(())
+        let failed = outcome.failed();
+        for r in &failed {
+            eprintln!(
+                "error: stage {} failed: {}",
+                r.stage.key(),
+                r.reason.as_deref().unwrap_or("")
+            );
+        }
+        Ok(if failed.is_empty() {
+            0
+        } else {
+            EXIT_STAGE_FAILED
+        })
     }
 }

@@ -5,4 +5,4 @@
 
 pub mod audit;
 
-pub use audit::AuditArgs;
+pub use audit::{AuditArgs, EXIT_STAGE_FAILED};

@@ -10,7 +10,8 @@
 //! - Selection: [`confidence()`]: confidence functions κ (MSP, margin, entropy,
 //!   MC-dropout/ensemble variance, conformal set size) from [`aegis_uncertainty`] estimators;
 //!   [`sgr()`]: Selection with Guaranteed Risk (Geifman & El-Yaniv 2017): the threshold whose
-//!   binomial upper bound on selective risk is below `r*` with probability `1 − δ`;
+//!   binomial upper bound on selective risk is below `r*` with probability `1 − δ`, and
+//!   [`min_certifiable_rows`], the fewest calibration rows with which it can certify anything;
 //!   [`metrics`]: coverage, selective risk, system accuracy, override rate, Cohen's κ, a
 //!   [`SimulatedExpert`] for offline comparison of deferral policies.
 //! - Review: [`Queue`]: the review queue (JSONL), most uncertain first, each item with its
@@ -52,7 +53,7 @@ pub use audit::{AuditLog, AuditRecord, Decision, now_rfc3339, read_audit_log, rf
 pub use commands::{
     AttributionChoice, Deployment, OversightReport, PolicyCurve, QueueConfig, ReportConfig,
     SgrConfig, SgrReport, SgrSplit, ThresholdSource, build_queue, calibrate_threshold, default_out,
-    model_hash, policy_means, report, split_rows,
+    model_hash, policy_means, report, rows_for_calibration, split_rows,
 };
 pub use confidence::{ConfidenceKind, confidence};
 pub use error::{OversightError, Result};
@@ -67,7 +68,7 @@ pub use review::{
     Action, DecisionSource, ReviewOutcome, ScriptedDecisions, TerminalReviewer, parse_answer,
     review,
 };
-pub use sgr::{SgrResult, binomial_cdf, binomial_upper_bound, sgr};
+pub use sgr::{SgrResult, binomial_cdf, binomial_upper_bound, min_certifiable_rows, sgr};
 pub use team::{
     ReviewAgreement, ReviewerPair, ReviewerSummary, TeamMetrics, review_agreement, team_metrics,
 };

@@ -17,7 +17,9 @@
 //! Returned: the lowest threshold (largest coverage) visited whose bound is below `r*`; when no
 //! visited threshold qualifies, `feasible = false` and the threshold rejects everything
 //! (`+∞`, coverage 0) — the honest answer when the calibration set is too small or the model
-//! too weak for `(r*, δ)`.
+//! too weak for `(r*, δ)`. How small is too small: [`min_certifiable_rows`], the fewest
+//! calibration rows with which SGR certifies `r*` at `δ` at all (every row accepted, none
+//! wrong).
 
 use serde::{Deserialize, Serialize};
 
@@ -85,6 +87,58 @@ pub fn binomial_upper_bound(e: usize, n: usize, delta: f64) -> f64 {
     hi
 }
 
+/// SGR's binary-search steps `k = ⌈log₂ m⌉` (at least 1) on `m` calibration rows.
+fn steps(m: usize) -> usize {
+    (m as f64).log2().ceil().max(1.0) as usize
+}
+
+/// The fewest accepted rows whose zero-error bound `1 − (δ/k)^{1/n}` (the closed form of
+/// [`binomial_upper_bound`] at `e = 0`) is at most `r*`, for `per_step = δ/k`:
+/// `n = ⌈ln(δ/k) / ln(1 − r*)⌉` (`ln_1p`, so that a tiny `r*` gives a huge `n`, saturating at
+/// `usize::MAX`, rather than `ln(1) = 0`).
+fn min_accepted(per_step: f64, target_risk: f64) -> usize {
+    ((per_step.ln() / (-target_risk).ln_1p()).ceil() as usize).max(1)
+}
+
+/// The fewest calibration rows `m` with which [`sgr`] can certify `target_risk` at `delta`:
+/// the smallest `m` whose `m` rows, all accepted and none wrong, have a bound
+/// `B*(0, δ/⌈log₂ m⌉, m) ≤ r*` — with fewer rows no threshold qualifies, however good the
+/// model. (`r* = 2%`, `δ = 0.001`: 451.) Scans `k = ⌈log₂ m⌉` rather than `m`, so any
+/// `(r*, δ)` costs at most 64 steps; `usize::MAX` when even `2⁶³` rows would not do.
+pub fn min_certifiable_rows(target_risk: f64, delta: f64) -> Result<usize> {
+    check_risk_and_delta(target_risk, delta)?;
+    for k in 1..64u32 {
+        // The m with ⌈log₂ m⌉ = k (k = 1 also holds m = 1).
+        let (lo, hi) = if k == 1 {
+            (1usize, 2usize)
+        } else {
+            ((1usize << (k - 1)) + 1, 1usize << k)
+        };
+        let m = min_accepted(delta / k as f64, target_risk).max(lo);
+        if m <= hi && steps(m) == k as usize {
+            return Ok(m);
+        }
+    }
+    Ok(usize::MAX)
+}
+
+/// `r*` and `δ` both in `(0, 1)`.
+fn check_risk_and_delta(target_risk: f64, delta: f64) -> Result<()> {
+    if !(target_risk > 0.0 && target_risk < 1.0) {
+        return Err(OversightError::invalid(
+            "target_risk",
+            format!("{target_risk:?} must be in (0, 1)"),
+        ));
+    }
+    if !(delta > 0.0 && delta < 1.0) {
+        return Err(OversightError::invalid(
+            "delta",
+            format!("{delta:?} must be in (0, 1)"),
+        ));
+    }
+    Ok(())
+}
+
 /// Runs SGR on calibration confidences (higher = more confident) and correctness.
 pub fn sgr(
     confidence: &[f64],
@@ -99,18 +153,7 @@ pub fn sgr(
             correct.len()
         )));
     }
-    if !(target_risk > 0.0 && target_risk < 1.0) {
-        return Err(OversightError::invalid(
-            "target_risk",
-            format!("{target_risk:?} must be in (0, 1)"),
-        ));
-    }
-    if !(delta > 0.0 && delta < 1.0) {
-        return Err(OversightError::invalid(
-            "delta",
-            format!("{delta:?} must be in (0, 1)"),
-        ));
-    }
+    check_risk_and_delta(target_risk, delta)?;
     if confidence.iter().any(|c| c.is_nan()) {
         return Err(OversightError::invalid("confidence", "a confidence is NaN"));
     }
@@ -123,7 +166,7 @@ pub fn sgr(
     for z in (0..m).rev() {
         errors_from[z] = errors_from[z + 1] + usize::from(!correct[order[z]]);
     }
-    let steps = (m as f64).log2().ceil().max(1.0) as usize;
+    let steps = steps(m);
     let per_step = delta / steps as f64;
     // Evaluate a threshold θ = sorted[z]: accepted are all rows with confidence ≥ θ, i.e.
     // from the first index holding θ (ties are accepted together).
@@ -144,7 +187,7 @@ pub fn sgr(
     // `z ≤ m − n_min`), so that a small calibration set is not sent towards ever smaller
     // accepted sets, where the bound only grows (the paper's search assumes a bound
     // monotone in θ, true when m is large).
-    let n_min = ((per_step.ln() / (1.0 - target_risk).ln()).ceil() as usize).max(1);
+    let n_min = min_accepted(per_step, target_risk);
     if n_min > m {
         return Ok(infeasible(steps));
     }
@@ -229,5 +272,40 @@ mod tests {
         assert!(sgr(&[0.5], &[true], 0.0, 0.1).is_err());
         assert!(sgr(&[0.5], &[true], 0.1, 1.0).is_err());
         assert!(sgr(&[0.5], &[], 0.1, 0.1).is_err());
+    }
+
+    #[test]
+    fn min_certifiable_rows_is_where_the_zero_error_bound_first_meets_the_risk() {
+        for (r, delta) in [
+            (0.02, 0.001),
+            (0.05, 0.05),
+            (0.1, 0.01),
+            (0.01, 1e-6),
+            (0.3, 0.2),
+        ] {
+            let n = min_certifiable_rows(r, delta).unwrap();
+            let bound = |m: usize| binomial_upper_bound(0, m, delta / steps(m) as f64);
+            assert!(
+                bound(n) <= r + 1e-12,
+                "r* {r}, δ {delta}: n {n}, bound {}",
+                bound(n)
+            );
+            assert!(
+                n == 1 || bound(n - 1) > r,
+                "r* {r}, δ {delta}: n − 1 = {} qualifies",
+                n - 1
+            );
+            // And SGR itself: n error-free rows certify r*, n − 1 cannot.
+            let ok = |m: usize| {
+                let conf: Vec<f64> = (0..m).map(|i| i as f64 / m as f64).collect();
+                sgr(&conf, &vec![true; m], r, delta).unwrap().feasible
+            };
+            assert!(ok(n) && (n == 1 || !ok(n - 1)), "r* {r}, δ {delta}: n {n}");
+        }
+        assert_eq!(min_certifiable_rows(0.02, 0.001).unwrap(), 451);
+        // A subnormal risk can never be certified: no row count is enough.
+        assert_eq!(min_certifiable_rows(5e-324, 0.1).unwrap(), usize::MAX);
+        assert!(min_certifiable_rows(0.0, 0.1).is_err());
+        assert!(min_certifiable_rows(0.1, 1.0).is_err());
     }
 }

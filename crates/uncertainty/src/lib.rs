@@ -13,6 +13,7 @@
 //!   temperature-scaled), [`McDropout`] (Gal & Ghahramani 2016), [`DeepEnsemble`]
 //!   (Lakshminarayanan et al. 2017; members via [`train_ensemble`]).
 //! - `recalibration/`: [`fit_temperature`] (exact 1-D Newton on the convex NLL in 1/T),
+//!   [`estimate_temperature`] (whether the fit set holds enough errors to estimate one),
 //!   [`fit_vector_scaling`] (Guo et al. 2017).
 //! - `conformal/` ([`conformal`](mod@conformal)): split conformal with LAC, APS and RAPS
 //!   scores.
@@ -71,5 +72,6 @@ pub use estimators::{
 };
 pub use ood::{OodScore, SetDomain, ShiftKind, shift};
 pub use recalibration::{
-    TemperatureFit, VectorScaling, fit_temperature, fit_vector_scaling, nll_at_temperature,
+    MIN_FIT_EVENTS, TemperatureEstimate, TemperatureFit, VectorScaling, estimate_temperature,
+    fit_temperature, fit_vector_scaling, nll_at_temperature,
 };

@@ -1,7 +1,8 @@
 //! `report.html`: one self-contained page (inline CSS and SVG, heatmaps as base64 PNG, no
 //! script, no font or file from anywhere else), printable. The summary at the top gives the
-//! verdicts with their evidence, failures first, and what was skipped and why; then one section
-//! per stage; then the settings and versions.
+//! verdicts with their evidence, failures first (a failed stage is one: "not assessed"), and
+//! what was skipped and why; then one section per stage (a failed one as a box with its
+//! error); then the settings and versions.
 
 use std::fmt::Write;
 use std::path::Path;
@@ -32,6 +33,8 @@ code, .hash { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-
 .badge.pass { background: var(--pass); } .badge.warn { background: var(--warn); } .badge.fail { background: var(--fail); } .badge.info { background: var(--info); }
 .what { margin: 4px 0; } .meta, .small, figcaption { color: var(--muted); font-size: 13px; }
 .skipped { color: var(--warn); font-weight: 600; }
+.failed-stage { border: 2px solid var(--fail); border-left-width: 6px; background: #ffebe9; padding: 4px 12px; border-radius: 4px; }
+.failed-stage p:first-child { font-weight: 600; overflow-wrap: anywhere; }
 .row { display: flex; flex-wrap: wrap; gap: 20px; align-items: flex-start; }
 figure { margin: 8px 0; max-width: 100%; flex: 0 1 auto; } figure svg { max-width: 100%; height: auto; display: block; }
 figcaption { max-width: 520px; }

@@ -1,7 +1,9 @@
 //! Stage `calibration`: the uncertainty crate's `calibrate` (temperature scaling fitted on a
 //! seeded half of the audited rows, ECE / NLL / Brier before and after on the other half, the
 //! reliability bins and `reliability.png`), plus the adaptive (equal-mass) ECE of the same
-//! held-out half before and after.
+//! held-out half before and after. When the fit half holds too few misclassified (or correctly
+//! classified) rows to estimate a temperature, `calibrate` keeps T = 1 and says why; the
+//! result carries that, and the report and verdict say so instead of a fitted T.
 
 use aegis_uncertainty::commands::halves;
 use aegis_uncertainty::metrics::{
@@ -38,8 +40,19 @@ pub struct CalibrationResult {
     pub n_eval: usize,
     /// Bins of both ECEs and the reliability diagram.
     pub bins: usize,
-    /// The fitted temperature.
+    /// The temperature applied: the fitted one, or 1 when not estimated.
     pub temperature: f64,
+    /// Whether the fit half could estimate a temperature (at least `min_fit_events`
+    /// misclassified and as many correctly classified rows, an optimum inside the bounds);
+    /// when not, every "after" number equals its "before".
+    pub temperature_estimated: bool,
+    /// Why not, one sentence with the counts (`None` when estimated).
+    pub not_estimated_reason: Option<String>,
+    /// Fit rows the model misclassifies.
+    pub fit_misclassified: usize,
+    /// The fewest misclassified, and correctly classified, fit rows an estimate needs (10,
+    /// events per parameter).
+    pub min_fit_events: usize,
     /// At T = 1.
     pub before: CalibrationMetrics,
     /// At the fitted T.
@@ -88,6 +101,10 @@ pub fn run(ctx: &StageContext, cache: &StageCache) -> Result<CalibrationResult> 
         n_eval: r.n_eval,
         bins: r.bins,
         temperature: r.temperature,
+        temperature_estimated: r.temperature_estimated,
+        not_estimated_reason: r.not_estimated_reason.clone(),
+        fit_misclassified: r.fit_misclassified,
+        min_fit_events: r.min_fit_events,
         before: CalibrationMetrics {
             ece: r.ece_before,
             adaptive_ece: adaptive(1.0)?,

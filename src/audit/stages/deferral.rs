@@ -1,7 +1,8 @@
 //! Stage `deferral`: the oversight crate's `calibrate_threshold` (Selection with Guaranteed
 //! Risk over random calibration / held-out splits of the audited rows → `sgr.json`): the
 //! threshold of split 0 to deploy, its held-out coverage and risk, how often the held-out risk
-//! broke the target, and the risk–coverage curve of the deployment rows.
+//! broke the target, the risk–coverage curve of the deployment rows, and how many calibration
+//! items (and audited items) a certificate at the target risk and δ needs at all.
 
 use aegis_oversight::{SgrConfig, calibrate_threshold, confidence};
 use aegis_uncertainty::metrics::{confidence_and_correct, risk_coverage};
@@ -39,6 +40,12 @@ pub struct DeferralResult {
     pub n_calibration: usize,
     /// Held-out (deployment) rows per split.
     pub n_test: usize,
+    /// The fewest calibration items with which SGR can certify the target risk at δ at all,
+    /// every one accepted and none misclassified: with fewer, every input is deferred however
+    /// good the model.
+    pub min_calibration_items: usize,
+    /// The fewest audited items whose calibration share holds `min_calibration_items`.
+    pub min_items: usize,
     /// SGR found a threshold on the deployment split's calibration rows.
     pub feasible: bool,
     /// That threshold (`None` when infeasible: everything is deferred).
@@ -107,6 +114,8 @@ pub fn run(ctx: &StageContext, cache: &StageCache) -> Result<DeferralResult> {
         splits: r.splits.len(),
         n_calibration: r.n_calibration,
         n_test: r.n_test,
+        min_calibration_items: r.min_calibration_rows,
+        min_items: r.min_rows,
         feasible: split0.sgr.feasible,
         threshold: r
             .deployment

@@ -1,5 +1,6 @@
 //! `calibrate-threshold`: SGR over random calibration/held-out splits of a run's test rows →
-//! `sgr.json` (violation rate, mean coverage, and split 0's threshold to deploy).
+//! `sgr.json` (violation rate, mean coverage, and split 0's threshold to deploy, and how many
+//! calibration rows a certificate at `r*` and `δ` needs at all, said when a split found none).
 
 use std::path::{Path, PathBuf};
 
@@ -10,11 +11,11 @@ use aegis_uncertainty::{EstimatorArgs, EstimatorConfig, estimator, gather_rows};
 use burn::config::Config;
 
 use super::sgr_report::{Deployment, SgrReport, SgrSplit};
-use super::shared::{confidences, default_out, split_rows};
+use super::shared::{confidences, default_out, rows_for_calibration, split_rows};
 use crate::confidence::ConfidenceKind;
 use crate::error::{OversightError, Result};
 use crate::metrics::selective_metrics;
-use crate::sgr::sgr;
+use crate::sgr::{min_certifiable_rows, sgr};
 
 /// Flags of `calibrate-threshold`.
 #[derive(clap::Args, Debug)]
@@ -80,6 +81,21 @@ impl CalibrateThresholdArgs {
             r.n_calibration,
             r.n_test
         );
+        if r.feasible_rate < 1.0 {
+            let need = if r.min_calibration_rows == usize::MAX {
+                "no number of calibration rows can give one".to_string()
+            } else {
+                format!(
+                    "a certificate needs at least {} calibration rows, all accepted and none misclassified ({} test rows at calibration fraction {calibration_fraction})",
+                    r.min_calibration_rows, r.min_rows
+                )
+            };
+            println!(
+                "no threshold certifies r* = {target_risk} at δ = {delta} in {:.0}% of the splits: {need}; this run gives {}",
+                100.0 * (1.0 - r.feasible_rate),
+                r.n_calibration
+            );
+        }
         println!(
             "deploy: threshold {:.6} (risk bound {:.4}); wrote {}",
             r.deployment.threshold,
@@ -192,6 +208,7 @@ pub fn calibrate_threshold(
     }
     let n = splits.len() as f64;
     let deployment = deployment.expect("at least one split");
+    let min_calibration_rows = min_certifiable_rows(cfg.target_risk, cfg.delta)?;
     let report = SgrReport {
         target_risk: cfg.target_risk,
         delta: cfg.delta,
@@ -203,6 +220,8 @@ pub fn calibrate_threshold(
         feasible_rate: splits.iter().filter(|s| s.sgr.feasible).count() as f64 / n,
         n_calibration: deployment.calibration_rows.len(),
         n_test: deployment.rows.len(),
+        min_calibration_rows,
+        min_rows: rows_for_calibration(min_calibration_rows, cfg.calibration_fraction),
         splits,
         deployment,
     };

@@ -10,7 +10,8 @@
 //! - `serve.rs`: review in the browser on the same audit log ([`crate::serve::Server`]).
 //! - `sgr_report.rs`: `sgr.json` ([`SgrReport`]), written by `calibrate-threshold` and read by
 //!   `queue --sgr`.
-//! - `shared.rs`: [`default_out`], [`model_hash`], [`split_rows`] and the κ of a split.
+//! - `shared.rs`: [`default_out`], [`model_hash`], [`split_rows`], [`rows_for_calibration`]
+//!   and the κ of a split.
 
 pub mod calibrate_threshold;
 pub mod queue;
@@ -30,4 +31,4 @@ pub use report::{
 pub use review::ReviewArgs;
 pub use serve::ServeArgs;
 pub use sgr_report::{Deployment, SgrReport, SgrSplit};
-pub use shared::{default_out, model_hash, split_rows};
+pub use shared::{default_out, model_hash, rows_for_calibration, split_rows};

@@ -42,6 +42,16 @@ pub struct SgrReport {
     pub n_calibration: usize,
     /// Held-out rows per split.
     pub n_test: usize,
+    /// The fewest calibration rows with which SGR can certify `r*` at `δ` at all, all
+    /// accepted and none wrong ([`min_certifiable_rows`](crate::sgr::min_certifiable_rows));
+    /// fewer and every input is deferred, however good the model. 0 in files written before
+    /// it existed.
+    #[serde(default)]
+    pub min_calibration_rows: usize,
+    /// The fewest test rows whose calibration share (`round(n · calibration_fraction)`) holds
+    /// `min_calibration_rows` (0 in older files).
+    #[serde(default)]
+    pub min_rows: usize,
     /// Every split.
     pub splits: Vec<SgrSplit>,
     /// Split 0, what `queue --sgr` deploys: its threshold and its held-out rows.

@@ -1,5 +1,6 @@
 //! What several commands share: the default output directory, the model's identity
-//! ([`model_hash`]), the seeded calibration/deployment split ([`split_rows`]) and the κ of both
+//! ([`model_hash`]), the seeded calibration/deployment split ([`split_rows`], and how many rows
+//! hold a given calibration share: [`rows_for_calibration`]) and the κ of both
 //! halves of a split ([`confidences`], with the APS conformal predictor of [`conformal_for`]).
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,20 @@ pub fn model_hash(run: &RunDir) -> Result<String> {
 /// rows for calibration.
 pub fn split_rows(n: usize, fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
     shuffled_split(n, (n as f64 * fraction).round() as usize, seed)
+}
+
+/// The fewest rows `n` whose calibration share `round(n·fraction)` of [`split_rows`] holds
+/// `m` rows and leaves at least one deployment row (`fraction` in `(0, 1)`).
+pub fn rows_for_calibration(m: usize, fraction: f64) -> usize {
+    let share = |n: usize| (n as f64 * fraction).round() as usize;
+    // From just below the real-valued answers, `(m − ½) / fraction` for the share and
+    // `½ / (1 − fraction)` for a deployment row, up to the first that fits.
+    let below = |x: f64| (x.floor().max(0.0) as usize).saturating_sub(2);
+    let mut n = below((m as f64 - 0.5) / fraction).max(below(0.5 / (1.0 - fraction)));
+    while n < usize::MAX && (share(n) < m || share(n) >= n) {
+        n += 1;
+    }
+    n
 }
 
 /// Conformal sets for the queue: APS without randomisation (never empty), α = `alpha`.
@@ -66,4 +81,27 @@ pub(super) fn confidences(
 /// Default output directory: `<run>/oversight/<command>`.
 pub fn default_out(run: &Path, command: &str) -> PathBuf {
     run.join("oversight").join(command)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_for_calibration_is_the_fewest_rows_whose_split_holds_the_share() {
+        let fits = |n: usize, m: usize, f: f64| {
+            let (cal, deploy) = split_rows(n, f, 3);
+            cal.len() >= m && !deploy.is_empty()
+        };
+        for f in [0.8, 0.5, 0.3, 0.999, 0.01] {
+            for m in [1, 2, 7, 451, 1000] {
+                let n = rows_for_calibration(m, f);
+                assert!(
+                    fits(n, m, f) && !fits(n - 1, m, f),
+                    "m {m}, fraction {f}: {n}"
+                );
+            }
+        }
+        assert_eq!(rows_for_calibration(451, 0.8), 564);
+    }
 }

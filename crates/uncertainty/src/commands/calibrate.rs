@@ -1,6 +1,8 @@
 //! `calibrate`: fit temperature (and vector) scaling on a seeded half of the run's test split
 //! and measure NLL / ECE / Brier before and after on the other half → `calibration.json`,
-//! `config.json`, `reliability.png`.
+//! `config.json`, `reliability.png`. A fit half with too few misclassified (or correctly
+//! classified) rows cannot estimate a temperature ([`estimate_temperature`]): then T = 1 is
+//! kept, and the report says so, with the reason and the counts.
 
 use std::path::Path;
 
@@ -16,7 +18,7 @@ use crate::metrics::{
     BinScheme, CalibrationNorm, ReliabilityBin, brier, calibration_error, confidence_and_correct,
     nll, reliability_bins,
 };
-use crate::recalibration::{fit_temperature, fit_vector_scaling};
+use crate::recalibration::{MIN_FIT_EVENTS, estimate_temperature, fit_vector_scaling};
 
 /// Flags of `calibrate`.
 #[derive(clap::Args, Debug)]
@@ -43,10 +45,22 @@ impl CalibrateArgs {
                 .with_seed(self.seed),
             &out,
         )?;
-        println!(
-            "temperature {:.4}: held-out NLL {:.4} → {:.4}, ECE {:.4} → {:.4} ({} fit / {} held-out rows)",
-            r.temperature, r.nll_before, r.nll_after, r.ece_before, r.ece_after, r.n_fit, r.n_eval
-        );
+        match &r.not_estimated_reason {
+            None => println!(
+                "temperature {:.4}: held-out NLL {:.4} → {:.4}, ECE {:.4} → {:.4} ({} fit / {} held-out rows)",
+                r.temperature,
+                r.nll_before,
+                r.nll_after,
+                r.ece_before,
+                r.ece_after,
+                r.n_fit,
+                r.n_eval
+            ),
+            Some(why) => println!(
+                "temperature not estimated: {why}; held-out NLL {:.4}, ECE {:.4} ({} fit / {} held-out rows)",
+                r.nll_before, r.ece_before, r.n_fit, r.n_eval
+            ),
+        }
         if let Some((nll, ece)) = r.vector_scaling {
             println!("vector scaling: held-out NLL {nll:.4}, ECE {ece:.4}");
         }
@@ -72,8 +86,21 @@ pub struct CalibrateConfig {
 /// `calibration.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CalibrationReport {
-    /// Fitted temperature.
+    /// The temperature applied: the fitted one, or 1 when the fit half could not estimate one
+    /// (`temperature_estimated` false; every "after" number then equals its "before").
     pub temperature: f64,
+    /// Whether the fit half could estimate a temperature: at least `min_fit_events`
+    /// misclassified and as many correctly classified rows, and an NLL optimum inside
+    /// `T ∈ [0.01, 100]` ([`estimate_temperature`]).
+    pub temperature_estimated: bool,
+    /// Why not, one sentence with the counts and the optimum that was not used (`None` when
+    /// estimated).
+    pub not_estimated_reason: Option<String>,
+    /// Fit rows whose label's logit is below the row's largest.
+    pub fit_misclassified: usize,
+    /// The fewest misclassified, and correctly classified, fit rows an estimate needs
+    /// ([`MIN_FIT_EVENTS`]).
+    pub min_fit_events: usize,
     /// Held-out NLL at T = 1.
     pub nll_before: f64,
     /// Held-out NLL at the fitted T.
@@ -86,7 +113,7 @@ pub struct CalibrationReport {
     pub brier_before: f64,
     /// Held-out Brier score at the fitted T.
     pub brier_after: f64,
-    /// NLL of the fitting half before and after (the fitted objective).
+    /// NLL of the fitting half at T = 1 and at the temperature applied (the fitted objective).
     pub fit_nll: (f64, f64),
     /// Vector scaling on the held-out half: `(nll, ece)` (when enabled).
     pub vector_scaling: Option<(f64, f64)>,
@@ -129,11 +156,9 @@ pub fn calibrate(run: &LoadedRun, cfg: &CalibrateConfig, out: &Path) -> Result<C
         gather_rows(&logits, c, &eval_idx),
         gather_rows(&run.test.labels, 1, &eval_idx),
     );
-    let fit = fit_temperature(&fit_logits, &fit_y, c)?;
-    let scaled: Vec<f32> = ev_logits
-        .iter()
-        .map(|v| (*v as f64 / fit.temperature) as f32)
-        .collect();
+    let est = estimate_temperature(&fit_logits, &fit_y, c)?;
+    let t = est.temperature;
+    let scaled: Vec<f32> = ev_logits.iter().map(|v| (*v as f64 / t) as f32).collect();
     let (p0, p1) = (softmax_rows(&ev_logits, c), softmax_rows(&scaled, c));
     let ece = |p: &[f64]| held_out_ece(p, &ev_y, c, cfg.bins);
     let ((ece0, rel0), (ece1, rel1)) = (ece(&p0)?, ece(&p1)?);
@@ -144,15 +169,27 @@ pub fn calibrate(run: &LoadedRun, cfg: &CalibrateConfig, out: &Path) -> Result<C
     } else {
         None
     };
+    let (fit, estimated) = (est.fit, est.not_estimated.is_none());
     let report = CalibrationReport {
-        temperature: fit.temperature,
+        temperature: t,
+        temperature_estimated: estimated,
+        not_estimated_reason: est.not_estimated,
+        fit_misclassified: est.misclassified,
+        min_fit_events: MIN_FIT_EVENTS,
         nll_before: nll(&p0, &ev_y, c)?,
         nll_after: nll(&p1, &ev_y, c)?,
         ece_before: ece0,
         ece_after: ece1,
         brier_before: brier(&p0, &ev_y, c)?,
         brier_after: brier(&p1, &ev_y, c)?,
-        fit_nll: (fit.nll_before, fit.nll_after),
+        fit_nll: (
+            fit.nll_before,
+            if estimated {
+                fit.nll_after
+            } else {
+                fit.nll_before
+            },
+        ),
         vector_scaling,
         n_fit: fit_idx.len(),
         n_eval: eval_idx.len(),
@@ -183,16 +220,14 @@ fn write_calibration(report: &CalibrationReport, cfg: &CalibrateConfig, out: &Pa
     std::fs::create_dir_all(out).map_err(|e| aegis_model::ModelError::io(out, e))?;
     write_json(&out.join("calibration.json"), report)?;
     write_json(&out.join("config.json"), cfg)?;
-    reliability_plot(
-        &out.join("reliability.png"),
-        &[
-            ("T = 1".to_string(), &report.reliability_before),
-            (
-                format!("T = {:.3}", report.temperature),
-                &report.reliability_after,
-            ),
-        ],
-    )?;
+    let mut series = vec![("T = 1".to_string(), &report.reliability_before)];
+    if report.temperature_estimated {
+        series.push((
+            format!("T = {:.3}", report.temperature),
+            &report.reliability_after,
+        ));
+    }
+    reliability_plot(&out.join("reliability.png"), &series)?;
     Ok(())
 }
 

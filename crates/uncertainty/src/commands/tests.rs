@@ -144,3 +144,45 @@ fn bad_input_gives_errors_naming_the_fault() {
     .to_string();
     assert!(e.contains("bins"), "{e}");
 }
+
+/// Issue 29's case: a breast-cancer MLP trained 20 epochs (about 98% test accuracy) leaves a
+/// fit half of 56 rows with a handful of mistakes; the NLL fit ran towards T → 0 (0.017) and
+/// raised the held-out ECE. Now the temperature is not estimated: T = 1, every "after"
+/// number equals its "before", and the report says why with the counts.
+#[test]
+fn a_nearly_error_free_fit_half_keeps_t_1_and_says_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut req = TrainRequest::new(DataSource::BreastCancer);
+    req.train = req
+        .train
+        .clone()
+        .with_epochs(20)
+        .with_seed(crate::figures::seed(1));
+    req.out = Some(tmp.path().join("run"));
+    train_run(&req).unwrap();
+    let run = LoadedRun::open(&tmp.path().join("run"), DeviceSpec::Flex).unwrap();
+    let out = tmp.path().join("cal");
+    let cal = calibrate(&run, &CalibrateConfig::new(), &out).unwrap();
+    eprintln!("{cal:?}");
+    // Fewer than ten errors in 56 rows is anything above 82% accuracy on the fit half.
+    assert_eq!(cal.n_fit, 56);
+    assert!(cal.fit_misclassified < crate::MIN_FIT_EVENTS, "{cal:?}");
+    assert!(!cal.temperature_estimated);
+    assert_eq!(cal.temperature, 1.0);
+    assert_eq!(
+        (cal.nll_after, cal.ece_after, cal.brier_after),
+        (cal.nll_before, cal.ece_before, cal.brier_before)
+    );
+    assert_eq!(cal.fit_nll.0, cal.fit_nll.1);
+    let why = cal.not_estimated_reason.as_deref().unwrap();
+    let count = format!("only {} of the 56 fit rows", cal.fit_misclassified);
+    assert!(
+        why.contains(&count) && why.contains("T = 1 is kept"),
+        "{why}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("calibration.json")).unwrap()).unwrap();
+    assert_eq!(json["temperature_estimated"], false);
+    assert_eq!(json["not_estimated_reason"], why);
+    assert_eq!(json["min_fit_events"], crate::MIN_FIT_EVENTS);
+}

@@ -8,6 +8,25 @@
 //! optimum is the same). `a` is kept in `[1e-2, 1e2]`, i.e. `T ∈ [0.01, 100]`: on separable
 //! data the NLL keeps falling as `T → 0` and the bound stops it.
 //!
+//! **When the fit set cannot estimate a temperature** ([`estimate_temperature`]). A row whose
+//! label's logit is the largest contributes `E_p(z) − z_y ≤ 0` to `f′(a)` at every `a`: it
+//! always asks for a lower `T`. Only a misclassified row (label's logit below the largest)
+//! turns positive as `a` grows (towards `max z − z_y`), so only misclassified rows keep `T`
+//! from 0; symmetrically, only correctly classified rows keep it from `∞`. With no
+//! misclassified row the optimum is `T → 0` (the bound); with a handful, it is set by those
+//! few rows' margins, and the fitted `T` is a property of them, not of the model. On a
+//! 98%-accurate breast-cancer MLP whose 56 fit rows are all right, the fit stops at
+//! `T = 0.017` (where the gradient vanishes in floating point, short of the bound) and the
+//! held-out NLL goes from 0.11 to 0.97. Temperature scaling is a softmax regression with one parameter
+//! and no intercept, and the standard requirement for such a fit is counted in events of the
+//! rarer outcome per parameter: at least 10 (Peduzzi, Concato, Kemper, Holford & Feinstein
+//! 1996, J. Clin. Epidemiol. 49:1373, where fewer gave biased coefficients and wrong
+//! intervals). Here the two outcomes that pull `T` apart are "misclassified" and "correctly
+//! classified", so the temperature counts as estimated only with at least
+//! [`MIN_FIT_EVENTS`] = 10 of each, and only when the optimum lies inside the bounds (a fit
+//! stopped at `T = 0.01` or `100` is not an optimum). Otherwise `T = 1` is kept (the logits
+//! unchanged) and the reason says why, with the counts.
+//!
 //! [`cross_fit_temperature`] applies it 2-fold cross-fitted: each half of the rows is scaled by
 //! the temperature fitted on the other half, so no row is scored by a `T` fitted on it.
 
@@ -18,6 +37,10 @@ use crate::estimators::{gather_rows, logsumexp, softmax};
 
 const A_MIN: f64 = 1e-2;
 const A_MAX: f64 = 1e2;
+
+/// The fewest misclassified fit rows, and the fewest correctly classified ones, with which a
+/// fitted temperature counts as estimated: 10 events per parameter (see the module doc).
+pub const MIN_FIT_EVENTS: usize = 10;
 
 /// The result of [`fit_temperature`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -30,6 +53,73 @@ pub struct TemperatureFit {
     pub nll_after: f64,
     /// Newton iterations used.
     pub iterations: usize,
+    /// The fit stopped at a bound of `T ∈ [0.01, 100]` with the NLL still falling beyond it.
+    pub at_bound: bool,
+}
+
+/// [`estimate_temperature`]'s answer: the temperature to use and whether the fit set could
+/// estimate one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemperatureEstimate {
+    /// The temperature to use: the fitted one when estimated, else 1 (logits unchanged).
+    pub temperature: f64,
+    /// The NLL fit on the fit set (its `temperature` is the optimum, used or not).
+    pub fit: TemperatureFit,
+    /// Fit rows.
+    pub n: usize,
+    /// Fit rows whose label's logit is below the row's largest; the others (ties included)
+    /// are the correctly classified ones.
+    pub misclassified: usize,
+    /// Why no temperature was estimated (one sentence with the counts); `None` when it was.
+    pub not_estimated: Option<String>,
+}
+
+/// Fits `T` on logits `[N, C]` and labels and says whether the fit set can estimate it: at
+/// least [`MIN_FIT_EVENTS`] misclassified and as many correctly classified rows, and an
+/// optimum inside the bounds (see the module doc). When not, `temperature` is 1.
+pub fn estimate_temperature(
+    logits: &[f32],
+    labels: &[usize],
+    classes: usize,
+) -> Result<TemperatureEstimate> {
+    let fit = fit_temperature(logits, labels, classes)?;
+    let n = labels.len();
+    let misclassified = logits
+        .chunks(classes)
+        .zip(labels)
+        .filter(|(row, y)| row.iter().any(|&v| v > row[**y]))
+        .count();
+    let correct = n - misclassified;
+    let not_estimated = if misclassified < MIN_FIT_EVENTS || correct < MIN_FIT_EVENTS {
+        let (count, what, pulls) = if misclassified < MIN_FIT_EVENTS {
+            (misclassified, "misclassified", "0")
+        } else {
+            (correct, "correctly classified", "infinity")
+        };
+        let are = if count == 1 { "is" } else { "are" };
+        Some(format!(
+            "only {count} of the {n} fit rows {are} {what}, and a temperature needs at least {MIN_FIT_EVENTS} misclassified and {MIN_FIT_EVENTS} correctly classified ones: the NLL optimum (T = {:.4}) is pulled towards {pulls} by too few rows to estimate, so T = 1 is kept",
+            fit.temperature
+        ))
+    } else if fit.at_bound {
+        Some(format!(
+            "the NLL keeps falling beyond the bound T = {}, so there is no optimum to estimate and T = 1 is kept",
+            fit.temperature
+        ))
+    } else {
+        None
+    };
+    Ok(TemperatureEstimate {
+        temperature: if not_estimated.is_some() {
+            1.0
+        } else {
+            fit.temperature
+        },
+        fit,
+        n,
+        misclassified,
+        not_estimated,
+    })
 }
 
 /// Mean NLL of `logits / T` (`logits` `[N, C]`) — exact, from the log-sum-exp.
@@ -80,11 +170,13 @@ pub fn fit_temperature(logits: &[f32], labels: &[usize], classes: usize) -> Resu
             break;
         }
     }
+    let at_bound = (g < 0.0 && a >= A_MAX) || (g > 0.0 && a <= A_MIN);
     Ok(TemperatureFit {
         temperature: 1.0 / a,
         nll_before,
         nll_after: f,
         iterations,
+        at_bound,
     })
 }
 
@@ -209,5 +301,59 @@ mod tests {
         assert!(fit.nll_after < 1e-9, "{fit:?}");
         assert!(fit_temperature(&[], &[], 2).is_err());
         assert!(fit_temperature(&[1.0, 2.0], &[2], 2).is_err());
+    }
+
+    /// `n` two-class rows `[m, 0]` with margins `m` in `[1, 4)`, all labelled 0 but the first
+    /// `wrong`, labelled 1 (misclassified).
+    fn margins(n: usize, wrong: usize) -> (Vec<f32>, Vec<usize>) {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let logits = (0..n)
+            .flat_map(|_| [rng.random_range(1.0f32..4.0), 0.0])
+            .collect();
+        (logits, (0..n).map(|i| usize::from(i < wrong)).collect())
+    }
+
+    #[test]
+    fn a_temperature_needs_enough_errors_and_enough_hits_in_the_fit_set() {
+        // Perfectly separable: the optimum runs towards T → 0; not estimated, T = 1 kept.
+        let (logits, labels) = margins(200, 0);
+        let e = estimate_temperature(&logits, &labels, 2).unwrap();
+        assert_eq!((e.temperature, e.misclassified, e.n), (1.0, 0, 200));
+        assert!(e.fit.temperature < 0.2, "{e:?}");
+        let why = e.not_estimated.unwrap();
+        assert!(
+            why.contains("only 0 of the 200 fit rows are misclassified"),
+            "{why}"
+        );
+        // Nine errors: the optimum is finite but rests on nine rows; ten: estimated, and the
+        // temperature is the fit's own.
+        let (logits, labels) = margins(200, MIN_FIT_EVENTS - 1);
+        let e = estimate_temperature(&logits, &labels, 2).unwrap();
+        assert!(e.not_estimated.is_some() && e.temperature == 1.0, "{e:?}");
+        assert!(!e.fit.at_bound, "{e:?}");
+        let (logits, labels) = margins(200, MIN_FIT_EVENTS);
+        let e = estimate_temperature(&logits, &labels, 2).unwrap();
+        assert_eq!(e.not_estimated, None);
+        assert_eq!(e.temperature, e.fit.temperature);
+        // Almost every row wrong: T would run towards ∞; not estimated either.
+        let (logits, labels) = margins(200, 195);
+        let e = estimate_temperature(&logits, &labels, 2).unwrap();
+        let why = e.not_estimated.unwrap();
+        assert!(
+            why.contains("only 5 of the 200 fit rows are correctly classified"),
+            "{why}"
+        );
+        // Plenty of both: the same temperature as before this check existed.
+        let (logits, labels) = overconfident(3.0, 20_000);
+        let e = estimate_temperature(&logits, &labels, 3).unwrap();
+        assert!(
+            e.misclassified > 1000 && e.n - e.misclassified > 1000,
+            "{e:?}"
+        );
+        assert_eq!(e.not_estimated, None);
+        assert_eq!(
+            e.temperature,
+            fit_temperature(&logits, &labels, 3).unwrap().temperature
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! What every section shares: its frame (heading, how the stage ran, links to its JSON), the
-//! skipped-stage note, figures with captions and tables.
+//! skipped-stage note, the failed-stage box, figures with captions and tables.
 
 use std::fmt::Write;
 
@@ -18,7 +18,8 @@ pub fn stage_index(report: &AuditReport, stage: Stage) -> usize {
 }
 
 /// A stage's section: heading, `what` (what was measured, on how many items, with which
-/// settings), how it ran, links to its files, then `body`. A skipped stage says why.
+/// settings), how it ran, links to its files, then `body`. A skipped stage says why; a failed
+/// one shows its error in a box (and nothing else: it has no result).
 pub fn section(
     doc: Doc,
     report: &AuditReport,
@@ -30,6 +31,17 @@ pub fn section(
     let i = stage_index(report, stage);
     let key = stage.key();
     let mut s = format!("<section id=\"{key}\"><h2>{}</h2>", esc(stage.title()));
+    if report
+        .record(stage)
+        .is_some_and(|r| r.status == StageStatus::Failed)
+    {
+        let _ = write!(
+            s,
+            "<div class=\"failed-stage\"><p><span class=\"badge fail\">failed</span> This stage failed, so nothing of it was measured: {}</p><p class=\"meta\">The other sections do not depend on it. Nothing of it was cached: once the cause is fixed, a rerun of the same audit computes this stage and reads the others from the cache.</p></div></section>",
+            doc.t(&format!("/stages/{i}/reason"))
+        );
+        return s;
+    }
     let skipped = report
         .record(stage)
         .is_none_or(|r| r.status == StageStatus::Skipped);
