@@ -68,19 +68,30 @@ fn metrics(a: &AuditReport, b: &AuditReport) -> Vec<Metric> {
             Some(false),
         ),
         m(
-            "ECE after temperature scaling",
-            "/calibration/after/ece",
-            Fmt::Pct2,
-            Some(false),
-        ),
-        m(
             "NLL at T = 1",
             "/calibration/before/nll",
             Fmt::Dec4,
             Some(false),
         ),
-        m("temperature", "/calibration/temperature", Fmt::Dec3, None),
     ]);
+    // A temperature is compared only where both audits could estimate one (a held-out set
+    // with too few mistakes keeps T = 1, which is not a finding).
+    let estimated = |r: &AuditReport| {
+        r.calibration
+            .as_ref()
+            .is_some_and(|c| c.temperature_estimated)
+    };
+    if estimated(a) && estimated(b) {
+        v.extend([
+            m(
+                "ECE after temperature scaling",
+                "/calibration/after/ece",
+                Fmt::Pct2,
+                Some(false),
+            ),
+            m("temperature", "/calibration/temperature", Fmt::Dec3, None),
+        ]);
+    }
     for (i, l) in a.conformal.iter().flat_map(|c| c.levels.iter()).enumerate() {
         v.push(m(
             &format!("conformal coverage at α = {}", l.alpha),
