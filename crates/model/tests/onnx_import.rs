@@ -1,7 +1,8 @@
 //! ONNX graphs against PyTorch: each model of `tests/fixtures/onnx/` (exported by
 //! `bench/pytorch/onnx_fixtures.py` with `torch.onnx.export(..., dynamo=True)`) loaded by
 //! [`load_onnx`] gives PyTorch's logits within 1e-4 (max abs) and PyTorch's input gradients
-//! of `Σᵢ log_softmax(logits)[i, argmax_i]` within 1e-3 (relative L2), on flex and ndarray;
+//! of `Σᵢ log_softmax(logits)[i, argmax_i]` within 1e-3 (relative L2), on flex and ndarray
+//! (and the ResNet on wgpu);
 //! and bad files (not ONNX, truncated, an operator Aegis lacks, a cycle, a missing
 //! initializer, two inputs, external data outside the folder) are refused in one line that
 //! names the file.
@@ -249,4 +250,14 @@ fn a_fixed_batch_graph_takes_any_number_of_rows() {
             assert!(d <= 1e-4, "row {i} of {rows}: {d}");
         }
     }
+}
+
+/// On wgpu (Mesa's software Vulkan here, `CUBECL_AUTOTUNE_LEVEL=minimal` as in CI): the CIFAR
+/// ResNet-18 within the same bars (one model: kernel compilation on lavapipe takes minutes).
+#[test]
+fn resnet_matches_pytorch_on_wgpu() {
+    let device = aegis_model::DeviceSpec::Wgpu(None)
+        .open()
+        .expect("wgpu (install mesa-vulkan-drivers)");
+    check_fixture("resnet18_cifar", &device);
 }
