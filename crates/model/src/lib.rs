@@ -5,7 +5,8 @@
 //!
 //! - [`device`]: the `--device` flag (`flex`, `ndarray`, `wgpu[:N]`, `cuda[:N]`).
 //! - [`Classifier`]: logits for a flat batch `[N, F]`; [`Model`] wraps the architectures
-//!   ([`Mlp`], [`SmallCnn`], [`MadryCnn`]).
+//!   ([`Mlp`], [`SmallCnn`], [`MadryCnn`]); [`load_onnx`] reads an ONNX file into a
+//!   [`Graph`] model run by interpretation.
 //! - [`data`]: IDX and CSV readers, bundled MNIST / breast cancer / wine, synthetic sets,
 //!   seeded stratified splits.
 //! - [`models::sequential`]: architectures as data ([`SequentialSpec`], PyTorch's layer
@@ -49,15 +50,16 @@ pub use classifier::{
     predict_proba, to_host,
 };
 pub use commands::{
-    EvalReport, ImportReport, ImportRequest, Prediction, TrainOutcome, TrainRequest, evaluate_run,
-    evaluate_run_with, export_run, import_run, model_config_for, predict_file, train_run,
-    train_run_with,
+    EvalReport, ImportReport, ImportRequest, OnnxImportRequest, Prediction, TrainOutcome,
+    TrainRequest, evaluate_run, evaluate_run_with, export_run, import_onnx_run, import_run,
+    model_config_for, predict_file, train_run, train_run_with,
 };
 pub use data::{DataSource, Dataset, DomainKind, InputDomain, Split};
 pub use device::{DeviceArgs, DeviceSpec};
 pub use error::{ModelError, Result};
 pub use models::{
-    Architecture, MadryCnn, Mlp, Model, ModelConfig, Sequential, SequentialSpec, SmallCnn,
+    Architecture, Graph, MadryCnn, Mlp, Model, ModelConfig, Sequential, SequentialSpec, SmallCnn,
+    load_onnx,
 };
 pub use run::{LoadedRun, Metrics, RunConfig, RunDir};
 pub use train::{LrSchedule, OptimizerKind, TrainConfig};

@@ -20,7 +20,7 @@ use crate::data::{DataSource, Dataset, InputDomain, ModelClasses, Split, SplitIn
 use crate::device::DeviceSpec;
 use crate::error::{ModelError, Result};
 use crate::io::{read_json_strict, write_atomic_with, write_json};
-use crate::models::{Model, ModelConfig};
+use crate::models::{Architecture, Model, ModelConfig, load_onnx};
 use crate::train::TrainConfig;
 
 /// Weights file name inside a run directory.
@@ -331,7 +331,14 @@ pub fn load_weights(config: &ModelConfig, path: &Path, device: &Device) -> Resul
         return Err(bad("file not found".into()));
     }
     check_burnpack_header(path).map_err(bad)?;
-    let model = config.init_for_loading(device)?;
+    let model = match (config.architecture, &config.onnx) {
+        // An imported graph is rebuilt from the ONNX file beside the weights.
+        (Architecture::Graph, Some(onnx)) => {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            Model::Graph(load_onnx(&dir.join(onnx), device)?)
+        }
+        _ => config.init_for_loading(device)?,
+    };
     let path_owned = path.to_path_buf();
     let loaded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
         model.try_load_file(&path_owned)

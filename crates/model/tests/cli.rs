@@ -405,3 +405,77 @@ fn absurd_architectures_are_refused_before_allocation() {
         &["wide.json", "AEGIS_MEMORY_BUDGET=\"lots\" is not a size"],
     );
 }
+
+/// `import --onnx`: a fixture graph becomes a run that `eval` takes unchanged; each bad file of
+/// `tests/fixtures/onnx/bad/` is one line and exit code 2, and writes no run.
+#[test]
+fn import_onnx_writes_a_run_and_refuses_bad_graphs() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/onnx");
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("x.csv");
+    let mut csv = (0..20)
+        .map(|i| format!("f{i}"))
+        .collect::<Vec<_>>()
+        .join(",")
+        + ",label\n";
+    for r in 0..30 {
+        let row: Vec<String> = (0..20)
+            .map(|i| format!("{:.3}", ((r * 7 + i * 3) % 11) as f32 / 11.0))
+            .collect();
+        csv += &format!("{},{}\n", row.join(","), r % 3);
+    }
+    std::fs::write(&data, csv).unwrap();
+    let run_dir = tmp.path().join("run");
+    let import = |onnx: &Path, out: &Path| {
+        run(&[
+            "import",
+            "--onnx",
+            onnx.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let out = import(&fixtures.join("external/model.onnx"), &run_dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(run_dir.join("model.onnx").is_file() && run_dir.join("model.onnx.data").is_file());
+    let out = run(&["eval", "--run", run_dir.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let cases: [(&str, &[&str]); 7] = [
+        ("cycle.onnx", &["cycle.onnx", "cycle"]),
+        (
+            "missing_initializer.onnx",
+            &["missing_initializer.onnx", "missing initializer"],
+        ),
+        ("truncated.onnx", &["truncated.onnx", "not an ONNX model"]),
+        ("not_onnx.onnx", &["not_onnx.onnx", "not an ONNX model"]),
+        (
+            "escape.onnx",
+            &["escape.onnx", "../../x.data", "outside the model's folder"],
+        ),
+        (
+            "unsupported.onnx",
+            &[
+                "node \"spectrum_dft\" uses DFT (opset 20)",
+                "does not implement",
+            ],
+        ),
+        ("two_inputs.onnx", &["two_inputs.onnx", "one float input"]),
+    ];
+    for (file, needles) in cases {
+        let out_dir = tmp.path().join(file);
+        let out = import(&fixtures.join("bad").join(file), &out_dir);
+        assert_clean_error(&out, needles);
+        assert!(!out_dir.exists(), "{file}: no run written");
+    }
+}

@@ -7,12 +7,15 @@ pub mod devices;
 pub mod eval;
 pub mod export;
 pub mod import;
+pub mod import_onnx;
+mod imported;
 pub mod predict;
 pub mod train;
 
 pub use eval::{EvalArgs, EvalReport, evaluate_run, evaluate_run_with};
 pub use export::{ExportArgs, ExportFormat, export_run};
 pub use import::{ImportArgs, ImportReport, ImportRequest, import_run};
+pub use import_onnx::{OnnxImportRequest, import_onnx_run};
 pub use predict::{PredictArgs, Prediction, predict_file};
 pub use train::{
     TrainArgs, TrainOutcome, TrainRequest, model_config_for, train_run, train_run_with,

@@ -4,6 +4,7 @@
 //! architectures described as data (a JSON spec in PyTorch's vocabulary).
 
 mod dropout;
+pub mod graph;
 mod init;
 mod madry_cnn;
 mod mlp;
@@ -12,6 +13,7 @@ pub mod sequential;
 mod small_cnn;
 
 pub use dropout::{Dropout, DropoutStream};
+pub use graph::{Graph, external_data_files, load_onnx};
 pub use init::SeededInit;
 pub use madry_cnn::MadryCnn;
 pub use mlp::Mlp;
@@ -49,6 +51,10 @@ pub enum Architecture {
     /// chosen by `--arch FILE.json`, not by `--model`.
     #[value(skip)]
     Sequential,
+    /// [`Graph`]: an imported ONNX graph (`ModelConfig::onnx`, the file in the run
+    /// directory); written by `import --onnx`, never trained.
+    #[value(skip)]
+    Graph,
 }
 
 impl Architecture {
@@ -67,7 +73,7 @@ impl Architecture {
     pub fn default_dropout(self) -> f64 {
         match self {
             Self::SmallCnn => 0.5,
-            Self::Mlp | Self::MadryCnn | Self::Sequential => 0.0,
+            Self::Mlp | Self::MadryCnn | Self::Sequential | Self::Graph => 0.0,
         }
     }
 }
@@ -79,6 +85,7 @@ impl std::fmt::Display for Architecture {
             Self::SmallCnn => "smallcnn",
             Self::MadryCnn => "madrycnn",
             Self::Sequential => "sequential",
+            Self::Graph => "graph",
         })
     }
 }
@@ -112,6 +119,10 @@ pub struct ModelConfig {
     /// The layers of a `sequential` architecture (`None` for the built-in ones).
     #[config(default = "None")]
     pub spec: Option<SequentialSpec>,
+    /// The ONNX file of a `graph` architecture, relative to the run directory (`model.onnx`;
+    /// `None` for the others).
+    #[config(default = "None")]
+    pub onnx: Option<String>,
 }
 
 impl ModelConfig {
@@ -168,7 +179,35 @@ impl ModelConfig {
                 format!("width {w} is not in [1, {MAX_HIDDEN_WIDTH}]"),
             ));
         }
-        self.validate_spec()
+        self.validate_spec()?;
+        match (self.architecture, &self.onnx) {
+            (Architecture::Graph, None) => Err(ModelError::invalid(
+                "onnx",
+                "a graph model needs its ONNX file (`onnx`)",
+            )),
+            (Architecture::Graph, Some(f)) => {
+                let plain = std::path::Path::new(f)
+                    .components()
+                    .map(|c| matches!(c, std::path::Component::Normal(_)))
+                    .eq([true]);
+                if plain {
+                    Ok(())
+                } else {
+                    Err(ModelError::invalid(
+                        "onnx",
+                        format!("{f:?} is not a file name inside the run directory"),
+                    ))
+                }
+            }
+            (_, None) => Ok(()),
+            (_, Some(_)) => Err(ModelError::invalid(
+                "onnx",
+                format!(
+                    "only graph models take an ONNX file, not {}",
+                    self.architecture
+                ),
+            )),
+        }
     }
 
     /// A `sequential` architecture needs a spec whose shapes check, whose input matches
@@ -251,6 +290,13 @@ impl ModelConfig {
                 let spec = self.spec.as_ref().expect("validated above");
                 Model::Sequential(Sequential::new(spec, self.num_classes, norm, init, device))
             }
+            Architecture::Graph => {
+                return Err(ModelError::invalid(
+                    "architecture",
+                    "an ONNX graph is read from its file in the run (RunDir::load_model), not \
+                     built or trained from its config",
+                ));
+            }
         })
     }
 }
@@ -267,19 +313,23 @@ pub enum Model {
     MadryCnn(MadryCnn),
     /// See [`Sequential`].
     Sequential(Sequential),
+    /// See [`Graph`].
+    Graph(Graph),
 }
 
 impl Model {
     /// Monte-Carlo dropout (Gal & Ghahramani 2016): with `on`, every dropout layer stays active
     /// in inference mode, drawing masks from streams re-seeded by `seed` (so T passes are
     /// reproducible); with `on == false` the model is deterministic again in inference.
-    /// MadryCnn has no dropout and is returned unchanged (check [`Model::dropout_prob`]).
+    /// MadryCnn and ONNX graphs (whose Dropout is the identity) have none and are returned
+    /// unchanged (check [`Model::dropout_prob`]).
     pub fn with_mc_dropout(self, on: bool, seed: u64) -> Self {
         match self {
             Self::Mlp(m) => Self::Mlp(m.with_mc_dropout(on, seed)),
             Self::SmallCnn(m) => Self::SmallCnn(m.with_mc_dropout(on, seed)),
             Self::MadryCnn(m) => Self::MadryCnn(m),
             Self::Sequential(m) => Self::Sequential(m.with_mc_dropout(on, seed)),
+            Self::Graph(m) => Self::Graph(m),
         }
     }
 
@@ -288,7 +338,7 @@ impl Model {
         match self {
             Self::Mlp(m) => m.dropouts(),
             Self::SmallCnn(m) => m.dropouts(),
-            Self::MadryCnn(_) => Vec::new(),
+            Self::MadryCnn(_) | Self::Graph(_) => Vec::new(),
             Self::Sequential(m) => m.dropouts(),
         }
     }
@@ -323,7 +373,7 @@ impl Model {
         match self {
             Self::Mlp(m) => m.dropout_prob(),
             Self::SmallCnn(m) => m.dropout_prob(),
-            Self::MadryCnn(_) => 0.0,
+            Self::MadryCnn(_) | Self::Graph(_) => 0.0,
             Self::Sequential(m) => m.dropout_prob(),
         }
     }
@@ -336,6 +386,7 @@ impl Classifier for Model {
             Self::SmallCnn(m) => m.logits(x),
             Self::MadryCnn(m) => m.logits(x),
             Self::Sequential(m) => m.logits(x),
+            Self::Graph(m) => m.logits(x),
         }
     }
     fn input_shape(&self) -> &[usize] {
@@ -344,6 +395,7 @@ impl Classifier for Model {
             Self::SmallCnn(m) => m.input_shape(),
             Self::MadryCnn(m) => m.input_shape(),
             Self::Sequential(m) => m.input_shape(),
+            Self::Graph(m) => m.input_shape(),
         }
     }
     fn num_classes(&self) -> usize {
@@ -352,6 +404,7 @@ impl Classifier for Model {
             Self::SmallCnn(m) => m.num_classes(),
             Self::MadryCnn(m) => m.num_classes(),
             Self::Sequential(m) => m.num_classes(),
+            Self::Graph(m) => m.num_classes(),
         }
     }
 }

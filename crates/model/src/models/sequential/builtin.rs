@@ -93,7 +93,7 @@ pub fn builtin_spec(
             relu(),
             linear(1024, classes),
         ],
-        Architecture::Sequential => return None,
+        Architecture::Sequential | Architecture::Graph => return None,
     };
     let input_shape = match arch {
         Architecture::Mlp => input_shape.to_vec(),
@@ -119,7 +119,7 @@ pub fn as_sequential(model: &Model, config: &ModelConfig) -> Option<(Sequential,
         Model::Mlp(m) => (&m.norm, vec![], m.hidden.iter().chain([&m.head]).collect()),
         Model::SmallCnn(m) => (&m.norm, vec![&m.conv1, &m.conv2], vec![&m.fc1, &m.fc2]),
         Model::MadryCnn(m) => (&m.norm, vec![&m.conv1, &m.conv2], vec![&m.fc1, &m.fc2]),
-        Model::Sequential(_) => return None,
+        Model::Sequential(_) | Model::Graph(_) => return None,
     };
     let device = norm.device();
     let mut seq = Sequential::new(
