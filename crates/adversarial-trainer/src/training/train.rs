@@ -9,6 +9,7 @@ use aegis_model::{InputDomain, TrainOutcome, TrainRequest, train_run_with};
 use serde::{Deserialize, Serialize};
 
 use super::fast_at::fast_at_loss;
+use super::gaussian::gaussian_noise_loss;
 use super::pgd_at::pgd_at_loss;
 use super::schedule::AdvSchedule;
 use super::trades::trades_loss;
@@ -27,6 +28,9 @@ pub enum AdvMethod {
     /// Fast-AT: FGSM with random start (Wong et al. 2020).
     #[value(name = "fast-at")]
     FastAt,
+    /// Gaussian noise augmentation with `sigma`, for randomized smoothing (Cohen et al.
+    /// 2019); no attack, ε and its warm-up are unused.
+    Gaussian,
 }
 
 /// Adversarial training hyper-parameters (saved in `config.json` under
@@ -64,6 +68,9 @@ pub struct AdvTrainConfig {
     /// per-feature range for tables).
     #[config(default = "None")]
     pub bounds: Option<Bounds>,
+    /// Noise standard deviation σ of `gaussian` (raw input units), the σ to certify at.
+    #[config(default = 0.25)]
+    pub sigma: f64,
 }
 
 /// The training half of Aegis's best MNIST recipe (with [`AdvTrainConfig::new`]): 10 epochs,
@@ -78,8 +85,9 @@ pub fn best_recipe_train_config() -> aegis_model::TrainConfig {
 
 impl AdvTrainConfig {
     /// Checks ranges: `steps` in [1, 1000], `warmup_epochs` in [0, 100000], a positive
-    /// `step_size`, a finite `beta` ≥ 0.
+    /// `step_size`, a finite `beta` ≥ 0, `sigma` in [1e-6, 1e6].
     pub fn validate(&self) -> Result<()> {
+        crate::error::check_sigma(self.sigma)?;
         crate::attacks::check_eps(self.eps)?;
         check_count("steps", self.steps, 1, 1000)?;
         check_count("warmup_epochs", self.warmup_epochs, 0, 100_000)?;
@@ -125,6 +133,7 @@ pub fn train_adversarial(req: &TrainRequest, adv: &AdvTrainConfig) -> Result<Tra
         AdvMethod::PgdAt => train_run_with(req, pgd_at_loss(schedule, space), ext)?,
         AdvMethod::Trades => train_run_with(req, trades_loss(schedule, adv.beta, space), ext)?,
         AdvMethod::FastAt => train_run_with(req, fast_at_loss(schedule, space), ext)?,
+        AdvMethod::Gaussian => train_run_with(req, gaussian_noise_loss(schedule, adv.sigma), ext)?,
     })
 }
 
