@@ -148,14 +148,12 @@ fn hand_written_model_and_adversarial() -> Vec<Entry<Vec<String>>> {
         ),
         (
             "aegis-adversarial-trainer train --out",
-            vec![d(
-                "runs/<data>-<method>-eps<E>-seed<S>; gaussian: \
-                 runs/<data>-gaussian-sigma<σ>-seed<S>",
-            )],
+            vec![d("runs/<data>-<method>-eps<E>-seed<S>; gaussian: \
+                 runs/<data>-gaussian-sigma<σ>-seed<S>")],
         ),
         (
             "aegis-adversarial-trainer certify --shard",
-            vec!["default out: OUT/shard-K-of-N".into()],
+            vec!["default out: DIR/certify/smoothing-sigma<σ>/shard-K-of-N".into()],
         ),
         (
             "aegis-adversarial-trainer certify --merge",
@@ -369,10 +367,16 @@ fn library_model_to_uncertainty() -> Vec<Entry<String>> {
         ),
         ("aegis-adversarial-trainer train --beta", s(&adv.beta)),
         ("aegis-adversarial-trainer train --sigma", s(&adv.sigma)),
-        ("aegis-adversarial-trainer certify --sigma", s(&smooth.sigma)),
+        (
+            "aegis-adversarial-trainer certify --sigma",
+            s(&smooth.sigma),
+        ),
         ("aegis-adversarial-trainer certify --n0", s(&smooth.n0)),
         ("aegis-adversarial-trainer certify --n", s(&smooth.n)),
-        ("aegis-adversarial-trainer certify --alpha", s(&smooth.alpha)),
+        (
+            "aegis-adversarial-trainer certify --alpha",
+            s(&smooth.alpha),
+        ),
         (
             "aegis-adversarial-trainer certify --batch-size",
             s(&smooth.batch_size),

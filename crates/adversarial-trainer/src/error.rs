@@ -58,7 +58,7 @@ pub(crate) fn check_sigma(sigma: f64) -> Result<()> {
     } else {
         Err(AdversarialError::invalid(
             "sigma",
-            format!("{sigma} is not in [1e-6, 1000000]"),
+            format!("{sigma:?} is not in [1e-6, 1000000]"),
         ))
     }
 }

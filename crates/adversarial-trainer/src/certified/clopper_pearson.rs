@@ -22,7 +22,7 @@ pub fn check_alpha(alpha: f64) -> Result<()> {
     } else {
         Err(AdversarialError::invalid(
             "alpha",
-            format!("{alpha} is not in [1e-12, 0.5]"),
+            format!("{alpha:?} is not in [1e-12, 0.5]"),
         ))
     }
 }

@@ -40,19 +40,20 @@ pub struct CertifyArgs {
     /// smoothing: randomized smoothing's CERTIFY; ibp, crown: bound propagation.
     #[arg(long, value_enum, required_unless_present = "merge")]
     pub method: Option<CertifyMethod>,
-    /// Noise standard deviation σ (raw input units; smoothing).
+    /// Noise standard deviation σ (raw input units, in [1e-6, 1e6]; smoothing).
     #[arg(long, default_value_t = 0.25)]
     pub sigma: f64,
-    /// Selection samples n0 (smoothing).
+    /// Selection samples n0, at most 10,000,000 (smoothing).
     #[arg(long, default_value_t = 100)]
     pub n0: usize,
-    /// Estimation samples n (smoothing).
+    /// Estimation samples n, at most 10,000,000 (smoothing).
     #[arg(long, default_value_t = 100_000)]
     pub n: usize,
-    /// Failure probability α of each certificate (smoothing).
+    /// Failure probability α of each certificate, in [1e-12, 0.5] (smoothing).
     #[arg(long, default_value_t = 0.001)]
     pub alpha: f64,
-    /// Noisy copies of a row per forward batch (smoothing; GPUs prefer more).
+    /// Noisy copies of a row per forward batch (smoothing; GPUs prefer more). Recorded with
+    /// the settings: a matrix product may round differently at another batch size.
     #[arg(long, default_value_t = 1000)]
     pub batch_size: usize,
     /// Seed of the per-row noise streams (smoothing).
@@ -62,7 +63,8 @@ pub struct CertifyArgs {
     #[arg(long)]
     pub limit: Option<usize>,
     /// Certify only the K-th of N contiguous slices of the rows (after `--limit`) and write
-    /// `partial.json` [default out: OUT/shard-K-of-N]; merge the slices with `--merge`.
+    /// `partial.json` [default out: DIR/certify/smoothing-sigma<σ>/shard-K-of-N]; merge the
+    /// slices with `--merge`.
     /// Results do not depend on N.
     #[arg(long, conflicts_with = "merge")]
     pub shard: Option<Shard>,
