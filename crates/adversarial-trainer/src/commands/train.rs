@@ -235,7 +235,7 @@ fn recorded_recipe(config: &aegis_model::RunConfig, run: &Path) -> Result<AdvTra
     let value = config.extensions.get("adversarial").ok_or_else(|| {
         fault("no adversarial recipe (extensions.adversarial): resume it with `aegis-model train --resume`".into())
     })?;
-    Ok(serde_json::from_value(value.clone()).map_err(|e| fault(e.to_string()))?)
+    Ok(AdvTrainConfig::from_recorded(value).map_err(|e| fault(e.to_string()))?)
 }
 
 /// PGD-40 (random start; step 0.01 for pixels, 2.5·ε/40 in other units) at the training ε in

@@ -107,6 +107,22 @@ impl AdvTrainConfig {
     }
 }
 
+impl AdvTrainConfig {
+    /// Reads a recipe as `config.json` records it (`extensions.adversarial`); a field a
+    /// recipe recorded before it existed (`sigma`, added with `gaussian`) takes its default.
+    pub fn from_recorded(value: &serde_json::Value) -> serde_json::Result<Self> {
+        let mut full = serde_json::to_value(Self::new())?;
+        if let (Some(full), Some(recorded)) = (full.as_object_mut(), value.as_object()) {
+            for (k, v) in recorded {
+                full.insert(k.clone(), v.clone());
+            }
+        } else {
+            full = value.clone();
+        }
+        serde_json::from_value(full)
+    }
+}
+
 /// Trains `req` adversarially with `adv` and writes the run directory (weights, `config.json`
 /// with the recipe under `extensions.adversarial`, `metrics.json` with clean accuracy).
 pub fn train_adversarial(req: &TrainRequest, adv: &AdvTrainConfig) -> Result<TrainOutcome> {
@@ -164,5 +180,27 @@ mod tests {
                 .validate()
                 .is_err()
         );
+        assert!(AdvTrainConfig::new().with_sigma(0.0).validate().is_err());
+        assert!(
+            AdvTrainConfig::new()
+                .with_sigma(f64::NAN)
+                .validate()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_recipe_recorded_before_gaussian_still_loads() {
+        // config.json of a run trained before `sigma` existed: resume reads it unchanged.
+        let mut old = serde_json::to_value(AdvTrainConfig::new()).unwrap();
+        old.as_object_mut().unwrap().remove("sigma");
+        let read = AdvTrainConfig::from_recorded(&old).unwrap();
+        assert_eq!(read, AdvTrainConfig::new());
+        let recorded = serde_json::json!({"method": "gaussian", "sigma": 0.5});
+        let gaussian = AdvTrainConfig::from_recorded(&recorded).unwrap();
+        assert_eq!(gaussian.method, AdvMethod::Gaussian);
+        assert_eq!(gaussian.sigma, 0.5);
+        assert!(AdvTrainConfig::from_recorded(&serde_json::json!({"sigma": "x"})).is_err());
+        assert!(AdvTrainConfig::from_recorded(&serde_json::json!(3)).is_err());
     }
 }
