@@ -148,7 +148,20 @@ fn hand_written_model_and_adversarial() -> Vec<Entry<Vec<String>>> {
         ),
         (
             "aegis-adversarial-trainer train --out",
-            vec![d("runs/<data>-<method>-eps<E>-seed<S>")],
+            vec![d("runs/<data>-<method>-eps<E>-seed<S>; gaussian: \
+                 runs/<data>-gaussian-sigma<σ>-seed<S>")],
+        ),
+        (
+            "aegis-adversarial-trainer certify --shard",
+            vec!["default out: DIR/certify/smoothing-sigma<σ>/shard-K-of-N".into()],
+        ),
+        (
+            "aegis-adversarial-trainer certify --merge",
+            vec!["default out: the first folder's parent".into()],
+        ),
+        (
+            "aegis-adversarial-trainer certify --out",
+            vec![d("DIR/certify/smoothing-sigma<σ>")],
         ),
         (
             "aegis-adversarial-trainer evaluate --shard",
@@ -330,6 +343,7 @@ fn library_model_to_uncertainty() -> Vec<Entry<String>> {
     use aegis_uncertainty::commands::{CalibrateConfig, ConformalRunConfig};
     use aegis_uncertainty::{ConformalConfig, EstimatorConfig};
     let adv = AdvTrainConfig::new();
+    let smooth = aegis_adversarial_trainer::certified::SmoothingConfig::new();
     let recipe = best_recipe_train_config();
     assert_eq!(recipe.lr_schedule, LrSchedule::Constant);
     let eval = EvaluateConfig::default();
@@ -352,6 +366,22 @@ fn library_model_to_uncertainty() -> Vec<Entry<String>> {
             s(&adv.warmup_epochs),
         ),
         ("aegis-adversarial-trainer train --beta", s(&adv.beta)),
+        ("aegis-adversarial-trainer train --sigma", s(&adv.sigma)),
+        (
+            "aegis-adversarial-trainer certify --sigma",
+            s(&smooth.sigma),
+        ),
+        ("aegis-adversarial-trainer certify --n0", s(&smooth.n0)),
+        ("aegis-adversarial-trainer certify --n", s(&smooth.n)),
+        (
+            "aegis-adversarial-trainer certify --alpha",
+            s(&smooth.alpha),
+        ),
+        (
+            "aegis-adversarial-trainer certify --batch-size",
+            s(&smooth.batch_size),
+        ),
+        ("aegis-adversarial-trainer certify --seed", s(&smooth.seed)),
         (
             "aegis-adversarial-trainer train --epochs",
             s(&recipe.epochs),

@@ -136,6 +136,18 @@ fn base(bin: &str, sub: &str, f: &Fixtures) -> Option<Vec<String>> {
         ("aegis-adversarial-trainer", "attack") => &[
             "--run", &bc, "--attack", "pgd", "--eps", "0.1", "--limit", "5",
         ],
+        ("aegis-adversarial-trainer", "certify") => &[
+            "--run",
+            &bc,
+            "--method",
+            "smoothing",
+            "--n0",
+            "5",
+            "--n",
+            "20",
+            "--limit",
+            "3",
+        ],
         ("aegis-uncertainty", "calibrate") => &["--run", &bc],
         ("aegis-uncertainty", "conformal") => &["--run", &bc, "--splits", "2"],
         ("aegis-uncertainty", "ood") => &["--run", &mnist],

@@ -91,6 +91,9 @@ fn command(bin: &str, sub: &str, run: &str, x: &str, out: Option<&str>) -> Vec<S
             ]
         }
         ("aegis-adversarial-trainer", "attack") => vec!["--attack", "pgd", "--eps", "0.03"],
+        ("aegis-adversarial-trainer", "certify") => {
+            vec!["--method", "smoothing", "--n0", "10", "--n", "50"]
+        }
         ("aegis-uncertainty", "calibrate") => vec![],
         ("aegis-uncertainty", "conformal") => vec!["--splits", "2"],
         ("aegis-uncertainty", "ood") => vec![],

@@ -241,6 +241,7 @@ pub fn mirrors() -> Vec<Mirror> {
         mirror::<adv::TrainArgs>("aegis-adversarial-trainer", "train"),
         mirror::<adv::EvaluateArgs>("aegis-adversarial-trainer", "evaluate"),
         mirror::<adv::AttackArgs>("aegis-adversarial-trainer", "attack"),
+        mirror::<adv::CertifyArgs>("aegis-adversarial-trainer", "certify"),
         mirror::<unc::CalibrateArgs>("aegis-uncertainty", "calibrate"),
         mirror::<unc::ConformalArgs>("aegis-uncertainty", "conformal"),
         mirror::<unc::OodArgs>("aegis-uncertainty", "ood"),

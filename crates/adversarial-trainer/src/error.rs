@@ -50,6 +50,19 @@ pub(crate) fn check_count(name: &str, v: usize, lo: usize, hi: usize) -> Result<
     }
 }
 
+/// Checks a noise standard deviation: `1e-6 ≤ σ ≤ 1e6` (noise below 1e-6 vanishes in `f32`
+/// inputs of unit scale; the bound of the training flag too).
+pub(crate) fn check_sigma(sigma: f64) -> Result<()> {
+    if (1e-6..=1e6).contains(&sigma) {
+        Ok(())
+    } else {
+        Err(AdversarialError::invalid(
+            "sigma",
+            format!("{sigma:?} is not in [1e-6, 1000000]"),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{MAX_RESTARTS, MAX_STEPS};

@@ -20,9 +20,13 @@
 //!   APGD-CE + targeted APGD-DLR + Square, and six sanity checks against gradient masking.
 //! - [`run_attack`]: attack a data set in batches and summarise it ([`AttackReport`], the
 //!   `attack.json` of the binary).
+//! - Certified robustness ([`certified`]): randomized smoothing's PREDICT and CERTIFY (Cohen,
+//!   Rosenfeld & Kolter 2019; [`certify_rows`]) with the Clopper–Pearson bound from `statrs`,
+//!   certified accuracy against the L2 radius, shards that merge exactly; Gaussian noise
+//!   training for it is the `gaussian` method of [`train_adversarial`].
 //!
-//! Layers, one folder each; imports go one way, commands → training / evaluation → attacks →
-//! `error.rs`:
+//! Layers, one folder each; imports go one way, commands → training / evaluation / certified
+//! → attacks → `error.rs` (certified also reads the shard type of evaluation):
 //!
 //! - [`attacks`]: the [`Attack`] trait and what attacks share (`base.rs`), then one file per
 //!   attack;
@@ -30,6 +34,7 @@
 //!   [`train_adversarial`];
 //! - [`evaluation`]: [`run_attack`] over a data set and the robustness report with its sanity
 //!   checks;
+//! - [`certified`]: certificates (randomized smoothing), their report, curve and shards;
 //! - [`commands`]: one file per subcommand of the `aegis-adversarial-trainer` binary (its
 //!   flags, what it runs and what it prints).
 //!
@@ -38,6 +43,7 @@
 #![warn(missing_docs)]
 
 pub mod attacks;
+pub mod certified;
 pub mod commands;
 mod error;
 pub mod evaluation;
@@ -49,6 +55,9 @@ pub use attacks::{
     ThreatSpace, apgd_checkpoints, check_goal, goal_tensor, objective_gradient, predictions,
     project_l2, project_linf, random_tensor, row_l1, row_l2, square_fraction,
 };
+pub use certified::{
+    CertifiedRow, CertifyReport, SmoothingConfig, certify_row, certify_rows, predict_row,
+};
 pub use error::{AdversarialError, Result};
 pub use evaluation::{
     AttackPlan, AttackReport, EvalAttack, EvalResult, EvaluateConfig, GoalKind, PartialReport,
@@ -56,6 +65,6 @@ pub use evaluation::{
     evaluate_robustness, evaluate_shard, merge_partials, run_attack, run_attack_in,
 };
 pub use training::{
-    AdvMethod, AdvSchedule, AdvTrainConfig, best_recipe_train_config, fast_at_loss, pgd_at_loss,
-    trades_loss, train_adversarial,
+    AdvMethod, AdvSchedule, AdvTrainConfig, best_recipe_train_config, fast_at_loss,
+    gaussian_noise_loss, pgd_at_loss, trades_loss, train_adversarial,
 };

@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use aegis_adversarial_trainer::commands::{AttackArgs, EvaluateArgs, TrainArgs};
+use aegis_adversarial_trainer::commands::{AttackArgs, CertifyArgs, EvaluateArgs, TrainArgs};
 use aegis_model::DeviceArgs;
 use clap::{Parser, Subcommand};
 
@@ -34,6 +34,9 @@ enum Command {
     Evaluate(EvaluateArgs),
     /// Attack a run's test split and write DIR2/attack.json.
     Attack(AttackArgs),
+    /// Certify a run's robustness: randomized smoothing's certified L2 radii (certify.json,
+    /// curve.csv, curve.png), or bound propagation (ibp, crown).
+    Certify(CertifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
             Command::Train(args) => args.run(device)?,
             Command::Evaluate(args) => args.run(device)?,
             Command::Attack(args) => args.run(device)?,
+            Command::Certify(args) => args.run(device)?,
         }
         Ok(())
     })

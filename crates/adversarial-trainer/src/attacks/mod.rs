@@ -21,7 +21,7 @@ pub use base::{
     Attack, Goal, check_goal, goal_tensor, objective_gradient, over_target_ranks, predictions,
     project_l2, project_linf, random_tensor, row_l1, row_l2,
 };
-pub(crate) use base::{check_eps, check_step_size};
+pub(crate) use base::{check_eps, check_step_size, row_rng};
 pub use bounds::Bounds;
 pub use cw::{CwConfig, CwL2};
 pub use fab::{Fab, FabConfig, project_linf_hyperplane};

@@ -1,6 +1,7 @@
 //! `train`: adversarial training ([`train_adversarial`], default: Aegis's best MNIST recipe)
 //! into a run directory in the `aegis-model train` format, then its PGD-40 robustness
-//! (`attack-pgd-eps<E>/attack.json` in the run, from [`run_attack`]).
+//! (`attack-pgd-eps<E>/attack.json` in the run, from [`run_attack`]); `--method gaussian`
+//! trains on Gaussian noise for randomized smoothing instead (`certify --method smoothing`).
 
 use std::path::{Path, PathBuf};
 
@@ -18,7 +19,8 @@ use crate::training::{AdvMethod, AdvTrainConfig, best_recipe_train_config, train
 /// Flags of `train`.
 #[derive(clap::Args, Debug)]
 pub struct TrainArgs {
-    /// pgd-at | trades | fast-at.
+    /// pgd-at | trades | fast-at | gaussian (noise augmentation with `--sigma`, for
+    /// `certify --method smoothing`; no attack and no PGD-40 evaluation).
     #[arg(long, default_value = "trades")]
     pub method: AdvMethod,
     /// Final L∞ radius ε.
@@ -36,6 +38,9 @@ pub struct TrainArgs {
     /// TRADES β.
     #[arg(long, default_value_t = 6.0)]
     pub beta: f64,
+    /// Noise standard deviation σ of `--method gaussian` (raw input units).
+    #[arg(long, default_value_t = 0.25)]
+    pub sigma: f64,
     /// Epochs.
     #[arg(long, default_value_t = 10)]
     pub epochs: usize,
@@ -69,7 +74,8 @@ pub struct TrainArgs {
     /// Skip the PGD-40 evaluation after training.
     #[arg(long)]
     pub no_eval: bool,
-    /// Run directory [default: runs/<data>-<method>-eps<E>-seed<S>].
+    /// Run directory [default: runs/<data>-<method>-eps<E>-seed<S>; gaussian:
+    /// runs/<data>-gaussian-sigma<σ>-seed<S>].
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Continue the interrupted adversarial training in RUN from its last complete epoch,
@@ -80,13 +86,14 @@ pub struct TrainArgs {
 }
 
 /// Flags that `--resume` refuses: the run's `config.json` decides them.
-const RESUME_CONFLICTS: [&str; 16] = [
+const RESUME_CONFLICTS: [&str; 17] = [
     "method",
     "eps",
     "steps",
     "step_size",
     "warmup_epochs",
     "beta",
+    "sigma",
     "epochs",
     "batch_size",
     "lr",
@@ -115,9 +122,22 @@ impl TrainArgs {
             .to_string();
         let (data, eps, seed) = (&self.data, self.eps, self.seed);
         let out = self.out.clone().unwrap_or_else(|| {
-            PathBuf::from(format!("runs/{data}-{method_name}-eps{eps}-seed{seed}"))
+            PathBuf::from(if self.method == AdvMethod::Gaussian {
+                format!("runs/{data}-gaussian-sigma{}-seed{seed}", self.sigma)
+            } else {
+                format!("runs/{data}-{method_name}-eps{eps}-seed{seed}")
+            })
         });
         let req = self.train_request(spec, &out);
+        if self.method == AdvMethod::Gaussian {
+            println!(
+                "Gaussian noise training (σ={}) on {} -> {}",
+                self.sigma,
+                req.data,
+                out.display()
+            );
+            return self.train_and_evaluate(&req, &adv, &self.threat, &out);
+        }
         println!(
             "adversarial training ({method_name}, ε={eps}, {} steps, warm-up {} epochs) on {} -> {}",
             self.steps,
@@ -158,7 +178,13 @@ impl TrainArgs {
             100.0 * outcome.metrics.test_accuracy,
             outcome.metrics.wall_seconds
         );
-        if !self.no_eval {
+        if adv.method == AdvMethod::Gaussian {
+            println!(
+                "certify it with: aegis-adversarial-trainer certify --run {} --method smoothing --sigma {}",
+                out.display(),
+                adv.sigma
+            );
+        } else if !self.no_eval {
             pgd40_evaluation(&outcome, adv.eps, threat, req.device, out)?;
         }
         Ok(())
@@ -173,6 +199,7 @@ impl TrainArgs {
             .with_step_size(self.step_size)
             .with_warmup_epochs(self.warmup_epochs)
             .with_beta(self.beta)
+            .with_sigma(self.sigma)
             .with_eps_units(self.threat.eps_units)
             .with_bounds(self.threat.bounds.as_ref().map(|b| b.0.clone()))
     }
@@ -208,7 +235,7 @@ fn recorded_recipe(config: &aegis_model::RunConfig, run: &Path) -> Result<AdvTra
     let value = config.extensions.get("adversarial").ok_or_else(|| {
         fault("no adversarial recipe (extensions.adversarial): resume it with `aegis-model train --resume`".into())
     })?;
-    Ok(serde_json::from_value(value.clone()).map_err(|e| fault(e.to_string()))?)
+    Ok(AdvTrainConfig::from_recorded(value).map_err(|e| fault(e.to_string()))?)
 }
 
 /// PGD-40 (random start; step 0.01 for pixels, 2.5·ε/40 in other units) at the training ε in

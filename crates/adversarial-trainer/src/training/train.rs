@@ -9,6 +9,7 @@ use aegis_model::{InputDomain, TrainOutcome, TrainRequest, train_run_with};
 use serde::{Deserialize, Serialize};
 
 use super::fast_at::fast_at_loss;
+use super::gaussian::gaussian_noise_loss;
 use super::pgd_at::pgd_at_loss;
 use super::schedule::AdvSchedule;
 use super::trades::trades_loss;
@@ -27,6 +28,9 @@ pub enum AdvMethod {
     /// Fast-AT: FGSM with random start (Wong et al. 2020).
     #[value(name = "fast-at")]
     FastAt,
+    /// Gaussian noise augmentation with `sigma`, for randomized smoothing (Cohen et al.
+    /// 2019); no attack, ε and its warm-up are unused.
+    Gaussian,
 }
 
 /// Adversarial training hyper-parameters (saved in `config.json` under
@@ -64,6 +68,9 @@ pub struct AdvTrainConfig {
     /// per-feature range for tables).
     #[config(default = "None")]
     pub bounds: Option<Bounds>,
+    /// Noise standard deviation σ of `gaussian` (raw input units), the σ to certify at.
+    #[config(default = 0.25)]
+    pub sigma: f64,
 }
 
 /// The training half of Aegis's best MNIST recipe (with [`AdvTrainConfig::new`]): 10 epochs,
@@ -78,8 +85,9 @@ pub fn best_recipe_train_config() -> aegis_model::TrainConfig {
 
 impl AdvTrainConfig {
     /// Checks ranges: `steps` in [1, 1000], `warmup_epochs` in [0, 100000], a positive
-    /// `step_size`, a finite `beta` ≥ 0.
+    /// `step_size`, a finite `beta` ≥ 0, `sigma` in [1e-6, 1e6].
     pub fn validate(&self) -> Result<()> {
+        crate::error::check_sigma(self.sigma)?;
         crate::attacks::check_eps(self.eps)?;
         check_count("steps", self.steps, 1, 1000)?;
         check_count("warmup_epochs", self.warmup_epochs, 0, 100_000)?;
@@ -96,6 +104,22 @@ impl AdvTrainConfig {
             ));
         }
         Ok(())
+    }
+}
+
+impl AdvTrainConfig {
+    /// Reads a recipe as `config.json` records it (`extensions.adversarial`); a field a
+    /// recipe recorded before it existed (`sigma`, added with `gaussian`) takes its default.
+    pub fn from_recorded(value: &serde_json::Value) -> serde_json::Result<Self> {
+        let mut full = serde_json::to_value(Self::new())?;
+        if let (Some(full), Some(recorded)) = (full.as_object_mut(), value.as_object()) {
+            for (k, v) in recorded {
+                full.insert(k.clone(), v.clone());
+            }
+        } else {
+            full = value.clone();
+        }
+        serde_json::from_value(full)
     }
 }
 
@@ -125,6 +149,7 @@ pub fn train_adversarial(req: &TrainRequest, adv: &AdvTrainConfig) -> Result<Tra
         AdvMethod::PgdAt => train_run_with(req, pgd_at_loss(schedule, space), ext)?,
         AdvMethod::Trades => train_run_with(req, trades_loss(schedule, adv.beta, space), ext)?,
         AdvMethod::FastAt => train_run_with(req, fast_at_loss(schedule, space), ext)?,
+        AdvMethod::Gaussian => train_run_with(req, gaussian_noise_loss(schedule, adv.sigma), ext)?,
     })
 }
 
@@ -155,5 +180,27 @@ mod tests {
                 .validate()
                 .is_err()
         );
+        assert!(AdvTrainConfig::new().with_sigma(0.0).validate().is_err());
+        assert!(
+            AdvTrainConfig::new()
+                .with_sigma(f64::NAN)
+                .validate()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_recipe_recorded_before_gaussian_still_loads() {
+        // config.json of a run trained before `sigma` existed: resume reads it unchanged.
+        let mut old = serde_json::to_value(AdvTrainConfig::new()).unwrap();
+        old.as_object_mut().unwrap().remove("sigma");
+        let read = AdvTrainConfig::from_recorded(&old).unwrap();
+        assert_eq!(read, AdvTrainConfig::new());
+        let recorded = serde_json::json!({"method": "gaussian", "sigma": 0.5});
+        let gaussian = AdvTrainConfig::from_recorded(&recorded).unwrap();
+        assert_eq!(gaussian.method, AdvMethod::Gaussian);
+        assert_eq!(gaussian.sigma, 0.5);
+        assert!(AdvTrainConfig::from_recorded(&serde_json::json!({"sigma": "x"})).is_err());
+        assert!(AdvTrainConfig::from_recorded(&serde_json::json!(3)).is_err());
     }
 }
