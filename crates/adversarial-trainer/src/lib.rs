@@ -38,6 +38,7 @@
 #![warn(missing_docs)]
 
 pub mod attacks;
+pub mod certified;
 pub mod commands;
 mod error;
 pub mod evaluation;
