@@ -104,15 +104,35 @@ pub(crate) fn lower_at(
     Ok(concretize(a, bias, input, rows / b))
 }
 
+/// Whether the operations before `id` are affine with at most one that mixes coordinates:
+/// then interval arithmetic is already exact (`|D₂·W·D₁|·r = |D₂|·|W|·|D₁|·r` for diagonal
+/// `Dᵢ`), and CROWN would give the same box.
+fn exact_by_intervals(net: &[Op], id: usize) -> bool {
+    let path = path_to(net, id).expect("the operation is in the network");
+    let mut mixing = 0;
+    for op in path.into_iter().flatten() {
+        match &op.kind {
+            OpKind::Affine(a) => mixing += usize::from(a.mixes()),
+            _ => return false,
+        }
+    }
+    mixing <= 1
+}
+
 /// CROWN bounds on the input of operation `op` (each neuron's lower bound, and its upper
-/// bound as minus the lower bound of its negation), in chunks of neurons.
+/// bound as minus the lower bound of its negation), in chunks of neurons; `ibp` (the interval
+/// bounds there) is returned as is where it is exact.
 pub(crate) fn node_bounds(
     net: &[Op],
     op: &Op,
+    ibp: Interval,
     store: &Store,
     input: &Interval,
     widest: usize,
 ) -> Result<Interval> {
+    if exact_by_intervals(net, op.id) {
+        return Ok(ibp);
+    }
     let [b, _] = input.lo.dims();
     let d = op.in_dim();
     let device = input.lo.device();

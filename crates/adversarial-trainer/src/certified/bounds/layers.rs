@@ -274,6 +274,17 @@ impl Network {
 }
 
 impl Affine {
+    /// Whether the map mixes coordinates (linear, convolution, pooling); the others are
+    /// diagonal (normalisations, batch norm, flatten, dropout in inference).
+    pub fn mixes(&self) -> bool {
+        matches!(
+            self,
+            Self::Leaf(
+                Leaf::Linear(_) | Leaf::Conv2d(_) | Leaf::AvgPool(_) | Leaf::AdaptiveAvgPool(_)
+            )
+        )
+    }
+
     /// `W·x + b` on a flat batch `[B, D_in]` of samples of shape `in_shape`.
     pub fn apply(&self, x: Tensor<2>, in_shape: &[usize]) -> Tensor<2> {
         match self {

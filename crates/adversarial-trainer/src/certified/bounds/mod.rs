@@ -282,7 +282,9 @@ fn crown_margins(
     let mut store = Store::new(net.count);
     let mut refine = |op: &layers::Op, iv: Interval, store: &Store| match intermediate {
         IntermediateBounds::Ibp => Ok(iv),
-        IntermediateBounds::Crown => crown::node_bounds(&net.ops, op, store, &input, net.widest),
+        IntermediateBounds::Crown => {
+            crown::node_bounds(&net.ops, op, iv, store, &input, net.widest)
+        }
     };
     propagate(&net.ops, input.clone(), &mut store, &mut refine)?;
     let (a, bias) = crown::backward(
