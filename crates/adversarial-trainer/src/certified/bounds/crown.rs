@@ -10,7 +10,7 @@ use aegis_model::burn::tensor::{Tensor, TensorData};
 
 use super::ibp::{Interval, Store, concretize};
 use super::layers::{Op, OpKind};
-use super::relax::leaky_relu;
+use super::relax::{leaky_relu, max_pool_backward};
 use crate::error::{AdversarialError, Result};
 
 /// The most `rows × width` elements one backward pass holds in a specification matrix
@@ -54,7 +54,12 @@ pub(crate) fn backward(
                 a = ab + ash;
                 bias = bias + bb + bs;
             }
-            OpKind::MaxPool(_) | OpKind::Monotone(_) | OpKind::Refused => {
+            OpKind::MaxPool(p) => {
+                let (next, shift) = max_pool_backward(p, store.get(op.id), a, &op.in_shape);
+                a = next;
+                bias = bias + shift;
+            }
+            OpKind::Monotone(_) | OpKind::Refused => {
                 return Err(AdversarialError::invalid(
                     "method",
                     format!("CROWN does not bound {}", op.name),
@@ -104,11 +109,16 @@ pub(crate) fn lower_at(
     Ok(concretize(a, bias, input, rows / b))
 }
 
-/// Whether the operations before `id` are affine with at most one that mixes coordinates:
-/// then interval arithmetic is already exact (`|D₂·W·D₁|·r = |D₂|·|W|·|D₁|·r` for diagonal
-/// `Dᵢ`), and CROWN would give the same box.
+/// Whether the interval bounds at the input of `id` are already as tight as CROWN's: right
+/// after a ReLU (the exact range of the ReLU over its own bounds, which CROWN's lines cannot
+/// beat), or when every operation before is affine with at most one mixing coordinates
+/// (`|D₂·W·D₁|·r = |D₂|·|W|·|D₁|·r` for diagonal `Dᵢ`).
 fn exact_by_intervals(net: &[Op], id: usize) -> bool {
     let path = path_to(net, id).expect("the operation is in the network");
+    let after = path.first().and_then(|ops| ops.last());
+    if after.is_some_and(|op| matches!(op.kind, OpKind::Relu { .. })) {
+        return true;
+    }
     let mut mixing = 0;
     for op in path.into_iter().flatten() {
         match &op.kind {

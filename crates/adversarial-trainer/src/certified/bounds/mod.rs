@@ -5,14 +5,14 @@
 //!
 //! - `layers.rs`: the model as bound-propagation operations (any [`aegis_model::Model`],
 //!   built-ins through their spec), each layer refused by name when a method cannot bound it;
-//! - `ibp.rs`: interval arithmetic; `relax.rs`: the ReLU / leaky-ReLU lines; `crown.rs`: the
-//!   backward pass of linear specifications.
+//! - `ibp.rs`: interval arithmetic; `relax.rs`: the ReLU / leaky-ReLU lines and max-pool's
+//!   selection; `crown.rs`: the backward pass of linear specifications.
 //!
 //! Supported: linear, conv2d (any stride, padding, dilation, groups), batch norm in inference,
 //! ReLU, leaky ReLU (slope in `[0, 1]`), flatten, average and adaptive-average pooling,
-//! residual blocks (with projection), normalize, dropout (identity in inference); max-pool and
-//! the monotone sigmoid and tanh under IBP only. Everything runs on the model's device with
-//! Burn tensors, a batch of rows at a time.
+//! residual blocks (with projection), normalize, dropout (identity in inference), max-pool
+//! (auto_LiRPA's relaxation under CROWN); the monotone sigmoid and tanh under IBP only.
+//! Everything runs on the model's device with Burn tensors, a batch of rows at a time.
 
 mod crown;
 mod ibp;
@@ -99,7 +99,7 @@ const MAX_BATCH_ROWS: usize = 1 << 20;
 /// Bounds every margin of every row of `x` (`[N, F]` flat raw inputs, labels `[N]`) over the
 /// L∞ ball of radius `config.eps` clipped to the input domain `[lo, hi]` (length 1 or `F`),
 /// on `device`. Errors (one line) on shapes, labels or an `x` outside the domain, and names
-/// the first layer the method cannot bound ("CROWN does not bound layer 2 (maxpool2d)").
+/// the first layer the method cannot bound ("CROWN does not bound layer 2 (tanh)").
 pub fn certify_bounds(
     model: &Model,
     x: &[f32],
