@@ -444,54 +444,34 @@ fn a_layer_a_method_cannot_bound_is_refused_by_name() {
 fn bad_inputs_are_one_line_errors() {
     let model = mlp(&[8], 4, 9);
     let cfg = config(0.1, BoundMethod::Crown, IntermediateBounds::Crown);
+    let nan = config(f64::NAN, BoundMethod::Ibp, IntermediateBounds::Ibp);
     let d = Device::flex();
     let x = [0.5f32; 8];
-    let err = |r: aegis_adversarial_trainer::Result<Vec<BoundRow>>| r.unwrap_err().to_string();
-    let outside = [0.5, 0.5, 1.5, 0.5];
-    let e = err(certify_bounds(
-        &model,
-        &outside,
-        &[0],
-        &[0.0],
-        &[1.0],
-        &cfg,
-        &d,
-    ));
-    assert!(e.contains("row 0 feature 2"), "{e}");
-    let e = err(certify_bounds(
-        &model,
-        &x,
-        &[0, 9],
-        &[0.0],
-        &[1.0],
-        &cfg,
-        &d,
-    ));
-    assert!(e.contains("class 9"), "{e}");
-    let e = err(certify_bounds(&model, &x, &[0], &[0.0], &[1.0], &cfg, &d));
-    assert!(e.contains("8 input values for 1 rows"), "{e}");
-    let e = err(certify_bounds(
-        &model,
-        &x,
-        &[0, 1],
-        &[0.0; 3],
-        &[1.0; 3],
-        &cfg,
-        &d,
-    ));
-    assert!(e.contains("need 1 or 4"), "{e}");
-    let e = err(certify_bounds(
-        &model,
-        &x,
-        &[0, 1],
-        &[0.0],
-        &[1.0],
-        &config(f64::NAN, BoundMethod::Ibp, IntermediateBounds::Ibp),
-        &d,
-    ));
-    assert!(e.contains("eps"), "{e}");
-    for e in [e] {
-        assert!(!e.contains('\n'), "{e}");
+    let run = |x: &[f32], y: &[usize], lo: &[f32], hi: &[f32], cfg: &BoundsConfig| {
+        certify_bounds(&model, x, y, lo, hi, cfg, &d)
+            .unwrap_err()
+            .to_string()
+    };
+    let cases = [
+        (
+            run(&[0.5, 0.5, 1.5, 0.5], &[0], &[0.0], &[1.0], &cfg),
+            "row 0 feature 2",
+        ),
+        (run(&x, &[0, 9], &[0.0], &[1.0], &cfg), "class 9"),
+        (
+            run(&x, &[0], &[0.0], &[1.0], &cfg),
+            "8 input values for 1 rows",
+        ),
+        (run(&x, &[0, 1], &[0.0; 3], &[1.0; 3], &cfg), "need 1 or 4"),
+        (
+            run(&x, &[0, 1], &[1.0], &[0.0], &cfg),
+            "feature 0: lower end 1",
+        ),
+        (run(&x, &[0, 1], &[0.0], &[1.0], &nan), "invalid eps"),
+    ];
+    for (e, want) in cases {
+        assert!(e.contains(want), "{e:?} does not say {want:?}");
+        assert!(!e.contains('\n'), "{e:?} is not one line");
     }
 }
 

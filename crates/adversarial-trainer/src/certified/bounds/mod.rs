@@ -182,7 +182,7 @@ fn check_shapes(
             ),
         ));
     }
-    if let Some(j) = (0..lo.len()).find(|&j| !(lo[j] <= hi[j])) {
+    if let Some(j) = (0..lo.len()).find(|&j| lo[j].is_nan() || hi[j].is_nan() || lo[j] > hi[j]) {
         return Err(AdversarialError::invalid(
             "domain",
             format!("feature {j}: lower end {} above upper end {}", lo[j], hi[j]),
