@@ -2,6 +2,7 @@
 //! prediction, proven (with probability `1 − α` for randomized smoothing), the other side of
 //! the attacks' upper bounds.
 //!
+//! - `bounds/`: bound propagation (IBP, CROWN) for L∞ balls clipped to the input domain;
 //! - `clopper_pearson.rs`: the statistics, from `statrs` (Clopper–Pearson lower bound,
 //!   binomial test, Φ⁻¹);
 //! - `smoothing.rs`: randomized smoothing (Cohen, Rosenfeld & Kolter 2019), PREDICT and
@@ -9,6 +10,7 @@
 //! - `curve.rs`: certified accuracy against the radius, `curve.csv` / `curve.png`;
 //! - `report.rs`: `certify.json`, shards (`partial.json`) and their merge.
 
+pub mod bounds;
 pub mod clopper_pearson;
 pub mod curve;
 pub mod report;

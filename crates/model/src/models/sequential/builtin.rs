@@ -105,6 +105,29 @@ pub fn builtin_spec(
     })
 }
 
+/// Any model as a [`Sequential`] with the same weights, without its [`ModelConfig`]: a clone
+/// for a sequential model, else [`as_sequential`] on a config read off the model itself (the
+/// MLP's hidden widths from its weights). For callers that walk the layers one by one, e.g.
+/// bound propagation in `aegis-adversarial-trainer`.
+pub fn to_sequential(model: &Model) -> Sequential {
+    use crate::classifier::Classifier;
+    let (arch, hidden) = match model {
+        Model::Sequential(s) => return s.clone(),
+        Model::Mlp(m) => {
+            let widths = m.hidden.iter().map(|l| l.weight.dims()[1]).collect();
+            (Architecture::Mlp, widths)
+        }
+        Model::SmallCnn(_) => (Architecture::SmallCnn, vec![]),
+        Model::MadryCnn(_) => (Architecture::MadryCnn, vec![]),
+    };
+    let config = ModelConfig::new(arch, model.input_shape().to_vec(), model.num_classes())
+        .with_hidden(hidden)
+        .with_dropout(model.dropout_prob());
+    as_sequential(model, &config)
+        .expect("a built-in model has a spec and one layer per spec layer")
+        .0
+}
+
 /// A built-in model as the [`Sequential`] of its spec, with the same weights (moved layer by
 /// layer), so it can be exported like any sequential model; `None` for a sequential model.
 pub fn as_sequential(model: &Model, config: &ModelConfig) -> Option<(Sequential, SequentialSpec)> {

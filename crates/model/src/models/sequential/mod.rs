@@ -80,6 +80,11 @@ impl Sequential {
         }
     }
 
+    /// The input normalisation applied to the flat raw input `[N, F]` before the first layer.
+    pub fn norm(&self) -> &Normalize {
+        &self.norm
+    }
+
     /// The top-level layers.
     pub fn blocks(&self) -> &[Block] {
         &self.blocks
