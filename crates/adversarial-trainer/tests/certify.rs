@@ -220,3 +220,69 @@ fn gaussian_training_then_sharded_deterministic_certification() {
         );
     }
 }
+
+#[test]
+fn bound_propagation_verifies_rows_through_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |name: &str| tmp.path().join(name).to_str().unwrap().to_string();
+    let run = p("mlp");
+    let train =
+        Path::new(env!("CARGO_BIN_EXE_aegis-adversarial-trainer")).with_file_name("aegis-model");
+    assert!(train.is_file(), "aegis-model is built beside this binary");
+    let out = Command::new(train)
+        .args([
+            "train", "--data", "mnist", "--model", "mlp", "--hidden", "32",
+        ])
+        .args(["--epochs", "1", "--out", &run])
+        .output()
+        .unwrap();
+    ok(out);
+    let mut verified = Vec::new();
+    for method in ["ibp", "crown"] {
+        let dir = p(method);
+        let stdout = ok(bin(&[
+            "certify", "--run", &run, "--method", method, "--eps", "0.005", "--limit", "40",
+            "--out", &dir,
+        ]));
+        assert!(stdout.contains("verified accuracy"), "{stdout}");
+        let report: Value = serde_json::from_slice(&read(Path::new(&dir), "bounds.json")).unwrap();
+        let rows = report["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), 40);
+        for r in rows {
+            let lowest = r["margin_lower"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(Value::as_f64)
+                .fold(f64::INFINITY, f64::min);
+            let correct = r["prediction"] == r["label"];
+            assert_eq!(r["verified"], correct && lowest > 0.0, "{r}");
+        }
+        let (v, c) = (
+            report["verified_accuracy"].as_f64().unwrap(),
+            report["clean_accuracy"].as_f64().unwrap(),
+        );
+        assert!(v <= c, "{method}: verified {v} > clean {c}");
+        let csv = String::from_utf8(read(Path::new(&dir), "bounds.csv")).unwrap();
+        assert_eq!(csv.lines().count(), 41);
+        verified.push(v);
+    }
+    // A one-hidden-layer network: CROWN's bounds are provably at least IBP's.
+    assert!(
+        verified[1] >= verified[0],
+        "CROWN {} < IBP {}",
+        verified[1],
+        verified[0]
+    );
+
+    let e = fails(bin(&["certify", "--run", &run, "--method", "crown"]));
+    assert!(e.contains("eps"), "{e}");
+    let e = fails(bin(&[
+        "certify", "--run", &run, "--method", "ibp", "--eps", "0.1", "--shard", "1/2",
+    ]));
+    assert!(e.contains("shard"), "{e}");
+    let e = fails(bin(&[
+        "certify", "--run", &run, "--method", "ibp", "--eps", "nan",
+    ]));
+    assert!(e.contains("eps"), "{e}");
+}

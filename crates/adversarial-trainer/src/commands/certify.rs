@@ -3,13 +3,16 @@
 //! `certify.json` (per row: prediction or abstention, `p̲_A`, radius, seconds), `curve.csv` and
 //! `curve.png` (certified accuracy against the L2 radius). `--shard K/N` certifies one slice of
 //! the rows into `partial.json`; `--merge DIR…` joins the slices into the report an unsharded
-//! run writes. `ibp` and `crown` are the bound-propagation methods.
+//! run writes. `--method ibp|crown --eps E` verifies the model itself on the L∞ ball of radius
+//! `E` by bound propagation (`certify_bounds.rs`: `bounds.json`, `bounds.csv`).
 
 use std::path::{Path, PathBuf};
 
 use aegis_model::{DeviceSpec, RunDir};
 use serde::{Deserialize, Serialize};
 
+use super::certify_bounds::{certify_run_bounds, print_bounds_report, write_bounds_report};
+use crate::certified::bounds::{BoundMethod, BoundsConfig, IntermediateBounds};
 use crate::certified::{
     CERTIFY_FILE, CertifyReport, PARTIAL_CERTIFY_FILE, PartialCertification, SmoothingConfig,
     certify_rows, merge_certifications, read_partial_certification, summarize,
@@ -59,6 +62,14 @@ pub struct CertifyArgs {
     /// Seed of the per-row noise streams (smoothing).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// L∞ radius in raw input units, a finite number ≥ 0 (ibp, crown; required there): the
+    /// ball is clipped to the run's input domain.
+    #[arg(long)]
+    pub eps: Option<f64>,
+    /// CROWN's bounds on the layers before the last: crown (tightest) or ibp (CROWN-IBP,
+    /// cheaper on wide convolutional networks).
+    #[arg(long, value_enum, default_value = "crown")]
+    pub intermediate: IntermediateBounds,
     /// Certify only the first N test rows.
     #[arg(long)]
     pub limit: Option<usize>,
@@ -72,7 +83,8 @@ pub struct CertifyArgs {
     /// writes [default out: the first folder's parent].
     #[arg(long, num_args = 1.., conflicts_with_all = ["run", "shard", "method"])]
     pub merge: Vec<PathBuf>,
-    /// Output folder [default: DIR/certify/smoothing-sigma<σ>].
+    /// Output folder [default: DIR/certify/smoothing-sigma<σ>; ibp, crown:
+    /// DIR/certify/<method>-eps<ε>].
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -91,17 +103,8 @@ impl CertifyArgs {
         }
         match self.method {
             Some(CertifyMethod::Smoothing) => {}
-            Some(m @ (CertifyMethod::Ibp | CertifyMethod::Crown)) => {
-                let name = if m == CertifyMethod::Ibp {
-                    "ibp"
-                } else {
-                    "crown"
-                };
-                return Err(AdversarialError::invalid(
-                    "method",
-                    format!("{name} lands with the bound-propagation layer"),
-                ));
-            }
+            Some(CertifyMethod::Ibp) => return self.bounds(BoundMethod::Ibp, device),
+            Some(CertifyMethod::Crown) => return self.bounds(BoundMethod::Crown, device),
             None => return Err(AdversarialError::invalid("method", "is required")),
         }
         let run = self
@@ -156,6 +159,46 @@ impl CertifyArgs {
             data.len(),
             dir.join(PARTIAL_CERTIFY_FILE).display()
         );
+        Ok(())
+    }
+
+    /// `--method ibp|crown`: bounds the margins of the run's test rows (the first `--limit`),
+    /// writes `bounds.json` / `bounds.csv` and prints the verified accuracy.
+    fn bounds(&self, method: BoundMethod, device: DeviceSpec) -> Result<()> {
+        let eps = self.eps.ok_or_else(|| {
+            AdversarialError::invalid("eps", "is required with --method ibp or crown")
+        })?;
+        if self.shard.is_some() {
+            return Err(AdversarialError::invalid(
+                "shard",
+                "applies to smoothing; bound propagation is deterministic, use --limit",
+            ));
+        }
+        let config = BoundsConfig::new(eps)
+            .with_method(method)
+            .with_intermediate(self.intermediate);
+        let run = self
+            .run
+            .clone()
+            .expect("clap requires --run without --merge");
+        let device = device.open()?;
+        let run_dir = RunDir::new(&run);
+        let (model, run_config) = run_dir.load_model(&device)?;
+        let data = run_config.test_split(None)?.head(self.limit);
+        let domain = run_config.input_domain()?;
+        let sha = run_dir.weights_sha256()?;
+        let report = certify_run_bounds(&model, &data, &domain, &config, sha, &device)?;
+        let label = if method == BoundMethod::Ibp {
+            "ibp"
+        } else {
+            "crown"
+        };
+        let out = self
+            .out
+            .clone()
+            .unwrap_or_else(|| run.join("certify").join(format!("{label}-eps{eps}")));
+        write_bounds_report(&report, &out)?;
+        print_bounds_report(&report, &out);
         Ok(())
     }
 

@@ -10,6 +10,7 @@
 
 pub mod attack;
 pub mod certify;
+pub mod certify_bounds;
 pub mod evaluate;
 pub mod threat;
 pub mod train;

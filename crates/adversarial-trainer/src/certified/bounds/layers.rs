@@ -192,10 +192,10 @@ impl Builder {
 
 impl Network {
     /// The operations of `model` in inference mode (dropout off, batch norm on its running
-    /// statistics).
-    pub fn from_model(model: &Model, device: &Device) -> Self {
+    /// statistics); `None` for an imported ONNX graph (no layer list to walk).
+    pub fn from_model(model: &Model, device: &Device) -> Option<Self> {
         use aegis_model::Classifier;
-        let seq = to_sequential(model).valid().to_device(device);
+        let seq = to_sequential(model)?.valid().to_device(device);
         let features = model.input_dim();
         let mut b = Builder {
             device: device.clone(),
@@ -239,11 +239,11 @@ impl Network {
                 }
             }
         }
-        Self {
+        Some(Self {
             ops,
             count: b.next,
             widest: b.widest,
-        }
+        })
     }
 
     /// Refuses, by name, the first layer `method` cannot bound.

@@ -51,7 +51,7 @@ impl BoundMethod {
 }
 
 /// How CROWN bounds the inputs of the activations before the last layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum IntermediateBounds {
     /// CROWN on every earlier layer (Zhang et al. 2018; auto_LiRPA's `method="CROWN"`): the
@@ -118,7 +118,13 @@ pub fn certify_bounds(
     }
     let (f, classes) = (model.input_dim(), model.num_classes());
     check_shapes(x, labels, lo, hi, f, classes)?;
-    let net = Network::from_model(model, device);
+    let net = Network::from_model(model, device).ok_or_else(|| {
+        AdversarialError::invalid(
+            "model",
+            "bound propagation walks sequential and built-in models; an imported ONNX graph is \
+             not supported yet",
+        )
+    })?;
     net.check(config.method)?;
     let eval = model.valid().to_device(device);
     let mut rows = Vec::with_capacity(labels.len());

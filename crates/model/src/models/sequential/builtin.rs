@@ -108,11 +108,13 @@ pub fn builtin_spec(
 /// Any model as a [`Sequential`] with the same weights, without its [`ModelConfig`]: a clone
 /// for a sequential model, else [`as_sequential`] on a config read off the model itself (the
 /// MLP's hidden widths from its weights). For callers that walk the layers one by one, e.g.
-/// bound propagation in `aegis-adversarial-trainer`.
-pub fn to_sequential(model: &Model) -> Sequential {
+/// bound propagation in `aegis-adversarial-trainer`. `None` for an imported ONNX graph,
+/// which has no layer list.
+pub fn to_sequential(model: &Model) -> Option<Sequential> {
     use crate::classifier::Classifier;
     let (arch, hidden) = match model {
-        Model::Sequential(s) => return s.clone(),
+        Model::Sequential(s) => return Some(s.clone()),
+        Model::Graph(_) => return None,
         Model::Mlp(m) => {
             let widths = m.hidden.iter().map(|l| l.weight.dims()[1]).collect();
             (Architecture::Mlp, widths)
@@ -123,9 +125,9 @@ pub fn to_sequential(model: &Model) -> Sequential {
     let config = ModelConfig::new(arch, model.input_shape().to_vec(), model.num_classes())
         .with_hidden(hidden)
         .with_dropout(model.dropout_prob());
-    as_sequential(model, &config)
-        .expect("a built-in model has a spec and one layer per spec layer")
-        .0
+    let (seq, _) = as_sequential(model, &config)
+        .expect("a built-in model has a spec and one layer per spec layer");
+    Some(seq)
 }
 
 /// A built-in model as the [`Sequential`] of its spec, with the same weights (moved layer by
