@@ -5,6 +5,9 @@
 //! no panic, no "shape mismatch", per-class outputs sized to the model's 10 classes. A label
 //! the model cannot output is one line naming the file and the row, exit code 2.
 //!
+//! The same sweep runs on the CIFAR ResNet-18 of `tests/fixtures/onnx` imported as a graph
+//! (`import --onnx`), with labels of five of its ten classes.
+//!
 //! The commands taking `--run` are found from the binaries' `--help`
 //! (`support/cli_help.rs`), so a new one cannot escape; [`command`] must know each.
 
@@ -36,11 +39,36 @@ fn torch_fixture(name: &str) -> PathBuf {
 
 /// `DIR/x.npy` (`[ROWS, 3, 16, 16]`, uniform in `[0, 1)`) and its labels.
 fn data(dir: &Path, labels: &[i64]) -> PathBuf {
+    data_of_shape(dir, labels, &[3, 16, 16])
+}
+
+/// `DIR/x.npy` (`[ROWS, …sample]`, uniform in `[0, 1)`) and its labels.
+fn data_of_shape(dir: &Path, labels: &[i64], sample: &[usize]) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let x = dir.join("x.npy");
-    npy::write_f32(&x, &[ROWS, 3, 16, 16], &npy::uniform(ROWS * 768, 7));
+    let shape: Vec<usize> = std::iter::once(ROWS)
+        .chain(sample.iter().copied())
+        .collect();
+    let n = shape.iter().product();
+    npy::write_f32(&x, &shape, &npy::uniform(n, 7));
     npy::write_labels(&dir.join("x_labels.npy"), labels);
     x
+}
+
+/// The CIFAR-layout ResNet-18 of `tests/fixtures/onnx` (an ONNX graph exported by PyTorch)
+/// imported with `import --onnx`.
+fn import_onnx_resnet(data: &Path, out: &Path) {
+    let onnx =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/onnx/resnet18_cifar/model.onnx");
+    aegis::model::import_onnx_run(&aegis::model::OnnxImportRequest {
+        onnx,
+        data: DataSource::Path(data.to_path_buf()),
+        classes: None,
+        split_seed: 0,
+        device: DeviceSpec::Flex,
+        out: out.to_path_buf(),
+    })
+    .unwrap();
 }
 
 fn import(data: &Path, out: &Path) -> aegis::model::Result<aegis::model::ImportReport> {
@@ -162,16 +190,15 @@ fn sweep(root: &Path, labels: &[i64]) {
     let x = data(&root.join("data"), labels);
     let run = root.join("run");
     import(&x, &run).unwrap();
+    sweep_run(root, labels, &x, &run);
+}
+
+/// [`sweep`] on a run already imported from the data `x` labelled `labels`.
+fn sweep_run(root: &Path, labels: &[i64], x: &Path, run: &Path) {
     let s = |p: &Path| p.to_string_lossy().into_owned();
     for (bin, sub, takes_out) in commands_taking_a_run() {
         let out = s(&root.join(format!("{bin}-{sub}")));
-        let args = command(
-            bin,
-            &sub,
-            &s(&run),
-            &s(&x),
-            takes_out.then_some(out.as_str()),
-        );
+        let args = command(bin, &sub, &s(run), &s(x), takes_out.then_some(out.as_str()));
         let o = run_ok(bin, &args, None);
         if sub == "predict" {
             for line in String::from_utf8_lossy(&o.stdout).lines() {
@@ -251,6 +278,16 @@ fn every_command_works_when_the_test_labels_lack_the_highest_classes() {
 fn every_command_works_when_the_test_labels_use_one_class() {
     let tmp = tempfile::tempdir().unwrap();
     sweep(tmp.path(), &[3; ROWS]);
+}
+
+#[test]
+fn every_command_works_on_an_imported_onnx_graph() {
+    let tmp = tempfile::tempdir().unwrap();
+    let labels: Vec<i64> = (0..ROWS as i64).map(|i| i % 5).collect();
+    let x = data_of_shape(&tmp.path().join("data"), &labels, &[3, 32, 32]);
+    let run = tmp.path().join("run");
+    import_onnx_resnet(&x, &run);
+    sweep_run(tmp.path(), &labels, &x, &run);
 }
 
 #[test]

@@ -214,10 +214,7 @@ fn gaussian_training_then_sharded_deterministic_certification() {
     }
     for method in ["ibp", "crown"] {
         let err = fails(bin(&["certify", "--run", &run, "--method", method]));
-        assert!(
-            err.contains("lands with the bound-propagation layer"),
-            "{err}"
-        );
+        assert!(err.contains("eps") && err.contains("required"), "{err}");
     }
 }
 
