@@ -1,5 +1,6 @@
 //! `aegis-model export`: a sequential run's weights as a PyTorch-layout `.safetensors` file
-//! and the spec that rebuilds it, for going back to PyTorch.
+//! and the spec that rebuilds it, for going back to PyTorch. A run imported from ONNX is
+//! refused by name: its `model.onnx` is already the portable form.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -62,6 +63,16 @@ pub fn export_run(run: &Path, out: &Path, arch_out: &Path, device: DeviceSpec) -
     }
     let device = device.open()?;
     let (model, config) = RunDir::new(run).load_model(&device)?;
+    if matches!(model, crate::models::Model::Graph(_)) {
+        return Err(ModelError::invalid(
+            "run",
+            format!(
+                "{}'s model is an ONNX graph: its model.onnx is already the portable form; \
+                 export writes layer models as a spec and PyTorch-layout .safetensors",
+                run.display()
+            ),
+        ));
+    }
     let (spec, params) = state_dict_of(&model, &config.model)?;
     let metadata = HashMap::from([
         ("format".to_string(), "pt".to_string()),
