@@ -1,8 +1,9 @@
 //! The fuzz targets: every reader of a file a user hands to Aegis, fed a mutated copy of a
 //! seed (`xtask/fuzz-seeds/`, made from the bundled data: a breast-cancer run, its export,
 //! its review queue and audit log; IDX, CSV and NumPy seeds from `assets/` and
-//! `tests/fixtures/`). A target returns whether the reader accepted the input; an error is
-//! fine, a panic or an allocation beyond the budget is a finding.
+//! `tests/fixtures/`; ONNX seeds from `tests/fixtures/onnx/`). A target returns whether the
+//! reader accepted the input; an error is fine, a panic or an allocation beyond the budget
+//! is a finding.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,6 +14,7 @@ use aegis_model::data::tabular::parse_csv;
 use aegis_model::data::{ImageOptions, load_idx_dir, load_image_folder, load_npy, load_npz};
 use aegis_model::import::sequential_config;
 use aegis_model::import::weights::{key_remapper, read_state_dict};
+use aegis_model::load_onnx;
 use aegis_model::models::SequentialSpec;
 use aegis_model::models::sequential::budget::{MemoryBudget, Phase};
 use aegis_model::run::load_weights;
@@ -28,7 +30,16 @@ pub struct Target {
     pub seed: Vec<u8>,
     /// Runs the reader on `input` inside the empty folder `dir`; `true` when it accepted it.
     pub run: Box<dyn Fn(&[u8], &Path) -> bool>,
+    /// Bytes a third-party parser the reader uses may allocate in one request whatever the
+    /// input, on top of [`super::budget`] (0 for every reader but ONNX's).
+    pub allowance: usize,
 }
+
+/// rust-protobuf 3 (onnx-ir's ONNX parser) reserves a packed repeated field by the length
+/// its header declares, capped at 10,000,000 elements, so a mutated header costs one
+/// allocation of up to 80 MB (`u64` elements) before the parser finds the field truncated.
+/// Bounded and independent of the input; the reader adds nothing of its own above it.
+const PROTOBUF_PACKED_RESERVE: usize = 10_000_000 * 8;
 
 /// `xtask/fuzz-seeds/<name>`.
 fn seed_file(name: &str) -> Result<Vec<u8>> {
@@ -84,6 +95,7 @@ pub fn all() -> Result<Vec<Target>> {
     let mut targets = data_targets()?;
     targets.extend(run_targets()?);
     targets.push(spec_target()?);
+    targets.extend(onnx_targets()?);
     Ok(targets)
 }
 
@@ -122,9 +134,47 @@ fn spec_target() -> Result<Target> {
     ))
 }
 
+/// The ONNX reader (`import --onnx`): [`load_onnx`] on the mutated file on flex (the file
+/// check, onnx-ir's parse, the plan and the trial forward pass), then one row through the
+/// model it returns. Seeds: the MLP fixture (Gemm, Relu, Gelu) and the small CNN whose
+/// adaptive pool PyTorch exports as index arithmetic (Conv, Gather, GatherND, Where, …).
+fn onnx_targets() -> Result<Vec<Target>> {
+    let run = |b: &[u8], dir: &Path| {
+        let Ok(model) = load_onnx(&put(dir, "model.onnx", b), &Device::flex()) else {
+            return false;
+        };
+        let f: usize = aegis_model::Classifier::input_shape(&model)
+            .iter()
+            .product();
+        let x = aegis_model::burn::tensor::Tensor::<2>::zeros([1, f], &Device::flex());
+        aegis_model::Classifier::logits(&model, x).dims()[0] == 1
+    };
+    let onnx = |name, seed| Target {
+        name,
+        seed,
+        run: Box::new(run),
+        allowance: PROTOBUF_PACKED_RESERVE,
+    };
+    Ok(vec![
+        onnx(
+            "onnx",
+            workspace_file("tests/fixtures/onnx/mlp/model.onnx")?,
+        ),
+        onnx(
+            "onnx-cnn",
+            workspace_file("tests/fixtures/onnx/adaptive_pool/model.onnx")?,
+        ),
+    ])
+}
+
 /// A target.
 fn t(name: &'static str, seed: Vec<u8>, run: Box<dyn Fn(&[u8], &Path) -> bool>) -> Target {
-    Target { name, seed, run }
+    Target {
+        name,
+        seed,
+        run,
+        allowance: 0,
+    }
 }
 
 /// The readers of data files: IDX, CSV, NumPy, image folders.

@@ -39,6 +39,30 @@ pub enum Value {
     Int(IntValue),
 }
 
+/// The element count of a value of shape `dims`, or an error when it overflows `usize`
+/// (dimensions read from a file's integers can be anything).
+pub fn numel(dims: &[usize]) -> Result<usize, String> {
+    dims.iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| format!("a value of shape {dims:?} has more elements than fit in memory"))
+}
+
+/// The most values an integer value on the host may hold: they are shapes and indices, so
+/// 2^20 (8 MiB) is far above what an exporter emits and keeps a file's integers from
+/// sizing a huge host buffer.
+pub const MAX_HOST_INTS: usize = 1 << 20;
+
+/// The element count of a host integer value of shape `dims`, at most [`MAX_HOST_INTS`].
+pub fn host_len(dims: &[usize]) -> Result<usize, String> {
+    let n = numel(dims)?;
+    if n > MAX_HOST_INTS {
+        return Err(format!(
+            "an integer value of shape {dims:?} ({n} values; at most {MAX_HOST_INTS} on the host)"
+        ));
+    }
+    Ok(n)
+}
+
 /// The physical 6-axis shape of logical `dims`.
 pub fn padded(dims: &[usize]) -> Result<[usize; 6], String> {
     if dims.len() > MAX_RANK {
@@ -75,7 +99,7 @@ impl FloatValue {
 
     /// The same values in logical shape `dims` (same element count).
     pub fn reshape(self, dims: &[usize]) -> Result<Self, String> {
-        let n: usize = dims.iter().product();
+        let n = numel(dims)?;
         let have: usize = self.dims().iter().product();
         if n != have {
             return Err(format!(
@@ -113,10 +137,11 @@ impl FloatValue {
 
     /// A float value holding `data` (converted to `f32`) with logical shape `dims`.
     pub fn from_host(values: Vec<f32>, dims: &[usize], device: &Device) -> Result<Self, String> {
-        let t = Tensor::<1>::from_data(
-            TensorData::new(values, [dims.iter().product::<usize>()]),
-            device,
-        );
+        let n = numel(dims)?;
+        if n != values.len() {
+            return Err(format!("{} values for shape {dims:?}", values.len()));
+        }
+        let t = Tensor::<1>::from_data(TensorData::new(values, [n]), device);
         Ok(Self {
             t: t.reshape(padded(dims)?),
             rank: dims.len(),
@@ -248,6 +273,20 @@ mod tests {
         assert!(r.clone().reshape(&[4]).is_err());
         assert_eq!(r.tensor::<3>("t").unwrap().dims(), [3, 1, 2]);
         assert_eq!(strides(&[2, 3, 4]), [12, 4, 1]);
+    }
+
+    /// Found by `cargo xtask fuzz onnx-cnn`: a Reshape to dimensions read from a mutated
+    /// file overflowed the element count (a panic in debug builds).
+    #[test]
+    fn shapes_whose_size_overflows_are_errors() {
+        let d = Device::flex();
+        let v = FloatValue::from_host(vec![1.0; 4], &[2, 2], &d).unwrap();
+        let huge = [usize::MAX / 2, 4, 1];
+        assert!(numel(&huge).unwrap_err().contains("more elements"));
+        assert!(v.reshape(&huge).is_err());
+        assert!(FloatValue::from_host(vec![1.0; 3], &[2, 2], &d).is_err());
+        assert!(host_len(&[MAX_HOST_INTS, 2]).is_err());
+        assert_eq!(host_len(&[3, 4]).unwrap(), 12);
     }
 
     /// The two Burn behaviours the interpreter leans on, checked on flex: same-rank binary

@@ -5,7 +5,7 @@
 use burn::tensor::{Bool, Device, Tensor, TensorData, activation};
 
 use super::super::plan::{Binary, Unary};
-use super::super::value::{FloatValue, IntValue, Value, broadcast_dims, strides};
+use super::super::value::{FloatValue, IntValue, Value, broadcast_dims, host_len, numel, strides};
 
 /// `f(x)` element by element.
 pub fn unary(x: FloatValue, f: Unary) -> FloatValue {
@@ -96,7 +96,7 @@ fn source_index(at: usize, out: &[usize], dims: &[usize]) -> usize {
 /// `f` over two broadcast host integer values.
 fn host_map(a: &IntValue, b: &IntValue, f: impl Fn(i64, i64) -> i64) -> Result<IntValue, String> {
     let shape = broadcast_dims(&a.shape, &b.shape)?;
-    let n: usize = shape.iter().product();
+    let n = host_len(&shape)?;
     let data = (0..n)
         .map(|i| {
             f(
@@ -143,7 +143,7 @@ pub fn where_op(cond: Value, x: Value, y: Value, device: &Device) -> Result<Valu
     let dims = broadcast_dims(&broadcast_dims(&x.dims(), &y.dims())?, &cond.shape)?;
     let rank = dims.len();
     let shape6 = super::super::value::padded(&dims)?;
-    let bools: Vec<bool> = (0..dims.iter().product())
+    let bools: Vec<bool> = (0..numel(&dims)?)
         .map(|i| cond.data[source_index(i, &dims, &cond.shape)] != 0)
         .collect();
     let mask = Tensor::<6, Bool>::from_data(TensorData::new(bools, shape6), device);

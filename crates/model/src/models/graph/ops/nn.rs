@@ -11,7 +11,20 @@ use burn::tensor::module::avg_pool2d as burn_avg_pool2d;
 use burn::tensor::ops::AvgPoolOptions;
 
 use super::super::plan::{Reduce, Window};
-use super::super::value::{FloatValue, MAX_RANK};
+use super::super::value::{FloatValue, MAX_RANK, broadcast_dims};
+
+/// Checks that `b` (a bias, scale or Gemm's C) broadcasts to `y`'s shape, so that Burn's
+/// binary op on the two cannot panic; the error names `what`.
+fn fits(y: &FloatValue, b: &FloatValue, what: &str) -> Result<(), String> {
+    let (yd, bd) = (y.dims(), b.dims());
+    if bd.len() <= yd.len() && broadcast_dims(&yd, &bd).is_ok_and(|d| d == yd) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} of shape {bd:?} does not broadcast to {yd:?}"
+        ))
+    }
+}
 
 /// Burn's padding setting for `(begin, end)` pairs per axis.
 fn padding_config(w: &Window) -> PaddingConfig2d {
@@ -148,6 +161,10 @@ pub fn layer_norm(
             x.dims()
         ));
     }
+    fits(&x, &scale, "LayerNormalization's scale")?;
+    if let Some(b) = &bias {
+        fits(&x, b, "LayerNormalization's bias")?;
+    }
     let first = x.axis(a as usize);
     let mean = (first..MAX_RANK).fold(x.t.clone(), |t, d| t.mean_dim(d));
     let centred = x.t - mean;
@@ -201,6 +218,9 @@ pub fn linear(
     let w = w.tensor::<2>("Linear's weight")?;
     let w = if transpose { w.transpose() } else { w };
     let y = matmul(x, FloatValue::from_tensor(w))?;
+    if let Some(b) = &b {
+        fits(&y, b, "Linear's bias")?;
+    }
     Ok(match b {
         Some(b) => FloatValue {
             t: y.t + b.t,
@@ -230,6 +250,9 @@ pub fn gemm(
         y = y.mul_scalar(alpha);
     }
     let y = FloatValue::from_tensor(y);
+    if let Some(c) = &c {
+        fits(&y, c, "Gemm's C")?;
+    }
     Ok(match c {
         Some(c) if beta != 0.0 => FloatValue {
             t: y.t + c.t.mul_scalar(beta),
@@ -298,6 +321,20 @@ mod tests {
         let r = matmul(batch, m).unwrap();
         assert_eq!(r.dims(), [2, 2, 2]);
         assert_eq!(host(r), [1.0, 2.0, 3.0, 4.0, 2.0, 4.0, 6.0, 8.0]);
+    }
+
+    /// Found by `cargo xtask fuzz onnx`: a mutated MLP whose Linear bias had 32 values for 3
+    /// outputs reached Burn's add, which panics on shapes that do not broadcast.
+    #[test]
+    fn biases_that_do_not_broadcast_are_errors() {
+        let x = v(&[1.0, 2.0], &[1, 2]);
+        let w = v(&[1.0; 6], &[2, 3]);
+        let e = linear(x.clone(), w.clone(), Some(v(&[0.0; 4], &[4])), false).unwrap_err();
+        assert!(e.contains("Linear's bias of shape [4]"), "{e}");
+        let y = linear(x.clone(), w.clone(), Some(v(&[1.0; 3], &[3])), false).unwrap();
+        assert_eq!(host(y), [4.0, 4.0, 4.0]);
+        assert!(gemm(x.clone(), w, Some(v(&[0.0; 2], &[2])), [1.0; 2], [false; 2]).is_err());
+        assert!(layer_norm(x, v(&[1.0; 3], &[3]), None, -1, 1e-5).is_err());
     }
 
     #[test]

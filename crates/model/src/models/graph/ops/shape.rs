@@ -4,7 +4,9 @@
 
 use burn::tensor::{Device, Tensor};
 
-use super::super::value::{FloatValue, IntValue, MAX_RANK, Value, broadcast_dims, padded, strides};
+use super::super::value::{
+    FloatValue, IntValue, MAX_RANK, Value, broadcast_dims, host_len, numel, padded, strides,
+};
 use super::elementwise::to_float;
 
 /// A value with new logical dimensions (same element count).
@@ -12,7 +14,7 @@ fn with_dims(v: Value, dims: &[usize]) -> Result<Value, String> {
     match v {
         Value::Float(f) => f.reshape(dims).map(Value::Float),
         Value::Int(i) => {
-            if dims.iter().product::<usize>() != i.data.len() {
+            if numel(dims)? != i.data.len() {
                 return Err(format!("cannot reshape {:?} to {dims:?}", i.shape));
             }
             Ok(Value::Int(IntValue {
@@ -66,7 +68,7 @@ pub fn reshape(v: Value, spec: &[i64]) -> Result<Value, String> {
         }
     }
     if let Some(i) = infer {
-        let known: usize = out.iter().product();
+        let known = numel(&out)?;
         if known == 0 || !total.is_multiple_of(known) {
             return Err(format!("Reshape of {d:?} to {spec:?}"));
         }
@@ -410,7 +412,7 @@ pub fn expand(v: Value, shape: &[i64]) -> Result<Value, String> {
             rank: out.len(),
         })),
         Value::Int(i) => {
-            let n: usize = out.iter().product();
+            let n = host_len(&out)?;
             let in_strides = strides(&i.shape);
             let out_strides = strides(&out);
             let off = out.len() - i.shape.len();
