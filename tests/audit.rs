@@ -252,6 +252,53 @@ fn assert_numbers_match(out: &Path) -> usize {
     s.values.len()
 }
 
+/// The certified stage bounded the attacked rows at the headline ε, its verified accuracy is
+/// at most the attacked one, and the certified section states the interval with both ends
+/// tagged by their pointers (their values are checked by `assert_numbers_match`).
+fn assert_certified_interval(out: &Path, j: &Value) {
+    let (c, r) = (&j["certified"], &j["robustness"]);
+    assert_eq!(c["eps"], r["headline"]["eps"], "{c}");
+    assert_eq!(c["n"], r["n"], "{c}");
+    let n = c["n"].as_f64().unwrap();
+    let certified = c["verified_accuracy"].as_f64().unwrap();
+    assert_eq!(certified, c["verified"].as_f64().unwrap() / n, "{c}");
+    let attacked = r["headline"]["accuracy"].as_f64().unwrap();
+    assert!(
+        certified <= attacked,
+        "certified {certified} > attacked {attacked}"
+    );
+    eprintln!(
+        "certified interval at ε {}: {certified} ≤ robust accuracy ≤ {attacked} ({} rows)",
+        c["eps"], c["n"]
+    );
+    assert!(out.join("stages/certified/bounds.csv").is_file());
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let section = &html[html
+        .find("<section id=\"certified\">")
+        .expect("certified section")..];
+    let section = &section[..section.find("</section>").unwrap()];
+    let interval = &section[section.find("class=\"interval\"").expect("the interval")..];
+    let (lower, upper) = (
+        interval
+            .find("data-json=\"/certified/verified_accuracy\"")
+            .expect("certified end"),
+        interval
+            .find("data-json=\"/robustness/headline/accuracy\"")
+            .expect("attacked end"),
+    );
+    assert!(
+        lower < upper && interval.contains("≤ robust accuracy ≤"),
+        "{interval}"
+    );
+    let verdict = j["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["stage"] == "certified")
+        .expect("a certified verdict");
+    assert_ne!(verdict["status"], "fail", "{verdict}");
+}
+
 /// Renders the report in Chromium with networking off and checks it as a reader would see it.
 fn assert_renders(out: &Path, name: &str) {
     let exe = require_chromium();
@@ -371,6 +418,7 @@ fn tabular_audit_renders_matches_its_json_resumes_and_recomputes_a_changed_model
     for stage in [
         "accuracy",
         "robustness",
+        "certified",
         "calibration",
         "conformal",
         "ood",
@@ -380,6 +428,8 @@ fn tabular_audit_renders_matches_its_json_resumes_and_recomputes_a_changed_model
         assert_eq!(st[stage], "computed", "{stage}: {st:?}");
     }
     assert_eq!(first["robustness"]["units"], "std");
+    assert_eq!(first["certified"]["method"], "CROWN-IBP");
+    assert_certified_interval(&out, &first);
     assert_eq!(
         first["settings"]["robustness"]["eps"],
         serde_json::json!([0.0, 0.1, 0.5])
@@ -474,6 +524,8 @@ fn imported_image_model_audit_has_heatmaps_and_renders() {
             .ends_with("model.safetensors")
     );
     assert_eq!(j["robustness"]["units"], "raw");
+    assert_eq!(st["certified"], "computed");
+    assert_certified_interval(&out, &j);
     // All seven kinds apply to a one-channel 28 × 28 image: the two noise sets, inversion,
     // the two rotations, and (since issue 29) Gaussian blur and colour jitter, which on one
     // channel is a contrast and brightness change.
@@ -502,11 +554,29 @@ fn imported_colour_model_audit_has_an_ood_section() {
     let run = tmp.path().join("colour");
     imported_colour_run(&run);
     let out = tmp.path().join("audit");
-    // Its labels use classes 3 and 6 of 10: every stage sizes its work by the model.
+    // Its labels use classes 3 and 6 of 10: every stage sizes its work by the model. Its GELU
+    // is a layer bound propagation refuses: the certified stage is skipped, saying so.
     let j = audit(&run, &out, &[]);
     for (stage, status) in statuses(&j) {
-        assert_eq!(status, "computed", "stage {stage}");
+        let want = if stage == "certified" {
+            "skipped"
+        } else {
+            "computed"
+        };
+        assert_eq!(status, want, "stage {stage}");
     }
+    let rec = j["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["stage"] == "certified")
+        .unwrap();
+    let reason = rec["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("not applicable") && reason.contains("(gelu)"),
+        "{reason}"
+    );
+    assert!(j["certified"].is_null());
     let sets = j["ood"]["sets"].as_array().unwrap();
     let keys: Vec<&str> = sets.iter().map(|s| s["set"].as_str().unwrap()).collect();
     assert_eq!(
@@ -582,6 +652,7 @@ fn a_failed_stage_is_a_failed_section_and_a_rerun_computes_only_it() {
     for stage in [
         "accuracy",
         "robustness",
+        "certified",
         "calibration",
         "ood",
         "explain",
@@ -608,7 +679,7 @@ fn a_failed_stage_is_a_failed_section_and_a_rerun_computes_only_it() {
     );
     assert_eq!(
         conformal[0]["evidence"][0]["pointer"],
-        format!("/stages/{}/reason", 3)
+        format!("/stages/{}/reason", 4)
     );
     assert_eq!(about(&j, "accuracy").len(), 1);
     assert_numbers_match(&out);

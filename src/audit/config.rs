@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::str::FromStr;
 
+use aegis_adversarial_trainer::certified::bounds::{BoundMethod, IntermediateBounds};
 use aegis_adversarial_trainer::{EpsUnits, Suite};
 use aegis_oversight::ConfidenceKind;
 use aegis_uncertainty::ConformalScore;
@@ -20,6 +21,8 @@ pub enum Stage {
     Accuracy,
     /// Robust accuracy against ε with the sanity checks.
     Robustness,
+    /// Robust accuracy proven by bound propagation at the headline ε (a lower bound).
+    Certified,
     /// ECE / adaptive ECE / NLL / Brier before and after temperature scaling.
     Calibration,
     /// Split-conformal coverage and set sizes.
@@ -34,9 +37,10 @@ pub enum Stage {
 
 impl Stage {
     /// Every stage, in the order the audit runs and the report shows them.
-    pub const ALL: [Stage; 7] = [
+    pub const ALL: [Stage; 8] = [
         Self::Accuracy,
         Self::Robustness,
+        Self::Certified,
         Self::Calibration,
         Self::Conformal,
         Self::Ood,
@@ -49,6 +53,7 @@ impl Stage {
         match self {
             Self::Accuracy => "accuracy",
             Self::Robustness => "robustness",
+            Self::Certified => "certified",
             Self::Calibration => "calibration",
             Self::Conformal => "conformal",
             Self::Ood => "ood",
@@ -62,6 +67,7 @@ impl Stage {
         match self {
             Self::Accuracy => "Accuracy",
             Self::Robustness => "Adversarial robustness",
+            Self::Certified => "Certified robustness",
             Self::Calibration => "Calibration",
             Self::Conformal => "Conformal prediction",
             Self::Ood => "Out-of-distribution detection",
@@ -136,6 +142,43 @@ pub struct RobustnessSettings {
     pub batch_size: usize,
     /// A verdict warns when the worst-case accuracy at the headline ε is below this.
     pub warn_below: f64,
+}
+
+/// The robustness stage's headline radius of a grid: 0.1 when in it, else the smallest
+/// positive one, else the first (0 for an empty grid).
+pub fn headline_eps(grid: &[f64]) -> f64 {
+    grid.iter()
+        .copied()
+        .find(|e| (e - 0.1).abs() < 1e-12)
+        .or_else(|| {
+            grid.iter()
+                .copied()
+                .filter(|&e| e > 0.0)
+                .min_by(f64::total_cmp)
+        })
+        .or(grid.first().copied())
+        .unwrap_or(0.0)
+}
+
+/// Certified-robustness settings: bound propagation over the attacks' ball at their headline
+/// radius, on the rows they attack, so the two numbers bracket the true robust accuracy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CertifiedSettings {
+    /// IBP or CROWN.
+    pub method: BoundMethod,
+    /// CROWN's intermediate bounds: IBP (CROWN-IBP, quick) or CROWN (standard).
+    pub intermediate: IntermediateBounds,
+    /// The L∞ radius, in `units`: the robustness stage's headline ε.
+    pub eps: f64,
+    /// The unit of ε (the attacks').
+    pub units: EpsUnits,
+    /// Test rows certified (the first ones: the rows the attacks attack).
+    pub rows: usize,
+    /// Rows bounded at once.
+    pub batch_rows: usize,
+    /// A verdict warns when the attacked accuracy exceeds the certified one by more than this
+    /// (the true robust accuracy is then not pinned down).
+    pub wide_gap: f64,
 }
 
 /// Calibration settings.
@@ -223,6 +266,8 @@ pub struct AuditSettings {
     pub rows: usize,
     /// Robustness.
     pub robustness: RobustnessSettings,
+    /// Certified robustness.
+    pub certified: CertifiedSettings,
     /// Calibration.
     pub calibration: CalibrationSettings,
     /// Conformal prediction.
@@ -239,13 +284,15 @@ impl AuditSettings {
     /// The settings of `profile` for `rows` test rows whose ε is measured in `units`.
     pub fn new(profile: Profile, rows: usize, units: EpsUnits) -> Self {
         let quick = profile == Profile::Quick;
-        let eps = match (units, quick) {
+        let eps: Vec<f64> = match (units, quick) {
             (EpsUnits::Raw, true) => vec![0.0, 0.1, 0.3],
             (EpsUnits::Raw, false) => vec![0.0, 0.1, 0.2, 0.3],
             (EpsUnits::Std, true) => vec![0.0, 0.1, 0.5],
             (EpsUnits::Std, false) => vec![0.0, 0.05, 0.1, 0.25, 0.5, 1.0],
         };
         let pick = |q: usize, s: usize| if quick { q } else { s };
+        let attacked = rows.min(pick(500, usize::MAX));
+        let headline = headline_eps(&eps);
         Self {
             profile,
             rows,
@@ -257,10 +304,23 @@ impl AuditSettings {
                 },
                 eps,
                 units,
-                rows: rows.min(pick(500, usize::MAX)),
+                rows: attacked,
                 shard_rows: 100,
                 batch_size: aegis_model::DEFAULT_BATCH_ROWS,
                 warn_below: 0.5,
+            },
+            certified: CertifiedSettings {
+                method: BoundMethod::Crown,
+                intermediate: if quick {
+                    IntermediateBounds::Ibp
+                } else {
+                    IntermediateBounds::Crown
+                },
+                eps: headline,
+                units,
+                rows: attacked,
+                batch_rows: 32,
+                wide_gap: 0.2,
             },
             calibration: CalibrationSettings {
                 bins: 15,
@@ -327,5 +387,12 @@ mod tests {
         assert_eq!(q.conformal.alphas, vec![0.1, 0.05]);
         let t = AuditSettings::new(Profile::Standard, 113, EpsUnits::Std);
         assert_eq!(t.robustness.eps, vec![0.0, 0.05, 0.1, 0.25, 0.5, 1.0]);
+        // The certified stage bounds the attacks' rows at their headline radius.
+        assert_eq!(q.certified.intermediate, IntermediateBounds::Ibp);
+        assert_eq!(s.certified.intermediate, IntermediateBounds::Crown);
+        assert_eq!((q.certified.eps, q.certified.rows), (0.1, 500));
+        assert_eq!(t.certified.units, EpsUnits::Std);
+        assert_eq!(headline_eps(&[0.0, 0.3, 0.2]), 0.2);
+        assert_eq!(headline_eps(&[0.0]), 0.0);
     }
 }

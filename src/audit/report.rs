@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use super::cache::StageStatus;
 use super::config::{AuditSettings, Stage};
 use super::stages::{
-    AccuracyResult, CalibrationResult, ConformalResult, DeferralResult, ExplainResult, OodResult,
-    RobustnessResult,
+    AccuracyResult, CalibrationResult, CertifiedResult, ConformalResult, DeferralResult,
+    ExplainResult, OodResult, RobustnessResult,
 };
 use crate::error::{AuditError, Result};
 
@@ -189,6 +189,8 @@ pub struct AuditReport {
     pub accuracy: Option<AccuracyResult>,
     /// Stage `robustness`.
     pub robustness: Option<RobustnessResult>,
+    /// Stage `certified`: the lower end of the robust-accuracy interval at the headline ε.
+    pub certified: Option<CertifiedResult>,
     /// Stage `calibration`.
     pub calibration: Option<CalibrationResult>,
     /// Stage `conformal`.
@@ -226,6 +228,17 @@ impl AuditReport {
             ));
         }
         Ok((report, value))
+    }
+
+    /// Whether the robustness stage attacked the rows the certified stage bounded, at its
+    /// radius, so that its headline accuracy is the upper end of the certified interval.
+    pub fn same_ball(&self) -> bool {
+        match (&self.robustness, &self.certified) {
+            (Some(r), Some(c)) => {
+                r.n == c.n && r.units == c.units && (r.headline.eps - c.eps).abs() <= 1e-12
+            }
+            _ => false,
+        }
     }
 
     /// The record of `stage`.

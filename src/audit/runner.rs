@@ -22,7 +22,8 @@ use super::guard::guarded;
 use super::html::render_report;
 use super::report::{AuditReport, BURN_VERSION, FORMAT, ModelInfo, StageRecord, Versions, rfc3339};
 use super::stages::{
-    StageContext, accuracy, calibration, class_names, conformal, deferral, explain, ood, robustness,
+    StageContext, accuracy, calibration, certified, class_names, conformal, deferral, explain, ood,
+    robustness,
 };
 use super::verdict::verdicts;
 use crate::error::{AuditError, Result};
@@ -141,6 +142,7 @@ pub fn run_audit(
         verdicts: Vec::new(),
         accuracy: None,
         robustness: None,
+        certified: None,
         calibration: None,
         conformal: None,
         ood: None,
@@ -251,6 +253,16 @@ fn run_stage(
                 robustness::run(ctx, c)
             })?;
             report.robustness = Some(r);
+            rec
+        }
+        Stage::Certified => {
+            if let Some(reason) = certified::not_applicable(ctx.run, &s.certified) {
+                return Ok(skip(reason));
+            }
+            let (r, rec) = cached(stage, ctx, out, sha, &s.certified, always, |c| {
+                certified::run(ctx, c)
+            })?;
+            report.certified = Some(r);
             rec
         }
         Stage::Calibration => {

@@ -24,6 +24,7 @@ pub fn verdicts(report: &AuditReport) -> Vec<Verdict> {
     let mut v = Vec::new();
     accuracy(report, &mut v);
     robustness(report, s, &mut v);
+    certified(report, s, &mut v);
     calibration(report, &mut v);
     conformal(report, &mut v);
     ood(report, &mut v);
@@ -126,6 +127,52 @@ fn robustness(r: &AuditReport, s: &AuditSettings, v: &mut Vec<Verdict>) {
             ));
         }
     }
+}
+
+/// The interval certified ≤ robust accuracy ≤ attacked: a failure when the certified end lies
+/// above the attacked one (an unsound bound or an attack outside the ball), a warning when it
+/// is wider than `wide_gap`, else information.
+fn certified(r: &AuditReport, s: &AuditSettings, v: &mut Vec<Verdict>) {
+    let Some(c) = &r.certified else { return };
+    let mut ev = vec![
+        Evidence::new("ε", "/certified/eps", Fmt::Exact),
+        Evidence::new("certified", "/certified/verified_accuracy", Fmt::Pct1),
+    ];
+    let attacked = r.robustness.as_ref().filter(|_| r.same_ball());
+    let Some(rb) = attacked else {
+        ev.push(Evidence::new("method", "/certified/method", Fmt::Text));
+        v.push(verdict(
+            Stage::Certified,
+            VerdictStatus::Info,
+            "Robust accuracy proven at the headline radius (a lower bound; no attack ran to bound it from above)",
+            ev,
+        ));
+        return;
+    };
+    ev.push(Evidence::new(
+        "attacked",
+        "/robustness/headline/accuracy",
+        Fmt::Pct1,
+    ));
+    ev.push(Evidence::new("method", "/certified/method", Fmt::Text));
+    let gap = rb.headline.accuracy - c.verified_accuracy;
+    let (status, claim) = if gap < -1e-12 {
+        (
+            VerdictStatus::Fail,
+            "Certified accuracy above the attacked one: a bound is unsound or an attack left the ball",
+        )
+    } else if gap > s.certified.wide_gap {
+        (
+            VerdictStatus::Warn,
+            "Robust accuracy lies in a wide interval: certified ≤ true ≤ attacked, the proof far below the attacks",
+        )
+    } else {
+        (
+            VerdictStatus::Info,
+            "Robust accuracy pinned to a narrow interval: certified ≤ true ≤ attacked",
+        )
+    };
+    v.push(verdict(Stage::Certified, status, claim, ev));
 }
 
 fn calibration(r: &AuditReport, v: &mut Vec<Verdict>) {

@@ -2,10 +2,12 @@
 //! clipped ε-ball and of PGD's adversarial points, on an MLP, a small CNN, a residual network
 //! with batch norm and pooling and the built-in SmallCnn (max-pool); CROWN is at least
 //! as tight as IBP on a one-hidden-layer MLP; ε = 0 gives the exact margins; PGD never breaks
-//! a verified row; a layer a method cannot bound is refused by name.
+//! a verified row; a layer a method cannot bound is refused by name (by `check_bounded` too);
+//! a radius per feature (`certify_bounds_scaled`) bounds its own box.
 
 use aegis_adversarial_trainer::certified::bounds::{
-    BoundMethod, BoundRow, BoundsConfig, IntermediateBounds, certify_bounds,
+    BoundMethod, BoundRow, BoundsConfig, IntermediateBounds, certify_bounds, certify_bounds_scaled,
+    check_bounded,
 };
 use aegis_adversarial_trainer::{Attack, Goal, Pgd, PgdConfig};
 use aegis_model::models::sequential::layer::{Block, Leaf};
@@ -430,6 +432,11 @@ fn a_layer_a_method_cannot_bound_is_refused_by_name() {
     let tanh = flat("tanh");
     let err = run(&tanh, BoundMethod::Crown).unwrap_err().to_string();
     assert!(err.contains("CROWN does not bound layer 1 (tanh)"), "{err}");
+    let d = Device::flex();
+    let checked = check_bounded(&gelu, BoundMethod::Crown, &d).unwrap_err();
+    assert!(checked.to_string().contains("layer 1 (gelu)"), "{checked}");
+    assert!(check_bounded(&tanh, BoundMethod::Ibp, &d).is_ok());
+    assert!(check_bounded(&mlp(&[8], 4, 9), BoundMethod::Crown, &d).is_ok());
     let rows = run(&tanh, BoundMethod::Ibp).unwrap();
     assert_contains(
         &tanh,
@@ -524,5 +531,50 @@ fn measure_verified_accuracy_of_an_mnist_mlp() {
                 verified as f64 / n as f64
             );
         }
+    }
+}
+
+#[test]
+fn a_radius_per_feature_bounds_its_own_box() {
+    let (f, model) = (4, mlp(&[8, 8], 4, 12));
+    let x = uniform(3 * f, 120);
+    let y = [0, 2, 4];
+    let cfg = config(0.05, BoundMethod::Crown, IntermediateBounds::Ibp);
+    let d = Device::flex();
+    let scaled = |scale: &[f32], cfg: &BoundsConfig| {
+        certify_bounds_scaled(&model, &x, &y, &[0.0], &[1.0], scale, cfg, &d)
+    };
+    // Every scale 2 at ε is the plain ball of 2ε; an empty scale is the plain ball of ε.
+    let doubled = config(0.1, BoundMethod::Crown, IntermediateBounds::Ibp);
+    assert_eq!(
+        scaled(&[2.0; 4], &cfg).unwrap(),
+        bounds(&model, &x, &y, &doubled)
+    );
+    assert_eq!(scaled(&[], &cfg).unwrap(), bounds(&model, &x, &y, &cfg));
+    // Feature j moves by ε·scale[j]: the bounds hold the margins of that box's points.
+    let scale = [0.5f32, 1.0, 3.0, 6.0];
+    let rows = scaled(&scale, &cfg).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(121);
+    let per = 32;
+    let mut points = Vec::with_capacity(x.len() * per);
+    for row in x.chunks(f) {
+        for _ in 0..per {
+            for (j, &v) in row.iter().enumerate() {
+                let r = 0.05 * scale[j];
+                points.push((v + rng.random_range(-r..=r)).clamp(0.0, 1.0));
+            }
+        }
+    }
+    assert_contains(&model, &rows, &points, per, "per-feature radius");
+    for bad in [
+        &[1.0f32, 1.0][..],
+        &[1.0, 0.0, 1.0, 1.0],
+        &[1.0, f32::NAN, 1.0, 1.0],
+    ] {
+        let err = scaled(bad, &cfg).unwrap_err().to_string();
+        assert!(
+            err.contains("feature scales") && !err.contains('\n'),
+            "{err}"
+        );
     }
 }

@@ -5,6 +5,7 @@
 //!
 //! - `accuracy.rs`: accuracy, per-class accuracy, confusion matrix;
 //! - `robustness.rs`: the adversarial evaluation suite against ε, in shards;
+//! - `certified.rs`: bound propagation (CROWN) at the headline ε, the interval's lower end;
 //! - `calibration.rs`: temperature scaling, ECE / adaptive ECE / NLL / Brier, reliability bins;
 //! - `conformal.rs`: split-conformal coverage and set sizes per α;
 //! - `ood.rs`: OOD detection AUROC per noise or shifted set and score (any image; tables: noise);
@@ -14,6 +15,7 @@
 
 pub mod accuracy;
 pub mod calibration;
+pub mod certified;
 pub mod conformal;
 mod context;
 pub mod deferral;
@@ -23,6 +25,7 @@ pub mod robustness;
 
 pub use accuracy::{AccuracyResult, ClassAccuracy};
 pub use calibration::{CalibrationMetrics, CalibrationResult};
+pub use certified::CertifiedResult;
 pub use conformal::{ConformalLevel, ConformalResult};
 pub use context::{StageContext, class_names};
 pub use deferral::{CurvePoint, DeferralResult};

@@ -1,5 +1,5 @@
 //! `certify --method ibp|crown`: L∞ verification of a run's test rows by bound propagation
-//! ([`certify_bounds`]: IBP, Gowal et al. 2018; CROWN, Zhang et al. 2018). The ball of radius
+//! ([`crate::certified::bounds::certify_bounds`]: IBP, Gowal et al. 2018; CROWN, Zhang et al. 2018). The ball of radius
 //! `--eps` (raw input units) is clipped to the run's input domain, widened to hold the
 //! certified rows as the attacks' box is. Writes `bounds.json` (settings, verified and clean
 //! accuracy, per row every margin's lower bound) and `bounds.csv` (one line per row: label,
@@ -14,7 +14,7 @@ use aegis_model::{Dataset, InputDomain, Model};
 use serde::{Deserialize, Serialize};
 
 use crate::attacks::{EpsUnits, ThreatSpace};
-use crate::certified::bounds::{BoundRow, BoundsConfig, certify_bounds};
+use crate::certified::bounds::{BoundRow, BoundsConfig, certify_bounds_scaled};
 use crate::error::Result;
 
 /// `bounds.json`.
@@ -53,13 +53,28 @@ pub fn certify_run_bounds(
     device: &aegis_model::burn::tensor::Device,
 ) -> Result<BoundsReport> {
     let space = ThreatSpace::for_domain(&domain.covering(data), Some(EpsUnits::Raw), None)?;
+    certify_space_bounds(model, data, &space, config, model_sha256, device)
+}
+
+/// Bounds every margin of `data`'s rows under `config` inside the attacks' threat `space`:
+/// its box, and ε in its units (`config.eps` times each feature's scale for `std` units, so
+/// the ball is the one the attacks search).
+pub fn certify_space_bounds(
+    model: &Model,
+    data: &Dataset,
+    space: &ThreatSpace,
+    config: &BoundsConfig,
+    model_sha256: String,
+    device: &aegis_model::burn::tensor::Device,
+) -> Result<BoundsReport> {
     let start = Instant::now();
-    let rows = certify_bounds(
+    let rows = certify_bounds_scaled(
         model,
         &data.features,
         &data.labels,
         space.bounds.lower(),
         space.bounds.upper(),
+        &space.scale,
         config,
         device,
     )?;

@@ -3,6 +3,7 @@
 
 mod accuracy;
 mod calibration;
+mod certified;
 mod common;
 mod deferral;
 mod explain;
@@ -22,6 +23,7 @@ pub fn all(doc: Doc, report: &AuditReport, out: &Path) -> Result<String> {
     Ok([
         accuracy::render(doc, report),
         robustness::render(doc, report),
+        certified::render(doc, report),
         calibration::render(doc, report),
         uncertainty::conformal(doc, report),
         uncertainty::ood(doc, report),

@@ -109,6 +109,40 @@ pub fn certify_bounds(
     config: &BoundsConfig,
     device: &Device,
 ) -> Result<Vec<BoundRow>> {
+    certify_bounds_scaled(model, x, labels, lo, hi, &[], config, device)
+}
+
+/// Whether `method` can bound every layer of `model`: `Err` names the first layer it refuses
+/// (or says the model is an imported ONNX graph), before any row is bounded.
+pub fn check_bounded(model: &Model, method: BoundMethod, device: &Device) -> Result<()> {
+    Network::from_model(model, device)
+        .ok_or_else(not_walkable)?
+        .check(method)
+}
+
+fn not_walkable() -> AdversarialError {
+    AdversarialError::invalid(
+        "model",
+        "bound propagation walks sequential and built-in models; an imported ONNX graph is \
+         not supported yet",
+    )
+}
+
+/// [`certify_bounds`] with a radius per feature: feature `j`'s interval is
+/// `x_j ± config.eps · scale[j]` (clipped to the domain), the box of an ε measured in feature
+/// scales (training standard deviations for tables, as the attacks' threat space measures
+/// it). An empty `scale` is 1 for every feature; otherwise it holds `F` finite values > 0.
+#[allow(clippy::too_many_arguments)]
+pub fn certify_bounds_scaled(
+    model: &Model,
+    x: &[f32],
+    labels: &[usize],
+    lo: &[f32],
+    hi: &[f32],
+    scale: &[f32],
+    config: &BoundsConfig,
+    device: &Device,
+) -> Result<Vec<BoundRow>> {
     check_count("batch_rows", config.batch_rows, 1, MAX_BATCH_ROWS)?;
     if !(config.eps >= 0.0 && config.eps.is_finite()) {
         return Err(AdversarialError::invalid(
@@ -118,20 +152,28 @@ pub fn certify_bounds(
     }
     let (f, classes) = (model.input_dim(), model.num_classes());
     check_shapes(x, labels, lo, hi, f, classes)?;
-    let net = Network::from_model(model, device).ok_or_else(|| {
-        AdversarialError::invalid(
-            "model",
-            "bound propagation walks sequential and built-in models; an imported ONNX graph is \
-             not supported yet",
-        )
-    })?;
+    if !scale.is_empty() && (scale.len() != f || scale.iter().any(|v| !(*v > 0.0 && v.is_finite())))
+    {
+        return Err(AdversarialError::invalid(
+            "scale",
+            format!(
+                "{} feature scales for {f} features (each finite and > 0)",
+                scale.len()
+            ),
+        ));
+    }
+    let net = Network::from_model(model, device).ok_or_else(not_walkable)?;
     net.check(config.method)?;
     let eval = model.valid().to_device(device);
     let mut rows = Vec::with_capacity(labels.len());
     for start in (0..labels.len()).step_by(config.batch_rows) {
         let end = (start + config.batch_rows).min(labels.len());
         let (xs, ys) = (&x[start * f..end * f], &labels[start..end]);
-        let input = input_box(xs, f, lo, hi, config.eps as f32, start, device)?;
+        let radius = Radius {
+            eps: config.eps as f32,
+            scale,
+        };
+        let input = input_box(xs, f, lo, hi, radius, start, device)?;
         let margins = match config.method {
             BoundMethod::Ibp => ibp_margins(&net, input, ys, classes)?,
             BoundMethod::Crown => crown_margins(&net, input, ys, classes, config.intermediate)?,
@@ -201,13 +243,20 @@ fn tensor(v: Vec<f32>, n: usize, f: usize, device: &Device) -> Tensor<2> {
     Tensor::from_data(TensorData::new(v, [n, f]), device)
 }
 
-/// The ball `[x − ε, x + ε]` clipped to the domain, `[B, F]` each; rows start at `first`.
+/// The radius of the box: `eps · scale[j]` for feature `j` (`eps` when `scale` is empty).
+#[derive(Clone, Copy)]
+struct Radius<'a> {
+    eps: f32,
+    scale: &'a [f32],
+}
+
+/// The box `[x − r, x + r]` clipped to the domain, `[B, F]` each; rows start at `first`.
 fn input_box(
     xs: &[f32],
     f: usize,
     lo: &[f32],
     hi: &[f32],
-    eps: f32,
+    radius: Radius,
     first: usize,
     device: &Device,
 ) -> Result<Interval> {
@@ -227,6 +276,7 @@ fn input_box(
                 ),
             ));
         }
+        let eps = radius.eps * radius.scale.get(k % f).copied().unwrap_or(1.0);
         l.push((v - eps).max(lo[j]));
         u.push((v + eps).min(hi[j]));
     }
