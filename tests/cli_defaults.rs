@@ -161,7 +161,9 @@ fn hand_written_model_and_adversarial() -> Vec<Entry<Vec<String>>> {
         ),
         (
             "aegis-adversarial-trainer certify --out",
-            vec![d("DIR/certify/smoothing-sigma<σ>; ibp, crown: DIR/certify/<method>-eps<ε>")],
+            vec![d(
+                "DIR/certify/smoothing-sigma<σ>; ibp, crown: DIR/certify/<method>-eps<ε>",
+            )],
         ),
         (
             "aegis-adversarial-trainer evaluate --shard",

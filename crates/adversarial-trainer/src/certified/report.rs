@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::curve::{CurvePoint, certified_curve, write_curve};
 use super::smoothing::{CertifiedRow, SmoothingConfig};
 use crate::error::{AdversarialError, Result};
-use crate::evaluation::Shard;
+use crate::evaluation::{Shard, check_tiling, partial_path};
 
 /// The report file of a certification.
 pub const CERTIFY_FILE: &str = "certify.json";
@@ -116,11 +116,7 @@ pub fn write_partial_certification(partial: &PartialCertification, dir: &Path) -
 /// Reads a shard: `path` itself when it is a file, else `path/partial.json`; checks that its
 /// rows fit its range.
 pub fn read_partial_certification(path: &Path) -> Result<PartialCertification> {
-    let file = if path.is_dir() {
-        path.join(PARTIAL_CERTIFY_FILE)
-    } else {
-        path.to_path_buf()
-    };
+    let file = partial_path(path, PARTIAL_CERTIFY_FILE);
     let p: PartialCertification = read_json_strict(&file)?;
     let (start, end) = p.range;
     let indices_fit = p.rows.iter().enumerate().all(|(i, r)| r.index == start + i);
@@ -159,25 +155,7 @@ pub fn merge_certifications(mut parts: Vec<PartialCertification>) -> Result<Cert
         }
     }
     parts.sort_by_key(|p| p.range);
-    let mut next = 0;
-    for p in &parts {
-        if p.range.0 < next {
-            return Err(refuse(format!(
-                "rows {}..{} overlap rows before {next}",
-                p.range.0, p.range.1
-            )));
-        }
-        if p.range.0 > next {
-            return Err(refuse(format!("rows {next}..{} are missing", p.range.0)));
-        }
-        next = p.range.1;
-    }
-    if next != first.total_rows {
-        return Err(refuse(format!(
-            "rows {next}..{} are missing",
-            first.total_rows
-        )));
-    }
+    check_tiling(parts.iter().map(|p| p.range).collect(), first.total_rows)?;
     let rows = parts.into_iter().flat_map(|p| p.rows).collect();
     Ok(summarize(rows, first.config, first.model_sha256))
 }

@@ -8,10 +8,11 @@
 
 use std::path::{Path, PathBuf};
 
-use aegis_model::{DeviceSpec, RunDir};
+use aegis_model::DeviceSpec;
 use serde::{Deserialize, Serialize};
 
 use super::certify_bounds::{certify_run_bounds, print_bounds_report, write_bounds_report};
+use super::opened::{OpenedRun, open_test_rows};
 use crate::certified::bounds::{BoundMethod, BoundsConfig, IntermediateBounds};
 use crate::certified::{
     CERTIFY_FILE, CertifyReport, PARTIAL_CERTIFY_FILE, PartialCertification, SmoothingConfig,
@@ -19,7 +20,7 @@ use crate::certified::{
     write_certify_report, write_partial_certification,
 };
 use crate::error::{AdversarialError, Result};
-use crate::evaluation::Shard;
+use crate::evaluation::{Shard, merged_out_dir};
 
 /// What `certify` proves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -107,14 +108,14 @@ impl CertifyArgs {
             Some(CertifyMethod::Crown) => return self.bounds(BoundMethod::Crown, device),
             None => return Err(AdversarialError::invalid("method", "is required")),
         }
-        let run = self
-            .run
-            .clone()
-            .expect("clap requires --run without --merge");
-        let device = device.open()?;
-        let run_dir = RunDir::new(&run);
-        let (model, config) = run_dir.load_model(&device)?;
-        let data = config.test_split(None)?.head(self.limit);
+        let OpenedRun {
+            run,
+            run_dir,
+            model,
+            data,
+            device,
+            ..
+        } = self.open(device)?;
         let sha = run_dir.weights_sha256()?;
         let out = self.out.clone().unwrap_or_else(|| {
             run.join("certify")
@@ -177,16 +178,16 @@ impl CertifyArgs {
         let config = BoundsConfig::new(eps)
             .with_method(method)
             .with_intermediate(self.intermediate);
-        let run = self
-            .run
-            .clone()
-            .expect("clap requires --run without --merge");
-        let device = device.open()?;
-        let run_dir = RunDir::new(&run);
-        let (model, run_config) = run_dir.load_model(&device)?;
-        let data = run_config.test_split(None)?.head(self.limit);
-        let domain = run_config.input_domain()?;
+        let OpenedRun {
+            run,
+            run_dir,
+            model,
+            config: run_config,
+            data,
+            device,
+        } = self.open(device)?;
         let sha = run_dir.weights_sha256()?;
+        let domain = run_config.input_domain()?;
         let report = certify_run_bounds(&model, &data, &domain, &config, sha, &device)?;
         let label = if method == BoundMethod::Ibp {
             "ibp"
@@ -200,6 +201,15 @@ impl CertifyArgs {
         write_bounds_report(&report, &out)?;
         print_bounds_report(&report, &out);
         Ok(())
+    }
+
+    /// Opens `--run` on `device` with its first `--limit` test rows.
+    fn open(&self, device: DeviceSpec) -> Result<OpenedRun> {
+        let run = self
+            .run
+            .as_deref()
+            .expect("clap requires --run without --merge");
+        open_test_rows(run, self.limit, device)
     }
 
     /// The smoothing settings of the flags.
@@ -221,15 +231,10 @@ impl CertifyArgs {
             .map(|p| read_partial_certification(p))
             .collect::<Result<Vec<_>>>()?;
         let report = merge_certifications(parts)?;
-        let first = &self.merge[0];
-        let out = self.out.clone().unwrap_or_else(|| {
-            let dir = if first.is_dir() {
-                first.as_path()
-            } else {
-                first.parent().unwrap_or(first)
-            };
-            dir.parent().unwrap_or(dir).to_path_buf()
-        });
+        let out = self
+            .out
+            .clone()
+            .unwrap_or_else(|| merged_out_dir(&self.merge[0]));
         write_certify_report(&report, &out)?;
         print_report(&report, &out);
         Ok(())

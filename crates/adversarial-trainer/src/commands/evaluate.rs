@@ -9,12 +9,13 @@ use std::path::{Path, PathBuf};
 use aegis_model::burn::tensor::Device;
 use aegis_model::{DeviceSpec, RunDir};
 
+use super::opened::{OpenedRun, open_test_rows};
 use super::threat::ThreatArgs;
 use crate::attacks::{EpsUnits, ThreatSpace};
 use crate::error::{AdversarialError, MAX_RESTARTS, MAX_STEPS, Result, check_count};
 use crate::evaluation::{
     EvalAttack, EvaluateConfig, PARTIAL_FILE, RobustnessReport, Shard, Suite, evaluate_robustness,
-    evaluate_shard, merge_partials, read_partial, write_partial, write_report,
+    evaluate_shard, merge_partials, merged_out_dir, read_partial, write_partial, write_report,
 };
 
 /// Flags of `evaluate`.
@@ -86,10 +87,14 @@ impl EvaluateArgs {
             .run
             .clone()
             .expect("clap requires --run without --merge");
-        let device = device.open()?;
-        let run_dir = RunDir::new(&run);
-        let (model, config) = run_dir.load_model(&device)?;
-        let data = config.test_split(None)?.head(self.limit);
+        let OpenedRun {
+            run_dir,
+            model,
+            config,
+            data,
+            device,
+            ..
+        } = open_test_rows(&run, self.limit, device)?;
         let cfg = self.config(self.threat.space(&config.input_domain()?, &data)?);
         if let Some(shard) = self.shard {
             return self.run_shard(shard, &model, &data, &cfg, &device, &run_dir);
@@ -154,15 +159,10 @@ impl EvaluateArgs {
             .map(|p| read_partial(p))
             .collect::<Result<Vec<_>>>()?;
         let report = merge_partials(parts)?;
-        let first = &self.merge[0];
-        let out = self.out.clone().unwrap_or_else(|| {
-            let dir = if first.is_dir() {
-                first.as_path()
-            } else {
-                first.parent().unwrap_or(first)
-            };
-            dir.parent().unwrap_or(dir).to_path_buf()
-        });
+        let out = self
+            .out
+            .clone()
+            .unwrap_or_else(|| merged_out_dir(&self.merge[0]));
         write_report(&report, &out)?;
         print_report(&report, &out);
         Ok(())

@@ -6,12 +6,14 @@
 //! [`certify_rows`](crate::certified::certify_rows)), and what it writes and prints.
 //!
 //! A command file imports from the layers below (`training`, `evaluation`, `attacks`), never
-//! from another command file; `threat.rs` holds the threat-space flags that three of them share.
+//! from another command file; `threat.rs` holds the threat-space flags that three of them share, `opened.rs` the
+//! opening of a run's test rows that `evaluate` and `certify` share.
 
 pub mod attack;
 pub mod certify;
 pub mod certify_bounds;
 pub mod evaluate;
+pub mod opened;
 pub mod threat;
 pub mod train;
 

@@ -30,5 +30,6 @@ pub use robustness_report::{
     WorstCase, write_report,
 };
 pub use shard::{
-    PARTIAL_FILE, PartialReport, Shard, evaluate_shard, merge_partials, read_partial, write_partial,
+    PARTIAL_FILE, PartialReport, Shard, check_tiling, evaluate_shard, merge_partials,
+    merged_out_dir, partial_path, read_partial, write_partial,
 };

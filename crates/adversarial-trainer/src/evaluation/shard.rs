@@ -7,7 +7,7 @@
 //! settings or row sets, overlapping rows and gaps.
 
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use aegis_model::burn::module::Module;
@@ -116,13 +116,52 @@ pub fn write_partial(partial: &PartialReport, dir: &Path) -> Result<()> {
     Ok(write_json(&dir.join(PARTIAL_FILE), partial)?)
 }
 
-/// Reads a partial report: `path` itself when it is a file, else `path/partial.json`.
-pub fn read_partial(path: &Path) -> Result<PartialReport> {
-    let file = if path.is_dir() {
-        path.join(PARTIAL_FILE)
+/// The partial file of a shard: `path` itself when it is a file, else `path/file_name`.
+pub fn partial_path(path: &Path, file_name: &str) -> PathBuf {
+    if path.is_dir() {
+        path.join(file_name)
     } else {
         path.to_path_buf()
+    }
+}
+
+/// Where a merge writes by default: the parent of the folder holding the first shard (the
+/// folder its shard-K-of-N folders sit in).
+pub fn merged_out_dir(first: &Path) -> PathBuf {
+    let dir = if first.is_dir() {
+        first
+    } else {
+        first.parent().unwrap_or(first)
     };
+    dir.parent().unwrap_or(dir).to_path_buf()
+}
+
+/// Checks that the row ranges `[start, end)` of some shards tile `0..total` exactly: no
+/// overlap, no gap (one-line errors for `--merge`).
+pub fn check_tiling(mut ranges: Vec<(usize, usize)>, total: usize) -> Result<()> {
+    let refuse = |why: String| AdversarialError::invalid("merge", why);
+    ranges.sort_unstable();
+    let mut next = 0;
+    for (start, end) in ranges {
+        if start < next {
+            return Err(refuse(format!(
+                "rows {start}..{end} overlap rows before {next}"
+            )));
+        }
+        if start > next {
+            return Err(refuse(format!("rows {next}..{start} are missing")));
+        }
+        next = end;
+    }
+    if next != total {
+        return Err(refuse(format!("rows {next}..{total} are missing")));
+    }
+    Ok(())
+}
+
+/// Reads a partial report: `path` itself when it is a file, else `path/partial.json`.
+pub fn read_partial(path: &Path) -> Result<PartialReport> {
+    let file = partial_path(path, PARTIAL_FILE);
     let p: PartialReport = read_json_strict(&file)?;
     let n = p.rows.1.saturating_sub(p.rows.0);
     let lengths_fit = p.outcomes.len() == n
@@ -173,25 +212,7 @@ pub fn merge_partials(mut parts: Vec<PartialReport>) -> Result<RobustnessReport>
         }
     }
     parts.sort_by_key(|p| p.rows);
-    let mut next = 0;
-    for p in &parts {
-        if p.rows.0 < next {
-            return Err(refuse(format!(
-                "rows {}..{} overlap rows before {next}",
-                p.rows.0, p.rows.1
-            )));
-        }
-        if p.rows.0 > next {
-            return Err(refuse(format!("rows {next}..{} are missing", p.rows.0)));
-        }
-        next = p.rows.1;
-    }
-    if next != first.total_rows {
-        return Err(refuse(format!(
-            "rows {next}..{} are missing",
-            first.total_rows
-        )));
-    }
+    check_tiling(parts.iter().map(|p| p.rows).collect(), first.total_rows)?;
     let outcomes: Vec<RowOutcomes> = parts.into_iter().map(|p| p.outcomes).collect();
     let outcomes = RowOutcomes::concat(&outcomes)?;
     Ok(summarize(&outcomes, &first.config, &first.eps, first.notes))
