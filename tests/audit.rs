@@ -15,7 +15,8 @@
 //! - every number shown in the HTML (read with an HTML tokenizer) equals its value in
 //!   `audit.json`, and no digit appears in the page's text outside those tagged values;
 //! - a rerun recomputes nothing cached (every stage cached, its result file untouched); a
-//!   retrained model recomputes everything; `--compare` renders both audits;
+//!   retrained model recomputes everything; `--compare` renders both audits (the first as an
+//!   audit.json written before the certified stage existed);
 //! - a stage that cannot write its folder (a plain file in the way) fails alone: exit code 3,
 //!   one stderr line naming it, `audit.json` marks it failed with the error, every other stage
 //!   is computed, the report renders with a visible failed-section box; a rerun once the file
@@ -485,7 +486,12 @@ fn tabular_audit_renders_matches_its_json_resumes_and_recomputes_a_changed_model
     // Keep this audit to compare with, then retrain the model in place.
     let kept = tmp.path().join("kept");
     std::fs::create_dir_all(&kept).unwrap();
-    std::fs::copy(out.join("audit.json"), kept.join("audit.json")).unwrap();
+    // As an audit written before the certified stage existed: no certified settings or result.
+    let mut old: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("audit.json")).unwrap()).unwrap();
+    old["settings"].as_object_mut().unwrap().remove("certified");
+    old.as_object_mut().unwrap().remove("certified");
+    std::fs::write(kept.join("audit.json"), old.to_string()).unwrap();
     tabular_run(&run, 2);
     let third = audit(&run, &out, &[]);
     assert_ne!(third["model"]["sha256"], first["model"]["sha256"]);

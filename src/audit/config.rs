@@ -160,14 +160,24 @@ pub fn headline_eps(grid: &[f64]) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// The most activation inputs the standard profile bounds with full CROWN: the MNIST MLP
+/// 784-128-64-10 has 192 (1,000 rows in seconds), SmallCnn 29,504 (full CROWN on 1,000
+/// rows took over 400 s on 2 cores, CROWN-IBP takes seconds).
+pub const FULL_CROWN_MAX_NEURONS: usize = 4096;
+
 /// Certified-robustness settings: bound propagation over the attacks' ball at their headline
 /// radius, on the rows they attack, so the two numbers bracket the true robust accuracy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CertifiedSettings {
     /// IBP or CROWN.
     pub method: BoundMethod,
-    /// CROWN's intermediate bounds: IBP (CROWN-IBP, quick) or CROWN (standard).
+    /// CROWN's intermediate bounds: IBP (CROWN-IBP, quick) or CROWN (standard, for models with
+    /// at most `full_crown_max_neurons` activation inputs).
     pub intermediate: IntermediateBounds,
+    /// Full CROWN's intermediate bounds cost one backward row per activation input: a model with
+    /// more of them (every convolutional network; 4,096 in the standard profile) is bounded by
+    /// CROWN-IBP instead, and the result names the method used.
+    pub full_crown_max_neurons: usize,
     /// The L∞ radius, in `units`: the robustness stage's headline ε.
     pub eps: f64,
     /// The unit of ε (the attacks').
@@ -316,6 +326,7 @@ impl AuditSettings {
                 } else {
                     IntermediateBounds::Crown
                 },
+                full_crown_max_neurons: FULL_CROWN_MAX_NEURONS,
                 eps: headline,
                 units,
                 rows: attacked,
@@ -390,6 +401,7 @@ mod tests {
         // The certified stage bounds the attacks' rows at their headline radius.
         assert_eq!(q.certified.intermediate, IntermediateBounds::Ibp);
         assert_eq!(s.certified.intermediate, IntermediateBounds::Crown);
+        assert_eq!(s.certified.full_crown_max_neurons, FULL_CROWN_MAX_NEURONS);
         assert_eq!((q.certified.eps, q.certified.rows), (0.1, 500));
         assert_eq!(t.certified.units, EpsUnits::Std);
         assert_eq!(headline_eps(&[0.0, 0.3, 0.2]), 0.2);

@@ -168,6 +168,30 @@ pub struct ModelInfo {
     pub device: String,
 }
 
+/// An `audit.json` written before the certified stage existed has no `settings.certified`:
+/// they are filled in as its profile would set them (its `certified` result stays absent), so
+/// `--compare` reads it. Anything malformed is left for the parse to report.
+fn fill_certified_settings(value: &mut serde_json::Value) {
+    let Some(settings) = value.get_mut("settings").and_then(|s| s.as_object_mut()) else {
+        return;
+    };
+    if settings.contains_key("certified") {
+        return;
+    }
+    let field = |v: Option<&serde_json::Value>| v.cloned().unwrap_or_default();
+    let profile = serde_json::from_value(field(settings.get("profile")));
+    let rows = serde_json::from_value(field(settings.get("rows")));
+    let units = serde_json::from_value(field(
+        settings.get("robustness").and_then(|r| r.get("units")),
+    ));
+    if let (Ok(profile), Ok(rows), Ok(units)) = (profile, rows, units) {
+        let certified = AuditSettings::new(profile, rows, units).certified;
+        if let Ok(v) = serde_json::to_value(certified) {
+            settings.insert("certified".into(), v);
+        }
+    }
+}
+
 /// `audit.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuditReport {
@@ -214,8 +238,9 @@ impl AuditReport {
             path.join("audit.json")
         };
         let text = std::fs::read_to_string(&file).map_err(|e| AuditError::io(&file, e))?;
-        let value: serde_json::Value = serde_json::from_str(&text)
+        let mut value: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| AuditError::corrupt(&file, format!("not an audit.json: {e}")))?;
+        fill_certified_settings(&mut value);
         let report: Self = serde_json::from_value(value.clone())
             .map_err(|e| AuditError::corrupt(&file, format!("not an audit.json: {e}")))?;
         if report.format != FORMAT {

@@ -35,8 +35,8 @@ pub struct AuditArgs {
     /// Output folder [default: RUN/audit; with --compare: A's folder].
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Stages not to run, comma-separated: accuracy, robustness, calibration, conformal, ood,
-    /// explain, deferral.
+    /// Stages not to run, comma-separated: accuracy, robustness, certified, calibration,
+    /// conformal, ood, explain, deferral.
     #[arg(long, default_value = "")]
     pub skip: String,
     /// Audit only the first N test items.
@@ -133,5 +133,27 @@ impl AuditArgs {
         } else {
             EXIT_STAGE_FAILED
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Args;
+
+    use super::AuditArgs;
+    use crate::audit::Stage;
+
+    #[test]
+    fn skip_help_names_every_stage() {
+        let cmd = AuditArgs::augment_args(clap::Command::new("audit"));
+        let skip = cmd.get_arguments().find(|a| a.get_id() == "skip").unwrap();
+        let help = skip.get_help().unwrap().to_string();
+        for stage in Stage::ALL {
+            assert!(
+                help.contains(stage.key()),
+                "--skip help lacks {}",
+                stage.key()
+            );
+        }
     }
 }

@@ -7,7 +7,7 @@
 
 use aegis_adversarial_trainer::certified::bounds::{
     BoundMethod, BoundRow, BoundsConfig, IntermediateBounds, certify_bounds, certify_bounds_scaled,
-    check_bounded,
+    check_bounded, relaxed_neurons,
 };
 use aegis_adversarial_trainer::{Attack, Goal, Pgd, PgdConfig};
 use aegis_model::models::sequential::layer::{Block, Leaf};
@@ -287,6 +287,20 @@ fn bounds_contain_the_margins_of_the_builtin_smallcnn_with_max_pooling() {
         .init(&Device::flex(), 4)
         .unwrap();
     check_sound(&model, 0.02, &ALL, 2, 40);
+}
+
+#[test]
+fn relaxed_neurons_count_every_activation_input() {
+    let flex = Device::flex();
+    assert_eq!(relaxed_neurons(&mlp(&[64, 32], 12, 1), &flex), Some(96));
+    // SmallCnn: ReLU and max-pool over 16×26×26, then over 32×11×11, and a ReLU over 128.
+    let small = ModelConfig::new(Architecture::SmallCnn, vec![1, 28, 28], CLASSES)
+        .init(&flex, 4)
+        .unwrap();
+    assert_eq!(
+        relaxed_neurons(&small, &flex),
+        Some(2 * 16 * 26 * 26 + 2 * 32 * 11 * 11 + 128)
+    );
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Stage `certified`: bound propagation (the adversarial crate's CROWN, with IBP intermediate
-//! bounds in the quick profile: CROWN-IBP) over the attacks' own ball, the L∞ ball of the
+//! bounds in the quick profile and for models with more activation inputs than
+//! `full_crown_max_neurons`, every convolutional network: CROWN-IBP) over the attacks' own ball, the L∞ ball of the
 //! robustness stage's headline ε in its units (raw for images, training standard deviations
 //! of each feature for tables) clipped to the same box, on the same first rows. A verified row
 //! provably keeps its correct prediction on the whole ball, so the verified accuracy is a lower
@@ -17,7 +18,7 @@
 use aegis_adversarial_trainer::EpsUnits;
 use aegis_adversarial_trainer::ThreatSpace;
 use aegis_adversarial_trainer::certified::bounds::{
-    BoundMethod, BoundsConfig, IntermediateBounds, check_bounded,
+    BoundMethod, BoundsConfig, IntermediateBounds, check_bounded, relaxed_neurons,
 };
 use aegis_adversarial_trainer::commands::certify_bounds::{
     certify_space_bounds, write_bounds_report,
@@ -53,9 +54,9 @@ pub struct CertifiedResult {
     pub seconds: f64,
 }
 
-/// The method's name for these settings.
-pub fn method_name(s: &CertifiedSettings) -> &'static str {
-    match (s.method, s.intermediate) {
+/// The method's name for `method` with `intermediate` bounds.
+pub fn method_name(method: BoundMethod, intermediate: IntermediateBounds) -> &'static str {
+    match (method, intermediate) {
         (BoundMethod::Ibp, _) => "IBP",
         (BoundMethod::Crown, IntermediateBounds::Ibp) => "CROWN-IBP",
         (BoundMethod::Crown, IntermediateBounds::Crown) => "CROWN",
@@ -70,9 +71,18 @@ pub fn not_applicable(run: &LoadedRun, s: &CertifiedSettings) -> Option<String> 
         .map(|e| {
             format!(
                 "not applicable: {} cannot bound this model ({e})",
-                method_name(s)
+                s.method.label()
             )
         })
+}
+
+/// The intermediate bounds the settings ask for, IBP instead of CROWN when the model has more
+/// activation inputs than `full_crown_max_neurons` (full CROWN's cost grows with their count).
+fn intermediate_bounds(run: &LoadedRun, s: &CertifiedSettings) -> IntermediateBounds {
+    match relaxed_neurons(&run.model, &run.device) {
+        Some(n) if n > s.full_crown_max_neurons => IntermediateBounds::Ibp,
+        _ => s.intermediate,
+    }
 }
 
 /// Bounds the first `rows` test rows at `eps`; writes `bounds.json` and `bounds.csv` (per row:
@@ -83,9 +93,10 @@ pub fn run(ctx: &StageContext, cache: &StageCache) -> Result<CertifiedResult> {
     let data = run.test.clone().head(Some(s.rows));
     let domain = run.config.input_domain()?;
     let space = ThreatSpace::for_domain(&domain.covering(&data), Some(s.units), None)?;
+    let intermediate = intermediate_bounds(run, s);
     let config = BoundsConfig::new(s.eps)
         .with_method(s.method)
-        .with_intermediate(s.intermediate)
+        .with_intermediate(intermediate)
         .with_batch_rows(s.batch_rows);
     let bar = ctx.bar("certified", 1, "pass");
     let report = certify_space_bounds(
@@ -99,7 +110,7 @@ pub fn run(ctx: &StageContext, cache: &StageCache) -> Result<CertifiedResult> {
     bar.finish_and_clear();
     write_bounds_report(&report, cache.dir())?;
     Ok(CertifiedResult {
-        method: method_name(s).to_string(),
+        method: method_name(s.method, intermediate).to_string(),
         eps: s.eps,
         units: s.units,
         space: space.describe(),

@@ -273,6 +273,23 @@ impl Network {
     }
 }
 
+impl Network {
+    /// The number of activation inputs that a relaxation covers: the input widths of every
+    /// ReLU, leaky ReLU and max-pool, residual branches included.
+    pub fn relaxed_neurons(&self) -> usize {
+        fn count(ops: &[Op]) -> usize {
+            ops.iter()
+                .map(|op| match &op.kind {
+                    OpKind::Relu { .. } | OpKind::MaxPool(_) => op.in_dim(),
+                    OpKind::Residual { body, short } => count(body) + count(short),
+                    _ => 0,
+                })
+                .sum()
+        }
+        count(&self.ops)
+    }
+}
+
 impl Affine {
     /// Whether the map mixes coordinates (linear, convolution, pooling); the others are
     /// diagonal (normalisations, batch norm, flatten, dropout in inference).

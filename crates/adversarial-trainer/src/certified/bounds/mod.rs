@@ -120,6 +120,15 @@ pub fn check_bounded(model: &Model, method: BoundMethod, device: &Device) -> Res
         .check(method)
 }
 
+/// How many activation inputs CROWN's intermediate bounds cover in `model` (the inputs of every
+/// ReLU, leaky ReLU and max-pool, residual branches included): with
+/// [`IntermediateBounds::Crown`] each is one row of a backward pass, so the cost of full CROWN
+/// grows with this count (192 for an MLP 784-128-64-10, 29,504 for SmallCnn).
+/// `None` for a model the bounds cannot walk (an imported ONNX graph).
+pub fn relaxed_neurons(model: &Model, device: &Device) -> Option<usize> {
+    Network::from_model(model, device).map(|net| net.relaxed_neurons())
+}
+
 fn not_walkable() -> AdversarialError {
     AdversarialError::invalid(
         "model",
