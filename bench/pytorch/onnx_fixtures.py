@@ -418,7 +418,7 @@ def logits_and_grads(model, inputs):
     return logits, grad.numpy().astype(np.float32)
 
 
-def export(model, args, path, dynamic=True):
+def export(model, args, path, dynamic=True, optimize=True):
     """torch.onnx.export(..., dynamo=True) with (by default) a dynamic batch dimension, weights
     embedded (external_data=False; the exporter's default, True, writes them to path + ".data"),
     then every node's metadata_props cleared. Those are debugging notes (stack traces with
@@ -433,7 +433,7 @@ def export(model, args, path, dynamic=True):
     with contextlib.redirect_stdout(buf_out), contextlib.redirect_stderr(buf_err), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(model, args, str(path), dynamo=True, opset_version=OPSET, external_data=False,
-                          verbose=False, **kw)
+                          verbose=False, optimize=optimize, **kw)
     m = onnx.load(str(path))
     assert not any(t.data_location == TensorProto.EXTERNAL for t in m.graph.initializer)
     for n in m.graph.node:
@@ -480,7 +480,7 @@ def param_count(model):
 # ---------------------------------------------------------------- generation
 
 
-def generate_model(out, name, dynamic=True, folder=None):
+def generate_model(out, name, dynamic=True, folder=None, optimize=True):
     """Writes model.onnx, inputs.npy, logits.npy, grads.npy, ops.txt; returns the facts for the README."""
     d = out / (folder or name)
     d.mkdir(parents=True, exist_ok=True)
@@ -488,7 +488,7 @@ def generate_model(out, name, dynamic=True, folder=None):
     shape = MODELS[name][1]
     inputs = make_inputs(shape)
     logits, grads = logits_and_grads(model, inputs)
-    export(model, (torch.from_numpy(inputs),), d / "model.onnx", dynamic=dynamic)
+    export(model, (torch.from_numpy(inputs),), d / "model.onnx", dynamic=dynamic, optimize=optimize)
     proto = onnx.load(str(d / "model.onnx"))
     onnx.checker.check_model(proto, full_check=True)
     assert len(proto.graph.input) == 1 and not proto.functions, f"{name}: unexpected graph interface"
@@ -637,6 +637,8 @@ def generate(out):
     try:
         facts = [generate_model(out, name) for name in MODELS]
         static = generate_model(out, "adaptive_pool", dynamic=False, folder="static_batch")
+        unoptimized = generate_model(out, "resnet18_cifar", folder="unoptimized", optimize=False)
+        assert "BatchNormalization" in unoptimized["ops"], "optimize=False keeps the batch norm"
         n_ext = generate_external(out, tmp)
         bad = generate_bad(out)
     finally:
@@ -644,9 +646,9 @@ def generate(out):
     for p in out.rglob("*"):
         if p.is_file():
             os.chmod(p, 0o644)
-    write_readme(out, facts, static, n_ext, bad)
+    write_readme(out, facts, static, unoptimized, n_ext, bad)
     total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-    for f in facts + [static]:
+    for f in facts + [static, unoptimized]:
         print(f"{f['name']:16s} {f['bytes']:7d} bytes  {f['params']:6d} params  onnx.reference vs torch "
               f"{f['ref_diff']:.1e}  labels {f['labels']}  ops {' '.join(f['ops'])}")
     print(f"wrote {out}: {total} bytes in all; torch {torch.__version__}, onnx {onnx.__version__}, "
@@ -654,7 +656,7 @@ def generate(out):
     assert total < 3_000_000
 
 
-def write_readme(out, facts, static, n_ext, bad):
+def write_readme(out, facts, static, unoptimized, n_ext, bad):
     cmd = "python3 bench/pytorch/onnx_fixtures.py --out tests/fixtures/onnx"
     lines = [
         "# ONNX import fixtures",
@@ -712,7 +714,7 @@ def write_readme(out, facts, static, n_ext, bad):
         "| folder | input | classes | params | model.onnx bytes | gains | min 1% effect | onnx.reference | float64 | labels |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for f in facts + [static]:
+    for f in facts + [static, unoptimized]:
         lines.append(f"| `{f['name']}` | {f['shape']} | {f['classes']} | {f['params']} | {f['bytes']} | "
                      f"{f['gains'][0]:g}, {f['gains'][1]:g} | {f['effect']:.1e} (`{f['effect_at']}`) | {f['ref_diff']:.1e} | {f['roundoff']:.1e} | {f['labels']} |")
     lines.append("")
@@ -723,6 +725,10 @@ def write_readme(out, facts, static, n_ext, bad):
         "- `static_batch`: the `adaptive_pool` model (same weights, inputs, logits, grads) exported by the bare "
         f"default call without `dynamic_shapes`: its input is `{[BATCH] + static['shape']}` and the batch size {BATCH} is baked into "
         "a Reshape's constant shape. Ops: " + ", ".join(f"{op} {c}" for op, c in static["ops"].items()) + ".",
+        "- `unoptimized`: the `resnet18_cifar` model (same weights, inputs, logits, grads) exported with "
+        "`optimize=False`, as exporters without onnxscript's optimizer write it: the exporter's optimizer folds "
+        "every BatchNormalization that follows a Conv into the Conv's weights (no fixture above has one left), "
+        "this file keeps it. Ops: " + ", ".join(f"{op} {c}" for op, c in unoptimized["ops"].items()) + ".",
         "",
         "What the exporter wrote (torch 2.15, opset 20), for the interpreter:",
         "",

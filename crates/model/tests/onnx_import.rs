@@ -109,6 +109,7 @@ fixture_tests! {
     adaptive_pool_matches_pytorch => "adaptive_pool",
     external_data_matches_pytorch => "external",
     static_batch_matches_pytorch => "static_batch",
+    unoptimized_matches_pytorch => "unoptimized",
 }
 
 /// onnx-ir coalesces the legacy exporter's hand-written attention into one `Attention` node
@@ -312,3 +313,4 @@ fn fixtures_match_pytorch_on_wgpu() {
         );
     }
 }
+

@@ -98,6 +98,17 @@ pub fn transpose(v: Value, perm: &[usize]) -> Result<Value, String> {
 
 /// Concatenate along `axis`: on the host when every part is integer, else on the device.
 pub fn concat(parts: Vec<Value>, axis: usize, device: &Device) -> Result<Value, String> {
+    // onnx-ir drops `Reshape(s, [-1])` of a scalar as a no-op (its Concat counts a scalar as one
+    // element), so a shape built as `Concat(Reshape(Squeeze(Shape(x)), [-1]), …)` (PyTorch's
+    // exporter without its optimizer) arrives with a scalar part: the one-element vector it was.
+    let vectors = parts.iter().any(|p| p.dims().len() == 1);
+    let parts = parts
+        .into_iter()
+        .map(|p| match p.dims().is_empty() && vectors {
+            true => with_dims(p, &[1]),
+            false => Ok(p),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let rank = parts.first().map(|p| p.dims().len()).unwrap_or(0);
     if parts.is_empty() || axis >= rank || parts.iter().any(|p| p.dims().len() != rank) {
         return Err(format!(
