@@ -58,7 +58,8 @@ impl Activation {
             Self::Image(x) => Self::Image(f4(x)),
         }
     }
-    fn add(self, other: Self) -> Self {
+    /// The sum of two residual branches.
+    pub(crate) fn add(self, other: Self) -> Self {
         match (self, other) {
             (Self::Flat(a), Self::Flat(b)) => Self::Flat(a + b),
             (Self::Image(a), Self::Image(b)) => Self::Image(a + b),
@@ -347,10 +348,29 @@ impl Block {
         match self {
             Self::Leaf(l) => l.forward(x),
             Self::Residual(r) => {
-                let body = r.body.iter().fold(x.clone(), |x, l| l.forward(x));
-                let short = r.projection.iter().fold(x, |x, l| l.forward(x));
+                let body = forward_leaves(&r.body, x.clone());
+                let short = forward_leaves(&r.projection, x);
                 body.add(short)
             }
         }
     }
+}
+
+/// `leaves` one after the other on `x`, a convolution followed by batch norm in inference as
+/// one folded convolution where that is cheaper ([`super::fold`]).
+pub fn forward_leaves(leaves: &[Leaf], mut x: Activation) -> Activation {
+    let mut i = 0;
+    while i < leaves.len() {
+        x = match (&leaves[i], leaves.get(i + 1), x) {
+            (Leaf::Conv2d(conv), Some(Leaf::BatchNorm(bn)), Activation::Image(t))
+                if super::fold::folds(conv, bn, &t) =>
+            {
+                i += 1;
+                Activation::Image(super::fold::conv_bn(conv, bn, t))
+            }
+            (leaf, _, x) => leaf.forward(x),
+        };
+        i += 1;
+    }
+    x
 }

@@ -12,6 +12,7 @@
 
 pub mod budget;
 pub mod builtin;
+mod fold;
 pub mod kind;
 pub mod layer;
 pub mod shape;
@@ -154,6 +155,14 @@ impl Classifier for Sequential {
                 ) => {
                     blocks.next();
                     Activation::Image(aegis_kernels::relu_max_pool2d(pool, x))
+                }
+                (
+                    Block::Leaf(Leaf::Conv2d(conv)),
+                    Some(Block::Leaf(Leaf::BatchNorm(bn))),
+                    Activation::Image(x),
+                ) if fold::folds(conv, bn, &x) => {
+                    blocks.next();
+                    Activation::Image(fold::conv_bn(conv, bn, x))
                 }
                 (block, _, a) => block.forward(a),
             };
