@@ -15,6 +15,10 @@ Commands:
                                      the first 8 test rows, for the bench's same-network check
   run {task, ...}                 -> {"seconds", "cpu_seconds"} of one repeat (see TASKS)
   ops {batch, repeats}            -> SmallCnn's operations one at a time (bench_ops.py)
+  realsize {dir, arch, rows, seed} -> writes a real-size model (realsize.py: resnet18, wrn16_4)
+                                     and its rows to DIR, makes them the model and the data of
+                                     the tasks (train then builds that arch); answers its
+                                     parameter count and logits of the first 8 rows
 
 SmallCnn and the recipe follow crates/model/src/models/small_cnn.rs and train/fit.rs:
 conv(1->16, 3x3) relu maxpool2, conv(16->32, 3x3) relu maxpool2, linear(800->128) relu
@@ -61,6 +65,16 @@ def mlp():
 
 
 STATE = {"model": None}
+
+
+def new_model(arch):
+    """A fresh model of `arch`: SmallCnn, the MLP, or a real-size one (realsize.py)."""
+    if arch == "smallcnn":
+        return SmallCnn()
+    if arch == "mlp":
+        return mlp()
+    import realsize
+    return realsize.build(arch)
 
 
 def cpu_now():
@@ -124,7 +138,7 @@ def train(req):
     bs = req["batch"]
 
     def epoch():
-        model = SmallCnn() if req["arch"] == "smallcnn" else mlp()
+        model = new_model(req["arch"])
         opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-8)
         model.train()
         perm = torch.randperm(len(x))
@@ -244,12 +258,23 @@ def run(req):
     return TASKS[req["task"]](req)
 
 
+def realsize(req):
+    import realsize as rs
+    model, x, y, params = rs.make(req["dir"], req["arch"], req["rows"], req["seed"])
+    STATE["model"] = model
+    STATE["train"] = STATE["test"] = (x, y)
+    with torch.no_grad():
+        logits = model(x[:8])
+    return {"parameters": params, "logits": logits.flatten().tolist()}
+
+
 def ops(req):
     import bench_ops
     return bench_ops.run(req["batch"], req["repeats"])
 
 
-COMMANDS = {"hello": hello, "data": data, "weights": weights, "run": run, "ops": ops}
+COMMANDS = {"hello": hello, "data": data, "weights": weights, "run": run, "ops": ops,
+            "realsize": realsize}
 
 
 def main():

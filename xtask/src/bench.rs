@@ -31,6 +31,9 @@ pub enum BenchPart {
     WeightLoading,
     /// `evaluate`'s peak memory at 1,000 and 10,000 rows (the 1.5× bar).
     EvaluateMemory,
+    /// ResNet-18 and WRN-16-4 on `[3, 32, 32]`, as a spec and as an ONNX graph, on every
+    /// device, beside PyTorch when asked (`realsize_bench.rs`; needs Python with torch).
+    RealSize,
 }
 
 /// What to run.
@@ -52,6 +55,8 @@ pub struct BenchPlan {
     pub python: Option<PathBuf>,
     /// Also run AutoAttack side by side on this run directory (minutes).
     pub autoattack_run: Option<PathBuf>,
+    /// Only the tasks whose name contains one of these (all when empty).
+    pub only: Vec<String>,
     /// Output folder.
     pub out: PathBuf,
 }
@@ -69,12 +74,14 @@ fn run_in_pool(plan: &BenchPlan) -> Result<BenchReport> {
     let mut machine = Machine::read();
     let (mnist, _) = DataSource::Mnist.load_split(0, 0.2)?;
     let throughput = plan.parts.contains(&BenchPart::Throughput);
-    let mut worker = if plan.with_pytorch && throughput {
+    let real_size = plan.parts.contains(&BenchPart::RealSize);
+    let mut worker = if (plan.with_pytorch && throughput) || real_size {
         Some(start_worker(plan, &mnist)?)
     } else {
         None
     };
     let mut runner = Runner {
+        only: plan.only.clone(),
         repeats: plan.repeats,
         threads: plan.threads,
         versions: RowVersions {
@@ -98,7 +105,7 @@ fn run_in_pool(plan: &BenchPlan) -> Result<BenchReport> {
         };
         // PyTorch runs on the CPU: it sits beside the CPU devices only.
         let cpu = matches!(spec, DeviceSpec::Flex | DeviceSpec::NdArray);
-        let beside = worker.as_mut().filter(|_| cpu);
+        let beside = worker.as_mut().filter(|_| cpu && plan.with_pytorch);
         let (model, config) = tasks::inference_model(&device)?;
         let diff = runner.device(spec, &device, &mnist, &model, &config, plan, beside)?;
         if same_network.is_nan() {
@@ -111,6 +118,10 @@ fn run_in_pool(plan: &BenchPlan) -> Result<BenchReport> {
             &mnist.test,
         )?);
     }
+    let real_size_models = match worker.as_mut().filter(|_| real_size) {
+        Some(w) => runner.real_size(plan, w, &mut unavailable)?,
+        None => Vec::new(),
+    };
     let weight_loading = plan
         .parts
         .contains(&BenchPart::WeightLoading)
@@ -134,7 +145,7 @@ fn run_in_pool(plan: &BenchPlan) -> Result<BenchReport> {
         threads: plan.threads,
         autotune_level: std::env::var("CUBECL_AUTOTUNE_LEVEL").unwrap_or_else(|_| "default".into()),
         repeats: plan.repeats,
-        pytorch: worker.map(|w| PytorchSide {
+        pytorch: worker.filter(|_| plan.with_pytorch).map(|w| PytorchSide {
             python: w.python.clone(),
             worker: w.info.clone(),
             same_network_max_logit_difference: same_network,
@@ -142,6 +153,7 @@ fn run_in_pool(plan: &BenchPlan) -> Result<BenchReport> {
         results: runner.results,
         unavailable,
         pgd_checks,
+        real_size: real_size_models,
         weight_loading,
         autoattack,
         evaluate_memory,
@@ -158,6 +170,9 @@ fn start_worker(plan: &BenchPlan, mnist: &Split) -> Result<Worker> {
     crate::python::use_interpreter(&python.path);
     eprintln!("PyTorch side: {} ({})", python.path.display(), python.found);
     let mut worker = Worker::start(python, plan.threads)?;
+    if !plan.parts.contains(&BenchPart::Throughput) {
+        return Ok(worker);
+    }
     let dir = plan.out.join("data");
     write_data(&dir, "train", &mnist.train.features, &mnist.train.labels)?;
     write_data(&dir, "test", &mnist.test.features, &mnist.test.labels)?;
@@ -181,6 +196,7 @@ fn write_report(report: &BenchReport, out: &Path) -> Result<()> {
 
 /// The measurements of one run of the bench.
 struct Runner {
+    only: Vec<String>,
     repeats: usize,
     threads: usize,
     versions: RowVersions,
@@ -218,6 +234,44 @@ impl Runner {
         Ok(diff)
     }
 
+    /// The real-size models (`realsize_bench.rs`): the worker writes each, then on every device
+    /// Aegis imports it both ways, checks the logits and measures its tasks (PyTorch beside the
+    /// CPU devices with `--with-pytorch`).
+    fn real_size(
+        &mut self,
+        plan: &BenchPlan,
+        worker: &mut Worker,
+        unavailable: &mut Vec<(String, String)>,
+    ) -> Result<Vec<crate::realsize_bench::RealSizeModel>> {
+        use crate::realsize_bench as rs;
+        let mut models = Vec::new();
+        for (arch, name) in rs::ARCHS {
+            let dir = plan.out.join("real-size").join(arch);
+            let (parameters, theirs) = rs::write_model(worker, &dir, arch)?;
+            for spec in &plan.devices {
+                let device = match spec.open() {
+                    Ok(d) => d,
+                    Err(e) => {
+                        unavailable.push((spec.to_string(), e.to_string()));
+                        continue;
+                    }
+                };
+                let imported = rs::import(&dir, name, &device)?;
+                let checked = rs::check_same(&imported, parameters, &theirs, &device)?;
+                models.push(rs::RealSizeModel {
+                    device: spec.to_string(),
+                    ..checked
+                });
+                let cpu = matches!(spec, DeviceSpec::Flex | DeviceSpec::NdArray);
+                for task in rs::tasks(&imported, arch, &device)? {
+                    let beside = Some(&mut *worker).filter(|_| cpu && plan.with_pytorch);
+                    self.measure(spec, task, beside)?;
+                }
+            }
+        }
+        Ok(models)
+    }
+
     /// One warm-up per side, then `repeats` interleaved pairs (Aegis, then PyTorch).
     fn measure(
         &mut self,
@@ -225,6 +279,9 @@ impl Runner {
         mut task: Task,
         worker: Option<&mut Worker>,
     ) -> Result<()> {
+        if !self.only.is_empty() && !self.only.iter().any(|o| task.name.contains(o.as_str())) {
+            return Ok(());
+        }
         let mut worker = worker.filter(|_| task.torch.is_some());
         (task.run)().with_context(|| format!("{}: warm-up", task.name))?;
         if let (Some(w), Some(cmd)) = (worker.as_deref_mut(), &task.torch) {

@@ -52,6 +52,10 @@ pub struct BenchArgs {
     /// `<!-- bench-memory:begin -->` and `<!-- bench-memory:end -->` (when it ran).
     #[arg(long)]
     readme: bool,
+    /// Measure only the tasks whose name contains one of these (comma-separated, e.g.
+    /// `PGD-10,ResNet`); the others are built but not timed.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
     /// Output folder.
     #[arg(long, default_value = "target/bench")]
     out: PathBuf,
@@ -74,6 +78,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         with_pytorch: args.with_pytorch || args.python.is_some(),
         python: args.python,
         autoattack_run: args.autoattack_run,
+        only: args.only,
         out: args.out,
     };
     let report = crate::bench::run(&plan)?;

@@ -116,6 +116,8 @@ pub struct BenchReport {
     pub unavailable: Vec<(String, String)>,
     /// PGD correctness per device.
     pub pgd_checks: Vec<crate::pgd_check::PgdCheck>,
+    /// The real-size models measured (`--tasks real-size`), with their same-network checks.
+    pub real_size: Vec<crate::realsize_bench::RealSizeModel>,
     /// Importing PyTorch weights, side by side with PyTorch's `load_state_dict`.
     pub weight_loading: Option<crate::load_bench::LoadBench>,
     /// AutoAttack side by side, with `--autoattack-run`.
@@ -196,6 +198,13 @@ pub fn markdown(r: &BenchReport) -> String {
             100.0 * c.differing_from_flex,
             c.max_difference_from_flex,
             if c.passed { "ok" } else { "WRONG" }
+        );
+    }
+    for m in &r.real_size {
+        s += &format!(
+            "\n{} on {}: {} parameters, random weights and BatchNorm statistics; the spec and the \
+             ONNX graph give PyTorch's logits within {:.1e} and {:.1e} (first 8 rows)\n",
+            m.name, m.device, m.parameters, m.spec_vs_pytorch, m.graph_vs_pytorch
         );
     }
     for (d, why) in &r.unavailable {

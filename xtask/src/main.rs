@@ -19,6 +19,7 @@ mod load_bench;
 mod memory_bench;
 mod pgd_check;
 mod python;
+mod realsize_bench;
 mod screenshot;
 
 use std::path::PathBuf;
