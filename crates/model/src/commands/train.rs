@@ -57,6 +57,8 @@ pub struct TrainArgs {
     /// L1 regularisation strength [default: 0].
     #[arg(long)]
     pub l1: Option<f64>,
+    // `--help` shows this line as written; rustdoc would read `[:MIN_LR]` as a link.
+    #[allow(rustdoc::broken_intra_doc_links)]
     /// constant | step:EVERY:GAMMA | cosine[:MIN_LR] [default: constant].
     #[arg(long)]
     pub lr_schedule: Option<LrSchedule>,
