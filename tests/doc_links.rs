@@ -105,6 +105,31 @@ fn heading_ids(text: &str) -> Vec<String> {
     ids
 }
 
+/// `text` with each whole-file `{{#include FILE}}` line replaced by that file, as mdBook
+/// renders it (so a link may point to a heading of an included file).
+fn with_includes(text: &str, dir: &Path) -> String {
+    text.lines()
+        .map(|line| match line.trim().strip_prefix("{{#include ") {
+            Some(rest) if !rest.contains(':') => {
+                let file = rest.trim_end_matches("}}").trim();
+                std::fs::read_to_string(dir.join(file)).unwrap_or_default()
+            }
+            _ => line.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Whether `text` has mdBook's `ANCHOR: name` line for exactly `name`.
+fn has_anchor(text: &str, name: &str) -> bool {
+    text.lines().any(|l| {
+        l.split("ANCHOR: ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .is_some_and(|n| n == name)
+    })
+}
+
 /// What is wrong with the relative links and includes of `page` (whose text is `text`), one
 /// `page:line: …` line each.
 fn broken_links(page: &Path, text: &str) -> Vec<String> {
@@ -144,6 +169,7 @@ fn broken_links(page: &Path, text: &str) -> Vec<String> {
         } else {
             std::fs::read_to_string(&path).unwrap_or_default()
         };
+        let linked = with_includes(&linked, path.parent().unwrap_or(dir));
         if !heading_ids(&linked).iter().any(|id| id == fragment) {
             broken.push(format!(
                 "{name}:{line}: `{target}`: no heading `#{fragment}` there"
@@ -161,11 +187,10 @@ fn broken_links(page: &Path, text: &str) -> Vec<String> {
         let (file, anchor) = spec.split_once(':').unwrap_or((spec, ""));
         match std::fs::read_to_string(dir.join(file)) {
             Err(e) => broken.push(format!("{name}:{}: include `{file}`: {e}", n + 1)),
-            Ok(t) if !anchor.is_empty() && !t.contains(&format!("ANCHOR: {anchor}")) => broken
-                .push(format!(
-                    "{name}:{}: include `{spec}`: no `ANCHOR: {anchor}`",
-                    n + 1
-                )),
+            Ok(t) if !anchor.is_empty() && !has_anchor(&t, anchor) => broken.push(format!(
+                "{name}:{}: include `{spec}`: no `ANCHOR: {anchor}`",
+                n + 1
+            )),
             Ok(_) => {}
         }
     }
@@ -207,7 +232,7 @@ fn the_summary_lists_every_page() {
 #[test]
 fn a_broken_link_is_reported_with_its_line() {
     let page = book_src().join("introduction.md");
-    let text = "# Title\n\n## Sub heading `x`\n\nsee [a](no-such.md) and [b](#sub-heading-x)\nand [c](#nowhere), `[d](in-code.md)`, [e](getting-started.md#two-commands-on-a-fresh-machine)\n\n{{#include ../../../README.md:no-anchor}}\n`\\{{#include escaped}}`\n";
+    let text = "# Title\n\n## Sub heading `x`\n\nsee [a](no-such.md) and [b](#sub-heading-x)\nand [c](#nowhere), `[d](in-code.md)`, [e](getting-started.md#two-commands-on-a-fresh-machine)\n\n{{#include ../../../README.md:bench-m}}\n`\\{{#include escaped}}`\n";
     let broken = broken_links(&page, text);
     assert_eq!(broken.len(), 3, "{broken:#?}");
     assert!(broken[0].starts_with("docs/book/src/introduction.md:5: `no-such.md`"));
