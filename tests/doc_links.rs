@@ -2,8 +2,8 @@
 //! examples/README.md and every page of the book (`docs/book/src/`). A link's file must exist
 //! (relative to the page), and a `#fragment` must name a heading of the Markdown page it points
 //! to (the page itself for a bare `#fragment`), with the ids GitHub and mdBook both give.
-//! Also: `SUMMARY.md` lists every page of the book, and each `{{#include FILE:ANCHOR}}` finds
-//! its file and its `ANCHOR:` line.
+//! Also: README.md stays within 250 lines, `SUMMARY.md` lists every page of the book, and
+//! each `{{#include FILE:ANCHOR}}` finds its file and its `ANCHOR:` line.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -253,5 +253,18 @@ fn heading_ids_follow_github_and_mdbook() {
             "data",
             "data-1"
         ]
+    );
+}
+
+/// Issue 27's bar: the README is a landing page (≤ 250 lines); the rest belongs in the book.
+#[test]
+fn the_readme_stays_short() {
+    let lines = std::fs::read_to_string(root().join("README.md"))
+        .expect("README.md")
+        .lines()
+        .count();
+    assert!(
+        lines <= 250,
+        "README.md has {lines} lines (bar 250): move detail into docs/book/src/"
     );
 }
