@@ -14,7 +14,11 @@ const MAX_FN_LINES: usize = 120;
 /// Every `.rs` file under the library and binary source folders of the workspace.
 fn source_files() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut roots = vec![root.join("src"), root.join("xtask/src")];
+    let mut roots = vec![
+        root.join("src"),
+        root.join("xtask/src"),
+        root.join("examples"),
+    ];
     for entry in std::fs::read_dir(root.join("crates")).expect("crates/ is readable") {
         roots.push(entry.expect("crates/ entry").path().join("src"));
     }

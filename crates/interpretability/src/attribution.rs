@@ -48,6 +48,28 @@ impl Attributions {
 }
 
 /// A feature-attribution method for one input at a time (batched over rows).
+///
+/// # Example
+///
+/// Integrated gradients of a tiny MLP toward class 0: one attribution per input feature, and
+/// per row the convergence delta `Σ attributions − (f(x) − f(x′))` of the path integral.
+///
+/// ```
+/// use aegis_interpretability::{Attribution, IgConfig, IntegratedGradients};
+/// use aegis_model::{Architecture, DeviceSpec, ModelConfig};
+///
+/// let device = DeviceSpec::Flex.open()?;
+/// let model = ModelConfig::new(Architecture::Mlp, vec![4], 3)
+///     .with_hidden(vec![8])
+///     .init(&device, 1)?;
+/// let rows: Vec<f32> = (0..8).map(|i| (i as f32 * 0.37).sin()).collect(); // 2 rows of 4
+///
+/// let ig = IntegratedGradients::new(IgConfig::new())?;
+/// let map = ig.attribute(&model, &rows, &[0, 0], &device)?;
+/// assert_eq!((map.rows, map.features, map.values.len()), (2, 4, 8));
+/// assert_eq!(map.convergence_delta.map(|d| d.len()), Some(2));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Attribution {
     /// Short name for reports, e.g. `"integrated-gradients"`.
     fn name(&self) -> String;

@@ -8,6 +8,27 @@ use burn::tensor::{Device, Int, Tensor, TensorData, activation};
 /// model's raw input space (pixels in `[0, 1]`, un-standardised tabular features). Models that
 /// need another layout (a CNN's `[N, C, H, W]`) or normalisation do it inside `logits`, so
 /// attacks and attributions always act on the same space the user's data lives in.
+///
+/// # Example
+///
+/// A tiny MLP on made-up rows: [`Classifier::logits`] gives `[N, C]`, and [`predict`] /
+/// [`accuracy`] work on host rows in batches.
+///
+/// ```
+/// use aegis_model::{Architecture, Classifier, DeviceSpec, ModelConfig, batch_tensor, predict};
+///
+/// let device = DeviceSpec::Flex.open()?;
+/// let model = ModelConfig::new(Architecture::Mlp, vec![4], 3)
+///     .with_hidden(vec![8])
+///     .init(&device, 1)?;
+/// assert_eq!((model.input_dim(), model.num_classes()), (4, 3));
+///
+/// let rows: Vec<f32> = (0..20).map(|i| (i as f32 * 0.37).sin()).collect(); // 5 rows of 4
+/// let logits = model.logits(batch_tensor(rows.clone(), 5, 4, &device));
+/// assert_eq!(logits.dims(), [5, 3]);
+/// assert!(predict(&model, &rows, 100, &device).iter().all(|&class| class < 3));
+/// # Ok::<(), aegis_model::ModelError>(())
+/// ```
 pub trait Classifier {
     /// Logits `[N, num_classes]` for a flat input batch `[N, F]`.
     fn logits(&self, x: Tensor<2>) -> Tensor<2>;

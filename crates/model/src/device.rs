@@ -194,6 +194,8 @@ pub(crate) fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
 /// parser; `cli::run_cli` applies `--threads` before the command runs).
 #[derive(Debug, Clone, clap::Args)]
 pub struct DeviceArgs {
+    // `--help` shows this line as written; rustdoc would read `[:N]` as a link.
+    #[allow(rustdoc::broken_intra_doc_links)]
     /// Compute device: flex (default), ndarray, wgpu, wgpu:N, cuda[:N] (feature `cuda`).
     #[arg(long, global = true, default_value = "flex", value_parser = parse_device_arg)]
     pub device: DeviceSpec,

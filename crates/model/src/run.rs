@@ -146,6 +146,32 @@ pub struct Metrics {
 }
 
 /// A run directory on disk.
+///
+/// # Example
+///
+/// Train a small MLP for one epoch into a folder, then open it as every command does: a run
+/// is complete once `metrics.json` is written, and its weights load into the model its
+/// `config.json` describes.
+///
+/// ```
+/// use aegis_model::{Architecture, DataSource, RunDir, TrainConfig, TrainRequest, train_run};
+///
+/// let dir = tempfile::tempdir()?;
+/// let mut request = TrainRequest::new(DataSource::Moons);
+/// request.architecture = Some(Architecture::Mlp);
+/// request.train = TrainConfig::new().with_epochs(1);
+/// request.out = Some(dir.path().join("moons"));
+/// train_run(&request)?;
+///
+/// let run = RunDir::new(dir.path().join("moons"));
+/// run.check_complete()?;
+/// let (model, config) = run.load_model(&request.device.open()?)?;
+/// let metrics = run.load_metrics()?;
+/// assert_eq!(config.model.num_classes, 2);
+/// assert!((0.0..=1.0).contains(&metrics.test_accuracy));
+/// # drop(model);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct RunDir {
     root: PathBuf,

@@ -55,6 +55,30 @@ impl Goal {
 }
 
 /// An adversarial attack on a batch.
+///
+/// # Example
+///
+/// FGSM on a tiny MLP: every adversarial value is within ε of the clean one and inside the
+/// input box `[0, 1]`.
+///
+/// ```
+/// use aegis_adversarial_trainer::{Attack, Fgsm, FgsmConfig, Goal};
+/// use aegis_model::{Architecture, DeviceSpec, ModelConfig, batch_tensor, to_host};
+///
+/// let device = DeviceSpec::Flex.open()?;
+/// let model = ModelConfig::new(Architecture::Mlp, vec![4], 3)
+///     .with_hidden(vec![8])
+///     .init(&device, 1)?;
+/// let rows: Vec<f32> = (0..20).map(|i| 0.5 + 0.4 * (i as f32 * 0.37).sin()).collect();
+/// let labels = Goal::Untargeted(vec![0, 1, 2, 0, 1]);
+///
+/// let fgsm = Fgsm::new(FgsmConfig::new(0.1))?;
+/// let adv = to_host(fgsm.perturb(&model, batch_tensor(rows.clone(), 5, 4, &device), &labels)?);
+/// for (a, x) in adv.iter().zip(&rows) {
+///     assert!((a - x).abs() <= 0.1 + 1e-6 && (0.0..=1.0).contains(a));
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Attack {
     /// Short name for reports, e.g. `pgd-linf`.
     fn name(&self) -> String;

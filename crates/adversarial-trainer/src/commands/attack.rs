@@ -1,5 +1,5 @@
 //! `attack`: attack a run's test split with one attack and write `DIR2/attack.json`
-//! ([`AttackReport`], built by [`run_attack`]).
+//! ([`AttackReport`], built by [`run_attack`](crate::run_attack)).
 
 use std::path::PathBuf;
 

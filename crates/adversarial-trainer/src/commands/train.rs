@@ -1,6 +1,6 @@
 //! `train`: adversarial training ([`train_adversarial`], default: Aegis's best MNIST recipe)
 //! into a run directory in the `aegis-model train` format, then its PGD-40 robustness
-//! (`attack-pgd-eps<E>/attack.json` in the run, from [`run_attack`]); `--method gaussian`
+//! (`attack-pgd-eps<E>/attack.json` in the run, from [`run_attack`](crate::run_attack)); `--method gaussian`
 //! trains on Gaussian noise for randomized smoothing instead (`certify --method smoothing`).
 
 use std::path::{Path, PathBuf};
@@ -52,6 +52,8 @@ pub struct TrainArgs {
     /// Learning rate (Adam).
     #[arg(long, default_value_t = 0.001)]
     pub lr: f64,
+    // `--help` shows this line as written; rustdoc would read `[:MIN_LR]` as a link.
+    #[allow(rustdoc::broken_intra_doc_links)]
     /// constant | step:EVERY:GAMMA | cosine[:MIN_LR].
     #[arg(long, default_value = "constant")]
     pub lr_schedule: LrSchedule,

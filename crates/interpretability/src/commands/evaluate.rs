@@ -47,6 +47,8 @@ pub struct EvaluateArgs {
     /// Seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    // `--help` shows this line as written; rustdoc would read `<run>` as an HTML tag.
+    #[allow(rustdoc::invalid_html_tags)]
     /// Output folder [default: runs/<run>-evaluate].
     #[arg(long)]
     pub out: Option<PathBuf>,

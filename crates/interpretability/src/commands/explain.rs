@@ -42,6 +42,8 @@ pub struct ExplainArgs {
     /// Explained class [default: the predicted class].
     #[arg(long)]
     pub target: Option<usize>,
+    // `--help` shows this line as written; rustdoc would read `<run>` as an HTML tag.
+    #[allow(rustdoc::invalid_html_tags)]
     /// Output folder [default: runs/<run>-explain].
     #[arg(long)]
     pub out: Option<PathBuf>,

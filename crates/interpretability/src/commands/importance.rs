@@ -43,6 +43,8 @@ pub struct ImportanceArgs {
     /// Seed of shuffles, coalitions, neighbourhoods and the background sample.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    // `--help` shows this line as written; rustdoc would read `<run>` as an HTML tag.
+    #[allow(rustdoc::invalid_html_tags)]
     /// Output folder [default: runs/<run>-importance].
     #[arg(long)]
     pub out: Option<PathBuf>,

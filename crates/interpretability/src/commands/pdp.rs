@@ -29,6 +29,8 @@ pub struct PdpArgs {
     /// Class whose probability is averaged [default: 1 for binary tasks, else 0].
     #[arg(long)]
     pub target: Option<usize>,
+    // `--help` shows this line as written; rustdoc would read `<run>` as an HTML tag.
+    #[allow(rustdoc::invalid_html_tags)]
     /// Output folder [default: runs/<run>-pdp].
     #[arg(long)]
     pub out: Option<PathBuf>,

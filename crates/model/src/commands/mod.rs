@@ -3,6 +3,10 @@
 //! to `<Command>Args::run`; library users call the functions (`train_run`, `evaluate_run`,
 //! `predict_file`) directly.
 
+// The flags' doc comments are their `--help` texts, shown as written: placeholders such as
+// `runs/<data>-<model>-seed<S>` are not HTML.
+#![allow(rustdoc::invalid_html_tags)]
+
 pub mod devices;
 pub mod eval;
 pub mod export;

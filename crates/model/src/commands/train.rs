@@ -23,8 +23,8 @@ pub struct TrainArgs {
     /// Network (default: smallcnn for images, mlp for tables).
     #[arg(long)]
     pub model: Option<Architecture>,
-    /// Architecture as data: a JSON spec (layers in PyTorch's vocabulary, see the README), or
-    /// a run's `config.json` to reuse its layers.
+    /// Architecture as data: a JSON spec (layers in PyTorch's vocabulary, see the book's
+    /// docs/book/src/bring-your-own-model.md), or a run's `config.json` to reuse its layers.
     #[arg(long, value_name = "FILE.json", conflicts_with_all = ["model", "hidden"])]
     pub arch: Option<PathBuf>,
     /// mnist | breast-cancer | wine | moons | blobs | informative | an IDX folder | a CSV file.
@@ -57,6 +57,8 @@ pub struct TrainArgs {
     /// L1 regularisation strength [default: 0].
     #[arg(long)]
     pub l1: Option<f64>,
+    // `--help` shows this line as written; rustdoc would read `[:MIN_LR]` as a link.
+    #[allow(rustdoc::broken_intra_doc_links)]
     /// constant | step:EVERY:GAMMA | cosine[:MIN_LR] [default: constant].
     #[arg(long)]
     pub lr_schedule: Option<LrSchedule>,

@@ -149,6 +149,31 @@ pub fn batched_logits<M: Classifier>(
 }
 
 /// Anything that turns inputs into a predictive distribution with a notion of spread.
+///
+/// # Example
+///
+/// MC dropout on a tiny MLP with dropout: 20 stochastic passes `[S, N, C]`, averaged into a
+/// predictive distribution whose rows sum to 1.
+///
+/// ```
+/// use aegis_model::{Architecture, DeviceSpec, ModelConfig};
+/// use aegis_uncertainty::{McDropout, McDropoutConfig, UncertaintyEstimator};
+///
+/// let device = DeviceSpec::Flex.open()?;
+/// let model = ModelConfig::new(Architecture::Mlp, vec![4], 3)
+///     .with_hidden(vec![8])
+///     .with_dropout(0.5)
+///     .init(&device, 1)?;
+/// let rows: Vec<f32> = (0..20).map(|i| (i as f32 * 0.37).sin()).collect(); // 5 rows of 4
+///
+/// let mc = McDropout::new(&model, McDropoutConfig::new())?;
+/// let samples = mc.predict_samples(&rows, &device)?;
+/// assert_eq!((samples.samples, samples.rows, samples.classes), (20, 5, 3));
+/// for row in mc.predict_proba(&rows, &device)?.chunks(3) {
+///     assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-6);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait UncertaintyEstimator {
     /// Short name for reports (`deterministic`, `mc-dropout`, `ensemble`).
     fn name(&self) -> String;
