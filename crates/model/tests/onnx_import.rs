@@ -313,4 +313,3 @@ fn fixtures_match_pytorch_on_wgpu() {
         );
     }
 }
-

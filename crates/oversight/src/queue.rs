@@ -61,7 +61,9 @@ pub struct QueueMeta {
     pub model_hash: String,
     /// The confidence function.
     pub confidence: ConfidenceKind,
-    /// Rows with κ below it are queued.
+    /// Rows with κ below it are queued (`+∞`, `null` in JSON: every row, when SGR certified no
+    /// threshold).
+    #[serde(deserialize_with = "crate::sgr::infinity_if_null")]
     pub threshold: f64,
     /// Where the threshold came from (e.g. `sgr r*=0.02 δ=0.001`).
     pub threshold_source: String,

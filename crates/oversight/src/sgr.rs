@@ -28,7 +28,9 @@ use crate::error::{OversightError, Result};
 /// The result of [`sgr`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SgrResult {
-    /// Accept rows with confidence `≥ threshold` (`+∞` when infeasible).
+    /// Accept rows with confidence `≥ threshold` (`+∞` when infeasible; JSON writes it as
+    /// `null`, read back as `+∞`).
+    #[serde(deserialize_with = "infinity_if_null")]
     pub threshold: f64,
     /// Empirical coverage of the threshold on the calibration rows.
     pub coverage: f64,
@@ -41,6 +43,14 @@ pub struct SgrResult {
     pub feasible: bool,
     /// Binary-search steps `k` (δ was split into `δ/k` per step).
     pub steps: usize,
+}
+
+/// Reads a threshold JSON wrote as `null`: `serde_json` writes `+∞` (SGR's threshold when no
+/// threshold certifies the risk) as `null`, so `null` reads back as `+∞`, defer everything.
+pub fn infinity_if_null<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::INFINITY))
 }
 
 /// `P(X ≤ e)` for `X ~ Bin(n, b)`, summed in log space (exact for any `n` that fits memory).
@@ -229,6 +239,22 @@ fn infeasible(steps: usize) -> SgrResult {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_infeasible_threshold_survives_json() {
+        let r = super::SgrResult {
+            threshold: f64::INFINITY,
+            coverage: 0.0,
+            empirical_risk: 0.0,
+            risk_bound: 1.0,
+            feasible: false,
+            steps: 3,
+        };
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(text.contains("\"threshold\":null"), "{text}");
+        let back: super::SgrResult = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, r);
+    }
+
     use super::*;
 
     #[test]

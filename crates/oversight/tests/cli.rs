@@ -64,6 +64,41 @@ fn commands_work_together_and_bad_input_is_reported() {
         "{v}"
     );
 
+    // A risk no threshold certifies at this size: the threshold is +∞ (null in JSON), and
+    // `queue --sgr` deploys it: every row goes to review, none is decided automatically.
+    let hopeless = root.join("sgr-hopeless");
+    ok(&[
+        "calibrate-threshold",
+        "--run",
+        &s(&run_dir),
+        "--target-risk",
+        "0.0001",
+        "--delta",
+        "0.001",
+        "--splits",
+        "2",
+        "--out",
+        &s(&hopeless),
+    ]);
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(hopeless.join("sgr.json")).unwrap()).unwrap();
+    assert!(
+        v["deployment"]["threshold"].is_null(),
+        "{}",
+        v["deployment"]
+    );
+    let all = root.join("q-all");
+    let out = ok(&[
+        "queue",
+        "--run",
+        &s(&run_dir),
+        "--sgr",
+        &s(&hopeless.join("sgr.json")),
+        "--out",
+        &s(&all),
+    ]);
+    assert!(out.contains("0 decided automatically"), "{out}");
+
     let q = root.join("q");
     ok(&[
         "queue",

@@ -61,7 +61,9 @@ pub struct SgrReport {
 /// The threshold to deploy and the rows it is deployed on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Deployment {
-    /// The threshold (κ ≥ threshold is automatic).
+    /// The threshold (κ ≥ threshold is automatic); `+∞` (`null` in JSON) when SGR certified
+    /// none, so every row is queued for review.
+    #[serde(deserialize_with = "crate::sgr::infinity_if_null")]
     pub threshold: f64,
     /// Its calibrated risk bound.
     pub risk_bound: f64,
