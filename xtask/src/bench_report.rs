@@ -135,13 +135,16 @@ pub fn table(r: &BenchReport) -> String {
     let torch = r.pytorch.as_ref().map_or(
         "no PyTorch side (run with --with-pytorch)".to_string(),
         |p| {
+            let same = match p.same_network_max_logit_difference {
+                d if d.is_nan() => String::new(),
+                d => format!("; same weights give logits within {d:.1e}"),
+            };
             format!(
-                "PyTorch {} (Python {}, {}; found as {}); same weights give logits within {:.1e}",
+                "PyTorch {} (Python {}, {}; found as {}){same}",
                 p.worker.torch,
                 p.worker.python,
                 p.python.path.display(),
                 p.python.found,
-                p.same_network_max_logit_difference
             )
         },
     );
