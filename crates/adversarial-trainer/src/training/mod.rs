@@ -1,9 +1,11 @@
 //! Adversarial training: each objective file returns a [`aegis_model::train::LossFn`] for
-//! [`aegis_model::train::fit_with`] (PGD-AT, TRADES, Fast-AT, and the Gaussian noise
-//! augmentation of randomized smoothing); `schedule.rs` holds the ε
+//! [`aegis_model::train::fit_with`] (PGD-AT, TRADES, Fast-AT, the Gaussian noise
+//! augmentation of randomized smoothing, and certified training with IBP or CROWN-IBP bounds
+//! from `certified::bounds`); `schedule.rs` holds the ε
 //! warm-up ([`AdvSchedule`]) they share; `train.rs` picks the objective from an
 //! [`AdvTrainConfig`] and writes an ordinary run directory ([`train_adversarial`]).
 
+mod certified;
 mod fast_at;
 mod gaussian;
 mod pgd_at;
@@ -11,6 +13,7 @@ mod schedule;
 mod trades;
 mod train;
 
+pub use certified::{certified_loss, certified_ramps};
 pub use fast_at::fast_at_loss;
 pub use gaussian::gaussian_noise_loss;
 pub use pgd_at::pgd_at_loss;

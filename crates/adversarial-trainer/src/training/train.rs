@@ -5,15 +5,20 @@
 use std::collections::BTreeMap;
 
 use aegis_model::burn::config::Config;
-use aegis_model::{InputDomain, TrainOutcome, TrainRequest, train_run_with};
+use aegis_model::burn::tensor::Device;
+use aegis_model::{
+    Architecture, InputDomain, TrainOutcome, TrainRequest, model_config_for, train_run_with,
+};
 use serde::{Deserialize, Serialize};
 
+use super::certified::certified_loss;
 use super::fast_at::fast_at_loss;
 use super::gaussian::gaussian_noise_loss;
 use super::pgd_at::pgd_at_loss;
 use super::schedule::AdvSchedule;
 use super::trades::trades_loss;
 use crate::attacks::{Bounds, EpsUnits, ThreatSpace};
+use crate::certified::bounds::check_certified_training;
 use crate::error::{AdversarialError, Result, check_count};
 
 /// Adversarial training method.
@@ -31,6 +36,12 @@ pub enum AdvMethod {
     /// Gaussian noise augmentation with `sigma`, for randomized smoothing (Cohen et al.
     /// 2019); no attack, ε and its warm-up are unused.
     Gaussian,
+    /// Certified training with interval bounds (Gowal et al. 2018): ε and κ ramped over the
+    /// warm-up; no batch norm.
+    Ibp,
+    /// Certified training with CROWN-IBP bounds mixed into IBP's (Zhang et al. 2020).
+    #[value(name = "crown-ibp")]
+    CrownIbp,
 }
 
 /// Adversarial training hyper-parameters (saved in `config.json` under
@@ -135,6 +146,9 @@ pub fn train_adversarial(req: &TrainRequest, adv: &AdvTrainConfig) -> Result<Tra
         seed: req.train.seed,
     };
     let space = training_space(req, adv)?;
+    if matches!(adv.method, AdvMethod::Ibp | AdvMethod::CrownIbp) {
+        check_certified(req, adv.method == AdvMethod::CrownIbp)?;
+    }
     let json = |v: serde_json::Result<serde_json::Value>| {
         v.map_err(|e| AdversarialError::invalid("config", e.to_string()))
     };
@@ -150,7 +164,25 @@ pub fn train_adversarial(req: &TrainRequest, adv: &AdvTrainConfig) -> Result<Tra
         AdvMethod::Trades => train_run_with(req, trades_loss(schedule, adv.beta, space), ext)?,
         AdvMethod::FastAt => train_run_with(req, fast_at_loss(schedule, space), ext)?,
         AdvMethod::Gaussian => train_run_with(req, gaussian_noise_loss(schedule, adv.sigma), ext)?,
+        AdvMethod::Ibp => train_run_with(req, certified_loss(schedule, space, false), ext)?,
+        AdvMethod::CrownIbp => train_run_with(req, certified_loss(schedule, space, true), ext)?,
     })
+}
+
+/// Refuses, before training, a model certified training cannot train (batch norm, a layer
+/// the bounds refuse), built as the training will build it.
+fn check_certified(req: &TrainRequest, crown_ibp: bool) -> Result<()> {
+    let (split, _) = req
+        .data
+        .load_split(req.split_seed, aegis_model::data::DEFAULT_TEST_FRACTION)?;
+    let arch = req
+        .architecture
+        .unwrap_or(Architecture::default_for(&split.train.sample_shape));
+    let mut config = model_config_for(arch, &split.train, req.hidden.clone(), req.dropout);
+    config.spec = req.spec.clone();
+    let device = Device::flex();
+    let model = config.init(&device, req.train.seed)?;
+    check_certified_training(&model, crown_ibp, &device)
 }
 
 /// The threat space training attacks in: the training split's input domain with the

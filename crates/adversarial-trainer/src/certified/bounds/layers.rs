@@ -7,11 +7,12 @@
 //! bounds. Every tensor is flat, `[B, D]`; each operation knows its per-sample input shape.
 
 use aegis_model::Model;
-use aegis_model::burn::module::{Module, Param};
+use aegis_model::burn::module::{Module, Param, ParamId};
 use aegis_model::burn::nn::conv::Conv2d;
 use aegis_model::burn::nn::pool::MaxPool2d;
 use aegis_model::burn::tensor::{Device, Tensor};
 use aegis_model::models::Normalize;
+use aegis_model::models::sequential::Sequential;
 use aegis_model::models::sequential::builtin::to_sequential;
 use aegis_model::models::sequential::layer::{Activation, Block, Leaf};
 
@@ -194,8 +195,38 @@ impl Network {
     /// The operations of `model` in inference mode (dropout off, batch norm on its running
     /// statistics); `None` for an imported ONNX graph (no layer list to walk).
     pub fn from_model(model: &Model, device: &Device) -> Option<Self> {
+        Self::of_sequential(
+            model,
+            to_sequential(model)?.valid().to_device(device),
+            device,
+        )
+    }
+
+    /// The operations of `model` with its parameters as they are (on an autodiff device,
+    /// tracked: bounds computed from them have gradients, for certified training); refuses
+    /// batch norm by name (training normalises by batch statistics, the bounds by running
+    /// ones). `None` for an imported ONNX graph.
+    pub fn for_training(model: &Model, device: &Device) -> Option<Result<Self>> {
+        let seq = to_sequential(model)?;
+        let batch_norm = seq
+            .blocks()
+            .iter()
+            .enumerate()
+            .find(|(_, b)| b.leaves().iter().any(|l| matches!(l, Leaf::BatchNorm(_))));
+        if let Some((i, _)) = batch_norm {
+            return Some(Err(AdversarialError::invalid(
+                "model",
+                format!(
+                    "certified training does not support batch norm (layer {i}): the bounds \
+                     use running statistics, training uses the batch's"
+                ),
+            )));
+        }
+        Self::of_sequential(model, seq, device).map(Ok)
+    }
+
+    fn of_sequential(model: &Model, seq: Sequential, device: &Device) -> Option<Self> {
         use aegis_model::Classifier;
-        let seq = to_sequential(model)?.valid().to_device(device);
         let features = model.input_dim();
         let mut b = Builder {
             device: device.clone(),
@@ -274,6 +305,21 @@ impl Network {
 }
 
 impl Network {
+    /// The name of the first convolution or pooling-by-average (a mixing map other than a
+    /// dense layer), residual branches included.
+    pub fn first_mixing_non_dense(&self) -> Option<String> {
+        fn find(ops: &[Op]) -> Option<String> {
+            ops.iter().find_map(|op| match &op.kind {
+                OpKind::Affine(a) if a.mixes() && !matches!(a, Affine::Leaf(Leaf::Linear(_))) => {
+                    Some(op.name.clone())
+                }
+                OpKind::Residual { body, short } => find(body).or_else(|| find(short)),
+                _ => None,
+            })
+        }
+        find(&self.ops)
+    }
+
     /// The number of activation inputs that a relaxation covers: the input widths of every
     /// ReLU, leaky ReLU and max-pool, residual branches included.
     pub fn relaxed_neurons(&self) -> usize {
@@ -316,7 +362,9 @@ impl Affine {
             Self::Leaf(Leaf::Linear(l)) => r.matmul(l.weight.val().abs()),
             Self::Leaf(Leaf::Conv2d(c)) => {
                 let abs = Conv2d {
-                    weight: Param::from_tensor(c.weight.val().abs()),
+                    // `initialized` keeps the tensor as it is: under certified training `|W|`
+                    // is a tracked non-leaf tensor, which `from_tensor` cannot re-track.
+                    weight: Param::initialized(ParamId::new(), c.weight.val().abs()),
                     bias: None,
                     ..c.clone()
                 };
@@ -346,7 +394,14 @@ impl Affine {
             return (a.matmul(l.weight.val().transpose()), bias);
         }
         let f0 = self.apply(Tensor::zeros([1, d_in], &device), in_shape);
-        let bias = (a.clone() * f0).sum_dim(1);
+        let bias = (a.clone() * f0.clone()).sum_dim(1);
+        if !self.mixes() {
+            // Diagonal (normalisations, batch norm, flatten, dropout): `W = diag(f(1) − f(0))`,
+            // with no inner backward pass, so the product keeps the parameters' gradients
+            // (certified training).
+            let diagonal = self.apply(Tensor::ones([1, d_in], &device), in_shape) - f0;
+            return (a * diagonal, bias);
+        }
         let x = Tensor::<2>::zeros([rows, d_in], &device)
             .autodiff()
             .require_grad();

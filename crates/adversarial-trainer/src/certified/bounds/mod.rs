@@ -3,6 +3,7 @@
 //! (every bound positive), by [`BoundMethod::Ibp`] (Gowal et al. 2018) or
 //! [`BoundMethod::Crown`] (Zhang et al. 2018), as auto_LiRPA computes them.
 //!
+//! - `loss.rs`: the worst-case logits certified training minimises (IBP, CROWN-IBP);
 //! - `layers.rs`: the model as bound-propagation operations (any [`aegis_model::Model`],
 //!   built-ins through their spec), each layer refused by name when a method cannot bound it;
 //! - `ibp.rs`: interval arithmetic; `relax.rs`: the ReLU / leaky-ReLU lines and max-pool's
@@ -17,6 +18,7 @@
 mod crown;
 mod ibp;
 mod layers;
+mod loss;
 mod relax;
 
 use aegis_model::burn::config::Config;
@@ -24,6 +26,8 @@ use aegis_model::burn::module::Module;
 use aegis_model::burn::tensor::{Device, Tensor, TensorData};
 use aegis_model::{Classifier, Model, argmax, to_host};
 use serde::{Deserialize, Serialize};
+
+pub use self::loss::{TrainingBox, check_certified_training, worst_case_logits};
 
 use self::ibp::{Interval, Store, concretize, propagate};
 use self::layers::{Network, OpKind};
