@@ -29,6 +29,21 @@ fn request(epochs: usize) -> TrainRequest {
     req
 }
 
+/// `method` at [`EPS`], ramped over `warmup` epochs.
+fn certified(method: AdvMethod, warmup: usize) -> AdvTrainConfig {
+    AdvTrainConfig::new()
+        .with_method(method)
+        .with_eps(EPS)
+        .with_warmup_epochs(warmup)
+}
+
+/// [`request`] for SmallCnn.
+fn cnn_request(epochs: usize) -> TrainRequest {
+    let mut req = request(epochs);
+    req.architecture = Some(Architecture::SmallCnn);
+    req
+}
+
 /// CROWN-verified rows at [`EPS`] on the test split, and whether each row survives PGD-40.
 fn verified_and_attacked(model: &Model) -> (Vec<usize>, Vec<bool>) {
     let (split, _) = DataSource::Mnist.load_split(0, 0.2).unwrap();
@@ -69,13 +84,10 @@ fn verified_and_attacked(model: &Model) -> (Vec<usize>, Vec<bool>) {
 #[test]
 fn crown_ibp_training_is_verified_where_standard_training_is_not() {
     let standard = train_run(&request(20)).unwrap().model;
-    let adv = AdvTrainConfig::new()
-        .with_method(AdvMethod::CrownIbp)
-        .with_eps(EPS)
-        .with_warmup_epochs(10);
-    let certified = train_adversarial(&request(20), &adv).unwrap().model;
+    let adv = certified(AdvMethod::CrownIbp, 10);
+    let trained = train_adversarial(&request(20), &adv).unwrap().model;
     let (plain, _) = verified_and_attacked(&standard);
-    let (proven, survives) = verified_and_attacked(&certified);
+    let (proven, survives) = verified_and_attacked(&trained);
     println!(
         "CROWN-verified at ε {EPS}: standard {} of 1000, CROWN-IBP trained {} of 1000",
         plain.len(),
@@ -100,13 +112,9 @@ fn crown_ibp_training_is_verified_where_standard_training_is_not() {
 
 #[test]
 fn ibp_training_verifies_a_cnn_with_max_pooling() {
-    let mut req = request(4);
-    req.architecture = Some(Architecture::SmallCnn);
-    let adv = AdvTrainConfig::new()
-        .with_method(AdvMethod::Ibp)
-        .with_eps(EPS)
-        .with_warmup_epochs(2);
-    let model = train_adversarial(&req, &adv).unwrap().model;
+    let model = train_adversarial(&cnn_request(4), &certified(AdvMethod::Ibp, 2))
+        .unwrap()
+        .model;
     let (split, _) = DataSource::Mnist.load_split(0, 0.2).unwrap();
     let cfg = BoundsConfig::new(EPS).with_method(BoundMethod::Ibp);
     let (x, y) = (&split.test.features, &split.test.labels);
@@ -119,11 +127,8 @@ fn ibp_training_verifies_a_cnn_with_max_pooling() {
 
 #[test]
 fn models_the_bounds_cannot_train_are_refused_before_training() {
-    let mut req = request(1);
-    req.architecture = Some(Architecture::SmallCnn);
-    let crown = AdvTrainConfig::new()
-        .with_method(AdvMethod::CrownIbp)
-        .with_eps(EPS);
+    let mut req = cnn_request(1);
+    let crown = certified(AdvMethod::CrownIbp, 5);
     let e = train_adversarial(&req, &crown).unwrap_err().to_string();
     assert!(e.contains("--method ibp") && e.contains("conv2d"), "{e}");
 
@@ -138,9 +143,8 @@ fn models_the_bounds_cannot_train_are_refused_before_training() {
         )
         .unwrap(),
     );
-    let ibp = AdvTrainConfig::new()
-        .with_method(AdvMethod::Ibp)
-        .with_eps(EPS);
-    let e = train_adversarial(&req, &ibp).unwrap_err().to_string();
+    let e = train_adversarial(&req, &certified(AdvMethod::Ibp, 5))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("batch norm (layer 1)"), "{e}");
 }
