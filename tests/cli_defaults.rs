@@ -117,7 +117,7 @@ fn hand_written_model_and_adversarial() -> Vec<Entry<Vec<String>>> {
         ),
         (
             "aegis-adversarial-trainer train --step-size",
-            vec![d("2.5·ε_t/steps")],
+            vec![d("2.5·ε_t/steps; Fast-AT: 1.25·ε_t")],
         ),
         (
             "aegis-adversarial-trainer train --batch-size",

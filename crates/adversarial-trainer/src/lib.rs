@@ -65,6 +65,6 @@ pub use evaluation::{
     evaluate_robustness, evaluate_shard, merge_partials, run_attack, run_attack_in,
 };
 pub use training::{
-    AdvMethod, AdvSchedule, AdvTrainConfig, best_recipe_train_config, fast_at_loss,
+    AdvMethod, AdvSchedule, AdvTrainConfig, best_recipe_train_config, certified_loss, fast_at_loss,
     gaussian_noise_loss, pgd_at_loss, trades_loss, train_adversarial,
 };

@@ -13,7 +13,9 @@ use super::threat::ThreatArgs;
 use crate::attacks::EpsUnits;
 use crate::attacks::{Pgd, PgdConfig};
 use crate::error::{AdversarialError, Result};
-use crate::evaluation::{AttackPlan, GoalKind, run_attack_in};
+use crate::evaluation::{
+    AttackPlan, EvaluateConfig, GoalKind, Suite, evaluate_robustness, run_attack_in,
+};
 use crate::training::{AdvMethod, AdvTrainConfig, best_recipe_train_config, train_adversarial};
 
 /// Flags of `train`.
@@ -29,7 +31,7 @@ pub struct TrainArgs {
     /// Inner attack steps.
     #[arg(long, default_value_t = 10)]
     pub steps: usize,
-    /// Inner step size [default: 2.5·ε_t/steps].
+    /// Inner step size, and Fast-AT's FGSM step [default: 2.5·ε_t/steps; Fast-AT: 1.25·ε_t].
     #[arg(long)]
     pub step_size: Option<f64>,
     /// Epochs of linear ε warm-up (0: none).
@@ -187,7 +189,8 @@ impl TrainArgs {
                 adv.sigma
             );
         } else if !self.no_eval {
-            pgd40_evaluation(&outcome, adv.eps, threat, req.device, out)?;
+            let pgd = pgd40_evaluation(&outcome, adv.eps, threat, req.device, out)?;
+            cheap_suite_check(&outcome, adv.eps, threat, req.device, out, pgd)?;
         }
         Ok(())
     }
@@ -242,14 +245,14 @@ fn recorded_recipe(config: &aegis_model::RunConfig, run: &Path) -> Result<AdvTra
 
 /// PGD-40 (random start; step 0.01 for pixels, 2.5·ε/40 in other units) at the training ε in
 /// the training's threat space, on the new run's test split in batches of 500: writes
-/// `OUT/attack-pgd-eps<E>/attack.json` and prints the robust accuracy.
+/// `OUT/attack-pgd-eps<E>/attack.json`, prints and returns the robust accuracy.
 fn pgd40_evaluation(
     outcome: &TrainOutcome,
     eps: f64,
     threat: &ThreatArgs,
     spec: DeviceSpec,
     out: &Path,
-) -> Result<()> {
+) -> Result<f64> {
     let device = spec.open()?;
     let test = outcome.config.test_split(None)?;
     let space = &threat.space(&outcome.config.input_domain()?, &test)?;
@@ -274,5 +277,54 @@ fn pgd40_evaluation(
         100.0 * report.clean_accuracy,
         path.display()
     );
+    Ok(report.adversarial_accuracy)
+}
+
+/// How far PGD-40 may overstate the cheap suite before the report warns.
+const SUITE_GAP: f64 = 0.05;
+
+/// The cheap suite (AutoAttack's stages with fewer iterations: seconds on a collapsed model)
+/// at the training ε on the same rows and space as PGD-40, written to
+/// `OUT/robustness-cheap-eps<E>/`; a warning on stderr when PGD-40 (`pgd`) overstates it by
+/// more than [`SUITE_GAP`] — catastrophic overfitting or gradient masking: the suite's number
+/// is the one to report.
+fn cheap_suite_check(
+    outcome: &TrainOutcome,
+    eps: f64,
+    threat: &ThreatArgs,
+    spec: DeviceSpec,
+    out: &Path,
+    pgd: f64,
+) -> Result<()> {
+    let device = spec.open()?;
+    let test = outcome.config.test_split(None)?;
+    let space = threat.space(&outcome.config.input_domain()?, &test)?;
+    let cfg = EvaluateConfig {
+        suite: Suite::Cheap,
+        eps: vec![eps],
+        space,
+        ..EvaluateConfig::default()
+    };
+    let dir = out.join(format!("robustness-cheap-eps{eps}"));
+    let report = evaluate_robustness(&outcome.model, &test, &cfg, &device, &dir)?;
+    let suite = report
+        .worst_case
+        .iter()
+        .find(|w| w.eps == eps)
+        .map_or(f64::NAN, |w| w.accuracy);
+    println!(
+        "cheap suite (APGD-CE, APGD-T, Square) ε={eps}: robust accuracy {:.2}%; written to {}",
+        100.0 * suite,
+        dir.display()
+    );
+    if pgd - suite > SUITE_GAP {
+        eprintln!(
+            "warning: PGD-40 overstates the robustness: the cheap suite leaves {:.2}% robust \
+             (PGD-40 {:.2}%); report the suite's number (a gap of tens of points is Fast-AT's \
+             catastrophic overfitting or gradient masking)",
+            100.0 * suite,
+            100.0 * pgd
+        );
+    }
     Ok(())
 }

@@ -62,7 +62,8 @@ pub struct AdvTrainConfig {
     /// Inner attack steps (PGD-AT, TRADES; Fast-AT always takes one).
     #[config(default = 10)]
     pub steps: usize,
-    /// Inner step size; `None`: 2.5·ε_t/steps for the current ε_t (Madry's heuristic).
+    /// Inner step size, and Fast-AT's FGSM step; `None`: 2.5·ε_t/steps for the current ε_t
+    /// (Madry's heuristic), 1.25·ε_t for Fast-AT (Wong et al. 2020).
     #[config(default = "None")]
     pub step_size: Option<f64>,
     /// Epochs over which ε grows linearly from 0 to `eps` (0: full ε from the start).
