@@ -384,6 +384,18 @@ fn statuses(j: &Value) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The `reason` an audit.json's record of `stage` gives.
+fn stage_reason<'a>(j: &'a Value, stage: &str) -> &'a str {
+    j["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["stage"] == stage)
+        .unwrap()["reason"]
+        .as_str()
+        .unwrap()
+}
+
 /// The bytes and modification time of every stage's result file.
 fn results(out: &Path) -> BTreeMap<String, (Vec<u8>, std::time::SystemTime)> {
     std::fs::read_dir(out.join("stages"))
@@ -571,13 +583,7 @@ fn imported_colour_model_audit_has_an_ood_section() {
         };
         assert_eq!(status, want, "stage {stage}");
     }
-    let rec = j["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["stage"] == "certified")
-        .unwrap();
-    let reason = rec["reason"].as_str().unwrap();
+    let reason = stage_reason(&j, "certified");
     assert!(
         reason.starts_with("not applicable") && reason.contains("(gelu)"),
         "{reason}"
@@ -646,13 +652,7 @@ fn a_failed_stage_is_a_failed_section_and_a_rerun_computes_only_it() {
     let j: Value = serde_json::from_slice(&std::fs::read(out.join("audit.json")).unwrap()).unwrap();
     let st = statuses(&j);
     assert_eq!(st["conformal"], "failed", "{st:?}");
-    let rec = j["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["stage"] == "conformal")
-        .unwrap();
-    let reason = rec["reason"].as_str().unwrap();
+    let reason = stage_reason(&j, "conformal");
     assert!(reason.contains(&path) && !reason.contains('\n'), "{reason}");
     assert!(j["conformal"].is_null());
     for stage in [

@@ -17,6 +17,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "support/book.rs"]
+mod book;
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -229,21 +232,11 @@ fn workdir() -> tempfile::TempDir {
     dir
 }
 
-fn book_pages() -> Vec<PathBuf> {
-    let mut pages: Vec<PathBuf> = std::fs::read_dir(root().join("docs/book/src"))
-        .expect("docs/book/src")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "md"))
-        .collect();
-    pages.sort();
-    pages
-}
-
 #[test]
 fn every_runnable_block_of_the_book_runs() {
     let mut failures = Vec::new();
     let (mut pages_run, mut commands_run) = (0, 0);
-    for page in book_pages() {
+    for page in book::book_pages(root()) {
         let text = std::fs::read_to_string(&page).expect("page");
         let found = blocks(&text);
         if found.is_empty() {

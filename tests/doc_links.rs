@@ -8,6 +8,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+#[path = "support/book.rs"]
+mod book;
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -22,13 +25,7 @@ fn pages() -> Vec<PathBuf> {
         .iter()
         .map(|p| root().join(p))
         .collect();
-    let mut book: Vec<PathBuf> = std::fs::read_dir(book_src())
-        .expect("docs/book/src is readable")
-        .map(|e| e.expect("book entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "md"))
-        .collect();
-    book.sort();
-    pages.extend(book);
+    pages.extend(book::book_pages(root()));
     pages
 }
 

@@ -7,6 +7,9 @@
 
 use std::collections::BTreeSet;
 
+#[path = "support/book.rs"]
+mod book;
+
 // The shared vocabulary (ARCHITECTURE.md) and the names the README uses.
 use aegis::adversarial::EvaluateConfig;
 use aegis::adversarial::{
@@ -148,13 +151,7 @@ fn every_rust_name_in_the_docs_is_covered() {
     let mut missing = Vec::new();
     let mut docs: Vec<std::path::PathBuf> =
         vec![root.join("README.md"), root.join("ARCHITECTURE.md")];
-    let mut book: Vec<_> = std::fs::read_dir(root.join("docs/book/src"))
-        .expect("docs/book/src is readable")
-        .map(|e| e.expect("book entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "md"))
-        .collect();
-    book.sort();
-    docs.extend(book);
+    docs.extend(book::book_pages(root));
     for path in &docs {
         let doc = path.strip_prefix(root).unwrap_or(path).display();
         let text = std::fs::read_to_string(path).expect("doc is readable");

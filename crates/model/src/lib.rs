@@ -52,7 +52,7 @@ pub use classifier::{
 pub use commands::{
     EvalReport, ImportReport, ImportRequest, OnnxImportRequest, Prediction, TrainOutcome,
     TrainRequest, evaluate_run, evaluate_run_with, export_run, import_onnx_run, import_run,
-    model_config_for, predict_file, train_run, train_run_with,
+    model_config_for, predict_file, request_model_config, train_run, train_run_with,
 };
 pub use data::{DataSource, Dataset, DomainKind, InputDomain, Split};
 pub use device::{DeviceArgs, DeviceSpec};

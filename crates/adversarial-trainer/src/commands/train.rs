@@ -5,13 +5,14 @@
 
 use std::path::{Path, PathBuf};
 
+use aegis_model::burn::tensor::Device;
 use aegis_model::data::DataSource;
+use aegis_model::data::Dataset;
 use aegis_model::io::write_json;
-use aegis_model::{Architecture, DeviceSpec, LrSchedule, TrainOutcome, TrainRequest};
+use aegis_model::{Architecture, DeviceSpec, LrSchedule, Model, TrainRequest};
 
 use super::threat::ThreatArgs;
-use crate::attacks::EpsUnits;
-use crate::attacks::{Pgd, PgdConfig};
+use crate::attacks::{EpsUnits, Pgd, PgdConfig, ThreatSpace};
 use crate::error::{AdversarialError, Result};
 use crate::evaluation::{
     AttackPlan, EvaluateConfig, GoalKind, Suite, evaluate_robustness, run_attack_in,
@@ -189,8 +190,19 @@ impl TrainArgs {
                 adv.sigma
             );
         } else if !self.no_eval {
-            let pgd = pgd40_evaluation(&outcome, adv.eps, threat, req.device, out)?;
-            cheap_suite_check(&outcome, adv.eps, threat, req.device, out, pgd)?;
+            let device = req.device.open()?;
+            let test = outcome.config.test_split(None)?;
+            let space = threat.space(&outcome.config.input_domain()?, &test)?;
+            let at = Evaluated {
+                model: &outcome.model,
+                test: &test,
+                space: &space,
+                device: &device,
+                eps: adv.eps,
+                out,
+            };
+            let pgd = pgd40_evaluation(&at)?;
+            cheap_suite_check(&at, pgd)?;
         }
         Ok(())
     }
@@ -243,19 +255,30 @@ fn recorded_recipe(config: &aegis_model::RunConfig, run: &Path) -> Result<AdvTra
     Ok(AdvTrainConfig::from_recorded(value).map_err(|e| fault(e.to_string()))?)
 }
 
+/// What the closing report evaluates: the trained model on its run's test split, in the
+/// training's threat space, at the training ε, written under `out`.
+#[derive(Clone, Copy)]
+struct Evaluated<'a> {
+    model: &'a Model,
+    test: &'a Dataset,
+    space: &'a ThreatSpace,
+    device: &'a Device,
+    eps: f64,
+    out: &'a Path,
+}
+
 /// PGD-40 (random start; step 0.01 for pixels, 2.5·ε/40 in other units) at the training ε in
 /// the training's threat space, on the new run's test split in batches of 500: writes
 /// `OUT/attack-pgd-eps<E>/attack.json`, prints and returns the robust accuracy.
-fn pgd40_evaluation(
-    outcome: &TrainOutcome,
-    eps: f64,
-    threat: &ThreatArgs,
-    spec: DeviceSpec,
-    out: &Path,
-) -> Result<f64> {
-    let device = spec.open()?;
-    let test = outcome.config.test_split(None)?;
-    let space = &threat.space(&outcome.config.input_domain()?, &test)?;
+fn pgd40_evaluation(at: &Evaluated) -> Result<f64> {
+    let Evaluated {
+        model,
+        test,
+        space,
+        device,
+        eps,
+        out,
+    } = *at;
     let step = match space.units {
         EpsUnits::Raw => 0.01,
         EpsUnits::Std => 2.5 * eps / 40.0,
@@ -267,7 +290,7 @@ fn pgd40_evaluation(
         batch_size: 500,
         space: Some(space),
     };
-    let (report, _) = run_attack_in(&outcome.model, &pgd, &test, &plan, &device)?;
+    let (report, _) = run_attack_in(model, &pgd, test, &plan, device)?;
     let path = out.join(format!("attack-pgd-eps{eps}")).join("attack.json");
     write_json(&path, &report)?;
     println!(
@@ -288,25 +311,16 @@ const SUITE_GAP: f64 = 0.05;
 /// `OUT/robustness-cheap-eps<E>/`; a warning on stderr when PGD-40 (`pgd`) overstates it by
 /// more than [`SUITE_GAP`] — catastrophic overfitting or gradient masking: the suite's number
 /// is the one to report.
-fn cheap_suite_check(
-    outcome: &TrainOutcome,
-    eps: f64,
-    threat: &ThreatArgs,
-    spec: DeviceSpec,
-    out: &Path,
-    pgd: f64,
-) -> Result<()> {
-    let device = spec.open()?;
-    let test = outcome.config.test_split(None)?;
-    let space = threat.space(&outcome.config.input_domain()?, &test)?;
+fn cheap_suite_check(at: &Evaluated, pgd: f64) -> Result<()> {
+    let eps = at.eps;
     let cfg = EvaluateConfig {
         suite: Suite::Cheap,
         eps: vec![eps],
-        space,
+        space: at.space.clone(),
         ..EvaluateConfig::default()
     };
-    let dir = out.join(format!("robustness-cheap-eps{eps}"));
-    let report = evaluate_robustness(&outcome.model, &test, &cfg, &device, &dir)?;
+    let dir = at.out.join(format!("robustness-cheap-eps{eps}"));
+    let report = evaluate_robustness(at.model, at.test, &cfg, at.device, &dir)?;
     let suite = report
         .worst_case
         .iter()

@@ -6,9 +6,8 @@ use std::collections::BTreeMap;
 
 use aegis_model::burn::config::Config;
 use aegis_model::burn::tensor::Device;
-use aegis_model::{
-    Architecture, InputDomain, TrainOutcome, TrainRequest, model_config_for, train_run_with,
-};
+use aegis_model::data::Dataset;
+use aegis_model::{InputDomain, TrainOutcome, TrainRequest, request_model_config, train_run_with};
 use serde::{Deserialize, Serialize};
 
 use super::certified::certified_loss;
@@ -146,9 +145,15 @@ pub fn train_adversarial(req: &TrainRequest, adv: &AdvTrainConfig) -> Result<Tra
         warmup_epochs: adv.warmup_epochs,
         seed: req.train.seed,
     };
-    let space = training_space(req, adv)?;
+    let (split, _) = req
+        .data
+        .load_split(req.split_seed, aegis_model::data::DEFAULT_TEST_FRACTION)?;
+    let space = training_space(&split.train, adv)?;
     if matches!(adv.method, AdvMethod::Ibp | AdvMethod::CrownIbp) {
-        check_certified(req, adv.method == AdvMethod::CrownIbp)?;
+        // Refused before training: a model the bounds cannot train, built as training will.
+        let model =
+            request_model_config(req, &split.train)?.init(&Device::flex(), req.train.seed)?;
+        check_certified_training(&model, adv.method == AdvMethod::CrownIbp, &Device::flex())?;
     }
     let json = |v: serde_json::Result<serde_json::Value>| {
         v.map_err(|e| AdversarialError::invalid("config", e.to_string()))
@@ -170,31 +175,12 @@ pub fn train_adversarial(req: &TrainRequest, adv: &AdvTrainConfig) -> Result<Tra
     })
 }
 
-/// Refuses, before training, a model certified training cannot train (batch norm, a layer
-/// the bounds refuse), built as the training will build it.
-fn check_certified(req: &TrainRequest, crown_ibp: bool) -> Result<()> {
-    let (split, _) = req
-        .data
-        .load_split(req.split_seed, aegis_model::data::DEFAULT_TEST_FRACTION)?;
-    let arch = req
-        .architecture
-        .unwrap_or(Architecture::default_for(&split.train.sample_shape));
-    let mut config = model_config_for(arch, &split.train, req.hidden.clone(), req.dropout);
-    config.spec = req.spec.clone();
-    let device = Device::flex();
-    let model = config.init(&device, req.train.seed)?;
-    check_certified_training(&model, crown_ibp, &device)
-}
-
 /// The threat space training attacks in: the training split's input domain with the
 /// configuration's unit and box, checked against the data's width.
-fn training_space(req: &TrainRequest, adv: &AdvTrainConfig) -> Result<ThreatSpace> {
-    let (split, _) = req
-        .data
-        .load_split(req.split_seed, aegis_model::data::DEFAULT_TEST_FRACTION)?;
-    let domain = InputDomain::of(&split.train);
+fn training_space(train: &Dataset, adv: &AdvTrainConfig) -> Result<ThreatSpace> {
+    let domain = InputDomain::of(train);
     let space = ThreatSpace::for_domain(&domain, adv.eps_units, adv.bounds.clone())?;
-    space.bounds.check_width(split.train.dim())?;
+    space.bounds.check_width(train.dim())?;
     Ok(space)
 }
 

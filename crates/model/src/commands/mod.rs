@@ -22,5 +22,6 @@ pub use import::{ImportArgs, ImportReport, ImportRequest, import_run};
 pub use import_onnx::{OnnxImportRequest, import_onnx_run};
 pub use predict::{PredictArgs, Prediction, predict_file};
 pub use train::{
-    TrainArgs, TrainOutcome, TrainRequest, model_config_for, train_run, train_run_with,
+    TrainArgs, TrainOutcome, TrainRequest, model_config_for, request_model_config, train_run,
+    train_run_with,
 };

@@ -396,6 +396,18 @@ fn memory_uses(train: &TrainConfig) -> [(Phase, usize); 2] {
     ]
 }
 
+/// The model configuration `req` trains on `train` rows: its architecture (the default for the
+/// sample shape when none is given), widths, dropout and spec, validated.
+pub fn request_model_config(req: &TrainRequest, train: &Dataset) -> Result<ModelConfig> {
+    let arch = req
+        .architecture
+        .unwrap_or(Architecture::default_for(&train.sample_shape));
+    let mut config = model_config_for(arch, train, req.hidden.clone(), req.dropout);
+    config.spec = req.spec.clone();
+    config.validate()?;
+    Ok(config)
+}
+
 /// [`train_run`] with a custom objective (e.g. adversarial training). `extensions` are saved
 /// in `config.json` under `extensions` so the run can be reproduced.
 pub fn train_run_with(
@@ -406,12 +418,7 @@ pub fn train_run_with(
     req.train.validate()?;
     let device = req.device.open()?;
     let (split, split_info) = req.data.load_split(req.split_seed, DEFAULT_TEST_FRACTION)?;
-    let arch = req
-        .architecture
-        .unwrap_or(Architecture::default_for(&split.train.sample_shape));
-    let mut model_cfg = model_config_for(arch, &split.train, req.hidden.clone(), req.dropout);
-    model_cfg.spec = req.spec.clone();
-    model_cfg.validate()?;
+    let model_cfg = request_model_config(req, &split.train)?;
     if let Some(spec) = &req.spec {
         spec.check_uses(&memory_uses(&req.train))
             .map_err(|e| ModelError::invalid("spec", e))?;

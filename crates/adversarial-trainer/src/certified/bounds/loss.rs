@@ -37,6 +37,12 @@ pub struct TrainingBox<'a> {
 /// Whether certified training with these bounds can train `model`: `Err` names what it cannot
 /// (an imported graph, batch norm, a layer the bounds refuse), before any batch is trained.
 pub fn check_certified_training(model: &Model, crown_ibp: bool, device: &Device) -> Result<()> {
+    training_network(model, crown_ibp, device).map(|_| ())
+}
+
+/// `model` as bound-propagation operations on its own parameters, refused as
+/// [`check_certified_training`] says.
+fn training_network(model: &Model, crown_ibp: bool, device: &Device) -> Result<Network> {
     let net = Network::for_training(model, device).ok_or_else(not_walkable)??;
     if crown_ibp && let Some(name) = net.first_mixing_non_dense() {
         return Err(crate::error::AdversarialError::invalid(
@@ -51,20 +57,15 @@ pub fn check_certified_training(model: &Model, crown_ibp: bool, device: &Device)
         super::BoundMethod::Crown
     } else {
         super::BoundMethod::Ibp
-    })
+    })?;
+    Ok(net)
 }
 
 /// The worst-case logits `[B, C]` of `model` (its parameters as they are; on an autodiff
 /// `device` the result has their gradients) over `b`'s box. Errors on an imported graph, a
 /// model with batch norm or a layer the bounds refuse (named).
 pub fn worst_case_logits(model: &Model, b: &TrainingBox, device: &Device) -> Result<Tensor<2>> {
-    let net = Network::for_training(model, device).ok_or_else(not_walkable)??;
-    let method = if b.crown_weight > 0.0 {
-        super::BoundMethod::Crown
-    } else {
-        super::BoundMethod::Ibp
-    };
-    net.check(method)?;
+    let net = training_network(model, b.crown_weight > 0.0, device)?;
     let (f, classes) = (model.input_dim(), model.num_classes());
     let radius = Radius {
         eps: b.eps as f32,

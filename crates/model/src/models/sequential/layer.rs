@@ -356,21 +356,33 @@ impl Block {
     }
 }
 
-/// `leaves` one after the other on `x`, a convolution followed by batch norm in inference as
-/// one folded convolution where that is cheaper ([`super::fold`]).
+/// `leaf` on `x`, or `leaf` and `next` as one pass where a peephole applies, and whether `next`
+/// was consumed: a ReLU straight into a max-pool (aegis-kernels; the same values and
+/// gradients, bit for bit, as the two layers one after the other), and a convolution followed
+/// by batch norm in inference folded into one convolution where that is cheaper
+/// ([`super::fold`]).
+pub fn forward_pair(leaf: &Leaf, next: Option<&Leaf>, x: Activation) -> (Activation, bool) {
+    match (leaf, next, x) {
+        (Leaf::Relu(_), Some(Leaf::MaxPool(pool)), Activation::Image(t)) => (
+            Activation::Image(aegis_kernels::relu_max_pool2d(pool, t)),
+            true,
+        ),
+        (Leaf::Conv2d(conv), Some(Leaf::BatchNorm(bn)), Activation::Image(t))
+            if super::fold::folds(conv, bn, &t) =>
+        {
+            (Activation::Image(super::fold::conv_bn(conv, bn, t)), true)
+        }
+        (leaf, _, x) => (leaf.forward(x), false),
+    }
+}
+
+/// `leaves` one after the other on `x`, through [`forward_pair`]'s peepholes.
 pub fn forward_leaves(leaves: &[Leaf], mut x: Activation) -> Activation {
     let mut i = 0;
     while i < leaves.len() {
-        x = match (&leaves[i], leaves.get(i + 1), x) {
-            (Leaf::Conv2d(conv), Some(Leaf::BatchNorm(bn)), Activation::Image(t))
-                if super::fold::folds(conv, bn, &t) =>
-            {
-                i += 1;
-                Activation::Image(super::fold::conv_bn(conv, bn, t))
-            }
-            (leaf, _, x) => leaf.forward(x),
-        };
-        i += 1;
+        let (y, consumed) = forward_pair(&leaves[i], leaves.get(i + 1), x);
+        x = y;
+        i += if consumed { 2 } else { 1 };
     }
     x
 }

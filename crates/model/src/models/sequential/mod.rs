@@ -26,7 +26,7 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
 pub use self::kind::{LayerKind, LayerSpec, Pair};
-use self::layer::{Activation, Block, Leaf};
+use self::layer::{Activation, Block};
 pub use self::shape::Shape;
 pub use self::spec::SequentialSpec;
 use super::dropout::Dropout;
@@ -145,26 +145,15 @@ impl Classifier for Sequential {
         };
         let mut blocks = self.blocks.iter().peekable();
         while let Some(block) = blocks.next() {
-            a = match (block, blocks.peek(), a) {
-                // A ReLU straight into a max-pool runs as one pass (aegis-kernels; the same
-                // values and gradients, bit for bit, as the two layers one after the other).
-                (
-                    Block::Leaf(Leaf::Relu(_)),
-                    Some(Block::Leaf(Leaf::MaxPool(pool))),
-                    Activation::Image(x),
-                ) => {
-                    blocks.next();
-                    Activation::Image(aegis_kernels::relu_max_pool2d(pool, x))
+            a = match (block, blocks.peek()) {
+                (Block::Leaf(leaf), Some(Block::Leaf(next))) => {
+                    let (y, consumed) = layer::forward_pair(leaf, Some(next), a);
+                    if consumed {
+                        blocks.next();
+                    }
+                    y
                 }
-                (
-                    Block::Leaf(Leaf::Conv2d(conv)),
-                    Some(Block::Leaf(Leaf::BatchNorm(bn))),
-                    Activation::Image(x),
-                ) if fold::folds(conv, bn, &x) => {
-                    blocks.next();
-                    Activation::Image(fold::conv_bn(conv, bn, x))
-                }
-                (block, _, a) => block.forward(a),
+                (block, _) => block.forward(a),
             };
         }
         match a {
